@@ -1,0 +1,44 @@
+# FerroHSM — the two commands of the quick start, and a few more.
+#   make demo   install missing Debian deps, build, run the main job on ./var
+#   make test   install missing Debian deps, build, run every test (plain, ASan+UBSan, TSan)
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+.PHONY: deps demo test test-release test-asan test-tsan build release asan tsan bench install clean
+
+deps:
+	@scripts/install-deps.sh
+
+release: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release
+build: release
+
+asan: deps
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan
+
+tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan --target concurrency_targets
+
+demo: release
+	./build/release/demo/ferrohsm-demo --var ./var --module ./build/release/src/pkcs11/libferrohsm-pkcs11.so
+
+test-release: release
+	ctest --preset release
+test-asan: asan
+	ctest --preset asan
+test-tsan: tsan
+	ctest --preset tsan
+
+test: test-release test-asan test-tsan
+	@echo "make test: release, ASan+UBSan and TSan suites passed"
+
+bench: release
+	@if [ -f bench/run.sh ]; then bench/run.sh; else echo "bench: not built yet" >&2; exit 1; fi
+
+install: release
+	cmake --install build/release
+
+clean:
+	rm -rf build

@@ -1,0 +1,57 @@
+// A loaded PKCS#11 library. Module::load(path) dlopens it, takes its function list
+// (C_GetInterface("PKCS 11") when the library exports it, else C_GetFunctionList) and
+// calls C_Initialize once with CKF_OS_LOCKING_OK. Loads are shared process-wide by
+// path: several slot servers hold the same Module, and the last one to let go
+// finalizes it. A library that another part of the process already initialised
+// (CKR_CRYPTOKI_ALREADY_INITIALIZED) is used as it is and not finalized by us.
+#pragma once
+
+#include <ferrohsm/client/result.h>
+#include <ferrohsm/client/secret.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferrohsm::client {
+
+class Session;
+
+class Module : public std::enable_shared_from_this<Module> {
+ public:
+  static Result<std::shared_ptr<Module>> load(const std::string& path);
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const std::string& path() const { return path_; }
+  bool via_interface() const { return via_interface_; }  // true when C_GetInterface was used
+  CK_VERSION version() const { return version_; }         // the function list's version
+  CK_FUNCTION_LIST* functions() const { return fn_; }
+  void* dl_handle() const { return handle_; }
+
+  Result<std::vector<CK_SLOT_ID>> slots(bool token_present) const;
+  Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot) const;
+  // The slot whose token's label (blank-padded in CK_TOKEN_INFO) equals `label`.
+  Result<CK_SLOT_ID> find_token(std::string_view label) const;
+  Result<Session> open_session(CK_SLOT_ID slot, bool read_write);
+  Status close_all_sessions(CK_SLOT_ID slot) const;
+  // Test and provisioning setup: C_InitToken, then SO login and C_InitPIN.
+  Status init_token(CK_SLOT_ID slot, const Secret& so_pin, std::string_view label, const Secret& user_pin);
+
+ private:
+  Module(std::string path, void* handle, CK_FUNCTION_LIST* fn, bool via_interface, CK_VERSION version);
+  std::string path_;
+  void* handle_ = nullptr;
+  CK_FUNCTION_LIST* fn_ = nullptr;
+  bool via_interface_ = false;
+  CK_VERSION version_{};
+  bool owns_initialize_ = false;
+};
+
+// The label as CK_TOKEN_INFO stores it: 32 bytes, blank padded; and back.
+std::string padded_label(std::string_view label);
+std::string trim_label(const CK_UTF8CHAR* field, std::size_t size);
+
+}  // namespace ferrohsm::client

@@ -1,0 +1,165 @@
+// Loading and initialising a PKCS#11 library, shared process-wide by path.
+#include <ferrohsm/client/module.h>
+#include <ferrohsm/client/names.h>
+#include <ferrohsm/client/session.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+namespace ferrohsm::client {
+namespace {
+
+std::mutex& cache_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, std::weak_ptr<Module>>& cache() {
+  static std::map<std::string, std::weak_ptr<Module>> c;
+  return c;
+}
+
+struct FunctionList {
+  CK_FUNCTION_LIST* fn = nullptr;
+  bool via_interface = false;
+};
+
+Result<FunctionList> function_list(void* handle, const std::string& path) {
+  if (auto get_interface = reinterpret_cast<CK_C_GetInterface>(dlsym(handle, "C_GetInterface"))) {
+    CK_INTERFACE* iface = nullptr;
+    static CK_UTF8CHAR kName[] = "PKCS 11";
+    CK_RV rv = get_interface(kName, nullptr, &iface, 0);
+    if (rv == CKR_OK && iface != nullptr && iface->pFunctionList != nullptr) {
+      return FunctionList{static_cast<CK_FUNCTION_LIST*>(iface->pFunctionList), true};
+    }
+  }
+  auto get_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(handle, "C_GetFunctionList"));
+  if (get_list == nullptr) {
+    return Error{ErrorKind::load, CKR_OK, "PKCS#11 library " + path + " exports neither C_GetInterface nor C_GetFunctionList"};
+  }
+  CK_FUNCTION_LIST* fn = nullptr;
+  CK_RV rv = get_list(&fn);
+  if (rv != CKR_OK || fn == nullptr) {
+    Error e = pkcs11_error(rv, "C_GetFunctionList of " + path);
+    e.kind = ErrorKind::load;
+    return e;
+  }
+  return FunctionList{fn, false};
+}
+
+}  // namespace
+
+std::string padded_label(std::string_view label) {
+  std::string out(label.substr(0, 32));
+  out.resize(32, ' ');
+  return out;
+}
+
+std::string trim_label(const CK_UTF8CHAR* field, std::size_t size) {
+  std::string s(reinterpret_cast<const char*>(field), size);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
+  std::lock_guard lock(cache_mutex());
+  if (auto existing = cache()[path].lock()) return existing;
+
+  // RTLD_NODELETE: libraries with atexit handlers (SoftHSMv2, OpenSSL inside) must stay mapped.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return Error{ErrorKind::load, CKR_OK, "cannot load PKCS#11 library " + path + ": " + (why ? why : "unknown error")};
+  }
+  auto list = function_list(handle, path);
+  if (!list) return list.error();
+
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  CK_RV rv = list->fn->C_Initialize(&args);
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    Error e = pkcs11_error(rv, "C_Initialize of " + path);
+    e.kind = ErrorKind::load;
+    return e;
+  }
+  std::shared_ptr<Module> module(new Module(path, handle, list->fn, list->via_interface, list->fn->version));
+  module->owns_initialize_ = (rv == CKR_OK);
+  cache()[path] = module;
+  return module;
+}
+
+Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* fn, bool via_interface, CK_VERSION version)
+    : path_(std::move(path)), handle_(handle), fn_(fn), via_interface_(via_interface), version_(version) {}
+
+Module::~Module() {
+  std::lock_guard lock(cache_mutex());  // a concurrent load() waits until C_Finalize is done
+  if (owns_initialize_) fn_->C_Finalize(nullptr);
+  // The handle stays mapped (RTLD_NODELETE); dlclose drops our reference only.
+  dlclose(handle_);
+}
+
+Result<std::vector<CK_SLOT_ID>> Module::slots(bool token_present) const {
+  for (int attempt = 0; attempt < 4; ++attempt) {  // the list can grow between the two calls
+    CK_ULONG count = 0;
+    CK_RV rv = fn_->C_GetSlotList(token_present ? CK_TRUE : CK_FALSE, nullptr, &count);
+    if (rv != CKR_OK) return pkcs11_error(rv, "C_GetSlotList");
+    std::vector<CK_SLOT_ID> ids(count);
+    rv = fn_->C_GetSlotList(token_present ? CK_TRUE : CK_FALSE, ids.data(), &count);
+    if (rv == CKR_BUFFER_TOO_SMALL) continue;
+    if (rv != CKR_OK) return pkcs11_error(rv, "C_GetSlotList");
+    ids.resize(count);
+    return ids;
+  }
+  return pkcs11_error(CKR_BUFFER_TOO_SMALL, "C_GetSlotList kept growing");
+}
+
+Result<CK_TOKEN_INFO> Module::token_info(CK_SLOT_ID slot) const {
+  CK_TOKEN_INFO info{};
+  CK_RV rv = fn_->C_GetTokenInfo(slot, &info);
+  if (rv != CKR_OK) return pkcs11_error(rv, "C_GetTokenInfo(slot " + std::to_string(slot) + ")");
+  return info;
+}
+
+Result<CK_SLOT_ID> Module::find_token(std::string_view label) const {
+  FHC_ASSIGN_OR_RETURN(auto ids, slots(true));
+  for (CK_SLOT_ID id : ids) {
+    auto info = token_info(id);
+    if (!info) continue;
+    if (trim_label(info->label, sizeof info->label) == label) return id;
+  }
+  return Error{ErrorKind::pkcs11, CKR_TOKEN_NOT_PRESENT,
+               "no token labelled '" + std::string(label) + "' in " + path_ + ": CKR_TOKEN_NOT_PRESENT"};
+}
+
+Result<Session> Module::open_session(CK_SLOT_ID slot, bool read_write) {
+  CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+  CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
+  CK_RV rv = fn_->C_OpenSession(slot, flags, nullptr, nullptr, &h);
+  if (rv != CKR_OK) return pkcs11_error(rv, "C_OpenSession(slot " + std::to_string(slot) + ")");
+  return Session(shared_from_this(), slot, h);
+}
+
+Status Module::close_all_sessions(CK_SLOT_ID slot) const {
+  CK_RV rv = fn_->C_CloseAllSessions(slot);
+  if (rv != CKR_OK) return pkcs11_error(rv, "C_CloseAllSessions");
+  return {};
+}
+
+Status Module::init_token(CK_SLOT_ID slot, const Secret& so_pin, std::string_view label, const Secret& user_pin) {
+  std::string padded = padded_label(label);
+  CK_RV rv = fn_->C_InitToken(slot, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(so_pin.data())), so_pin.size(),
+                              reinterpret_cast<CK_UTF8CHAR*>(padded.data()));
+  if (rv != CKR_OK) return pkcs11_error(rv, "C_InitToken");
+  // Some modules (SoftHSMv2) move an initialised token to a new slot id.
+  FHC_ASSIGN_OR_RETURN(CK_SLOT_ID token_slot, find_token(label));
+  FHC_ASSIGN_OR_RETURN(Session session, open_session(token_slot, true));
+  FHC_TRY(session.login(CKU_SO, so_pin));
+  FHC_TRY(session.init_pin(user_pin));
+  FHC_TRY(session.logout());
+  return {};
+}
+
+}  // namespace ferrohsm::client

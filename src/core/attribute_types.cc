@@ -1,0 +1,61 @@
+#include "core/attribute_types.h"
+
+#include <cstdio>
+
+namespace ferrohsm {
+namespace {
+
+struct AttrType {
+  CK_ATTRIBUTE_TYPE type;
+  const char* name;
+  AttrKind kind;
+};
+
+#define A(name, kind) {name, #name, AttrKind::kind}
+constexpr AttrType kTypes[] = {
+    A(CKA_CLASS, Ulong), A(CKA_TOKEN, Bool), A(CKA_PRIVATE, Bool), A(CKA_LABEL, Bytes),
+    A(CKA_UNIQUE_ID, Bytes), A(CKA_APPLICATION, Bytes), A(CKA_VALUE, Bytes), A(CKA_OBJECT_ID, Bytes),
+    A(CKA_CERTIFICATE_TYPE, Ulong), A(CKA_ISSUER, Bytes), A(CKA_SERIAL_NUMBER, Bytes),
+    A(CKA_AC_ISSUER, Bytes), A(CKA_OWNER, Bytes), A(CKA_ATTR_TYPES, Bytes), A(CKA_TRUSTED, Bool),
+    A(CKA_CERTIFICATE_CATEGORY, Ulong), A(CKA_JAVA_MIDP_SECURITY_DOMAIN, Ulong), A(CKA_URL, Bytes),
+    A(CKA_HASH_OF_SUBJECT_PUBLIC_KEY, Bytes), A(CKA_HASH_OF_ISSUER_PUBLIC_KEY, Bytes),
+    A(CKA_NAME_HASH_ALGORITHM, Ulong), A(CKA_CHECK_VALUE, Bytes), A(CKA_KEY_TYPE, Ulong),
+    A(CKA_SUBJECT, Bytes), A(CKA_ID, Bytes), A(CKA_SENSITIVE, Bool), A(CKA_ENCRYPT, Bool),
+    A(CKA_DECRYPT, Bool), A(CKA_WRAP, Bool), A(CKA_UNWRAP, Bool), A(CKA_SIGN, Bool),
+    A(CKA_SIGN_RECOVER, Bool), A(CKA_VERIFY, Bool), A(CKA_VERIFY_RECOVER, Bool), A(CKA_DERIVE, Bool),
+    A(CKA_START_DATE, Date), A(CKA_END_DATE, Date), A(CKA_MODULUS, Bytes), A(CKA_MODULUS_BITS, Ulong),
+    A(CKA_PUBLIC_EXPONENT, Bytes), A(CKA_PRIVATE_EXPONENT, Bytes), A(CKA_PRIME_1, Bytes),
+    A(CKA_PRIME_2, Bytes), A(CKA_EXPONENT_1, Bytes), A(CKA_EXPONENT_2, Bytes), A(CKA_COEFFICIENT, Bytes),
+    A(CKA_PUBLIC_KEY_INFO, Bytes), A(CKA_PRIME, Bytes), A(CKA_SUBPRIME, Bytes), A(CKA_BASE, Bytes),
+    A(CKA_PRIME_BITS, Ulong), A(CKA_SUBPRIME_BITS, Ulong), A(CKA_VALUE_BITS, Ulong),
+    A(CKA_VALUE_LEN, Ulong), A(CKA_EXTRACTABLE, Bool), A(CKA_LOCAL, Bool), A(CKA_NEVER_EXTRACTABLE, Bool),
+    A(CKA_ALWAYS_SENSITIVE, Bool), A(CKA_KEY_GEN_MECHANISM, Ulong), A(CKA_MODIFIABLE, Bool),
+    A(CKA_COPYABLE, Bool), A(CKA_DESTROYABLE, Bool), A(CKA_EC_PARAMS, Bytes), A(CKA_EC_POINT, Bytes),
+    A(CKA_ALWAYS_AUTHENTICATE, Bool), A(CKA_WRAP_WITH_TRUSTED, Bool), A(CKA_WRAP_TEMPLATE, AttrArray),
+    A(CKA_UNWRAP_TEMPLATE, AttrArray), A(CKA_DERIVE_TEMPLATE, AttrArray), A(CKA_HW_FEATURE_TYPE, Ulong),
+    A(CKA_RESET_ON_INIT, Bool), A(CKA_HAS_RESET, Bool), A(CKA_ALLOWED_MECHANISMS, MechArray),
+    A(CKA_PROFILE_ID, Ulong),
+};
+#undef A
+
+const AttrType* lookup(CK_ATTRIBUTE_TYPE t) {
+  for (const auto& a : kTypes)
+    if (a.type == t) return &a;
+  return nullptr;
+}
+
+}  // namespace
+
+AttrKind attribute_kind(CK_ATTRIBUTE_TYPE t) {
+  const AttrType* a = lookup(t);
+  return a ? a->kind : AttrKind::Unknown;
+}
+
+std::string attribute_name(CK_ATTRIBUTE_TYPE t) {
+  if (const AttrType* a = lookup(t)) return a->name;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "attribute 0x%lx", static_cast<unsigned long>(t));
+  return buf;
+}
+
+}  // namespace ferrohsm

@@ -1,0 +1,48 @@
+// A PKCS#11 object's attributes: a flat map from CK_ATTRIBUTE_TYPE to its encoded
+// bytes (CK_BBOOL as 1 byte, CK_ULONG in native width, arrays as they arrive). Values
+// live in SecureBytes so that key material is wiped when the map dies.
+#pragma once
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+#include <map>
+#include <optional>
+
+namespace ferrohsm {
+
+class AttrMap {
+ public:
+  using Map = std::map<CK_ATTRIBUTE_TYPE, SecureBytes>;
+
+  bool has(CK_ATTRIBUTE_TYPE t) const { return m_.count(t) != 0; }
+  const SecureBytes* get(CK_ATTRIBUTE_TYPE t) const;
+  std::optional<CK_ULONG> get_ulong(CK_ATTRIBUTE_TYPE t) const;
+  std::optional<bool> get_bool(CK_ATTRIBUTE_TYPE t) const;
+  bool get_bool_or(CK_ATTRIBUTE_TYPE t, bool dflt) const { return get_bool(t).value_or(dflt); }
+  ByteView view(CK_ATTRIBUTE_TYPE t) const;  // empty when absent
+
+  void set(CK_ATTRIBUTE_TYPE t, ByteView v) { m_[t] = SecureBytes(v.begin(), v.end()); }
+  void set(CK_ATTRIBUTE_TYPE t, SecureBytes v) { m_[t] = std::move(v); }
+  void set_ulong(CK_ATTRIBUTE_TYPE t, CK_ULONG v);
+  void set_bool(CK_ATTRIBUTE_TYPE t, bool v);
+  void erase(CK_ATTRIBUTE_TYPE t) { m_.erase(t); }
+  // Adds every attribute of `other`, replacing those already present.
+  void merge(const AttrMap& other);
+
+  size_t size() const { return m_.size(); }
+  bool empty() const { return m_.empty(); }
+  Map::const_iterator begin() const { return m_.begin(); }
+  Map::const_iterator end() const { return m_.end(); }
+
+ private:
+  Map m_;
+};
+
+// Reads a caller's template (pointer and count from the C ABI) into a map. Checks
+// NULL values with non-zero length (CKR_ARGUMENTS_BAD), the size of CK_BBOOL and
+// CK_ULONG attributes (CKR_ATTRIBUTE_VALUE_INVALID) and conflicting duplicates
+// (CKR_TEMPLATE_INCONSISTENT).
+Result<AttrMap> parse_template(const CK_ATTRIBUTE* tmpl, CK_ULONG count);
+
+}  // namespace ferrohsm

@@ -1,0 +1,199 @@
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ferrohsm {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string home_dir() {
+  std::string h = env("HOME");
+  return h.empty() ? std::string("/tmp") : h;
+}
+
+Error config_error(const std::string& source, const std::string& what) {
+  return make_error(CKR_GENERAL_ERROR, "configuration " + source + ": " + what);
+}
+
+const std::set<std::string> kLevels = {"off", "error", "warn", "info", "debug", "trace"};
+
+// Reads an unsigned integer in [lo, hi] at table.key, if present.
+Status read_uint(const toml::table& t, const char* section, const char* key, uint32_t lo, uint32_t hi,
+                 uint32_t& out, const std::string& source) {
+  const toml::node* n = t.at_path(std::string(section) + "." + key).node();
+  if (n == nullptr) return {};
+  auto v = n->value<int64_t>();
+  if (!v || *v < lo || *v > hi)
+    return config_error(source, std::string(section) + "." + key + " must be an integer from " +
+                                    std::to_string(lo) + " to " + std::to_string(hi));
+  out = static_cast<uint32_t>(*v);
+  return {};
+}
+
+Status read_string(const toml::table& t, const char* section, const char* key, std::string& out,
+                   const std::string& source) {
+  const toml::node* n = t.at_path(std::string(section) + "." + key).node();
+  if (n == nullptr) return {};
+  auto v = n->value<std::string>();
+  if (!v) return config_error(source, std::string(section) + "." + key + " must be a string");
+  out = *v;
+  return {};
+}
+
+// Every key the file may hold; anything else is a mistake worth naming.
+const std::map<std::string, std::set<std::string>> kKnown = {
+    {"store", {"path", "backend"}},
+    {"log", {"level", "destination"}},
+    {"pin", {"min_length", "max_length", "max_failed_logins", "kdf_iterations"}},
+    {"dev", {"allow_weak_kdf"}},
+    {"token", {}},
+};
+
+Status check_known_keys(const toml::table& root, const std::string& source) {
+  for (const auto& [k, v] : root) {
+    std::string section(k.str());
+    auto it = kKnown.find(section);
+    if (it == kKnown.end()) return config_error(source, "unknown section [" + section + "]");
+    if (section == "token") continue;
+    const toml::table* t = v.as_table();
+    if (t == nullptr) return config_error(source, "[" + section + "] must be a table");
+    for (const auto& [kk, vv] : *t) {
+      (void)vv;
+      if (!it->second.count(std::string(kk.str())))
+        return config_error(source, "unknown key " + section + "." + std::string(kk.str()));
+    }
+  }
+  return {};
+}
+
+Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,
+                                                const std::string& source);
+
+}  // namespace
+
+std::string default_store_path() {
+  std::string base = env("XDG_DATA_HOME");
+  if (base.empty()) base = home_dir() + "/.local/share";
+  return base + "/ferrohsm/ferrohsm.db";
+}
+
+Result<Config> parse_config(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "line " << e.source().begin.line << ": " << e.description();
+    return config_error(source, msg.str());
+  }
+  FH_TRY(check_known_keys(root, source));
+
+  Config c;
+  c.source = source;
+  c.store_path = default_store_path();
+  FH_TRY(read_string(root, "store", "path", c.store_path, source));
+  std::string backend = "sqlite";
+  FH_TRY(read_string(root, "store", "backend", backend, source));
+  if (backend != "sqlite") return config_error(source, "store.backend '" + backend + "' is not supported (sqlite)");
+  if (c.store_path.empty()) return config_error(source, "store.path is empty");
+
+  FH_TRY(read_string(root, "log", "level", c.log_level, source));
+  if (!kLevels.count(c.log_level))
+    return config_error(source, "log.level must be one of off, error, warn, info, debug, trace");
+  FH_TRY(read_string(root, "log", "destination", c.log_destination, source));
+  if (c.log_destination.empty()) return config_error(source, "log.destination is empty");
+
+  FH_TRY(read_uint(root, "pin", "min_length", 1, 255, c.pin_min_length, source));
+  FH_TRY(read_uint(root, "pin", "max_length", 1, 1024, c.pin_max_length, source));
+  if (c.pin_min_length > c.pin_max_length) return config_error(source, "pin.min_length exceeds pin.max_length");
+  FH_TRY(read_uint(root, "pin", "max_failed_logins", 1, 1000, c.max_failed_logins, source));
+  FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, 100'000'000, c.kdf_iterations, source));
+
+  if (const toml::node* n = root.at_path("dev.allow_weak_kdf").node()) {
+    auto v = n->value<bool>();
+    if (!v) return config_error(source, "dev.allow_weak_kdf must be true or false");
+    c.dev_allow_weak_kdf = *v;
+  }
+  if (c.kdf_iterations < kMinKdfIterations && !c.dev_allow_weak_kdf)
+    return config_error(source, "pin.kdf_iterations below " + std::to_string(kMinKdfIterations) +
+                                    " needs [dev] allow_weak_kdf = true (never in production)");
+
+  if (const toml::node* tokens = root.get("token")) {
+    const toml::table* t = tokens->as_table();
+    if (t == nullptr) return config_error(source, "[token.\"<label>\"] entries must be tables");
+    for (const auto& [label, entry] : *t) {
+      const toml::table* e = entry.as_table();
+      if (e == nullptr) return config_error(source, "token." + std::string(label.str()) + " must be a table");
+      MechanismPolicy p;
+      for (const auto& [k, v] : *e) {
+        std::string key(k.str());
+        if (key != "allow_mechanisms" && key != "deny_mechanisms")
+          return config_error(source, "unknown key token." + std::string(label.str()) + "." + key);
+        FH_ASSIGN_OR_RETURN(auto set, read_mechanisms(&v, "token." + std::string(label.str()) + "." + key, source));
+        (key == "allow_mechanisms" ? p.allow : p.deny) = std::move(set);
+      }
+      c.token_policy[std::string(label.str())] = std::move(p);
+    }
+  }
+  return c;
+}
+
+namespace {
+Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,
+                                                const std::string& source) {
+  const toml::array* a = n->as_array();
+  if (a == nullptr) return config_error(source, what + " must be an array of mechanism numbers");
+  std::set<unsigned long> out;
+  for (const auto& item : *a) {
+    auto v = item.value<int64_t>();
+    if (!v || *v < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
+    out.insert(static_cast<unsigned long>(*v));
+  }
+  return out;
+}
+}  // namespace
+
+Result<Config> load_config(const std::string& explicit_path) {
+  std::string path = explicit_path;
+  if (path.empty()) path = env("FERROHSM_CONF");
+  bool must_exist = !path.empty();
+  if (path.empty()) {
+    std::string xdg = env("XDG_CONFIG_HOME");
+    if (xdg.empty()) xdg = home_dir() + "/.config";
+    for (const std::string& p : {xdg + "/ferrohsm/ferrohsm.toml", std::string("/etc/ferrohsm/ferrohsm.toml")}) {
+      std::error_code ec;
+      if (fs::exists(p, ec)) {
+        path = p;
+        break;
+      }
+    }
+  }
+  if (path.empty()) {
+    Config c;
+    c.store_path = default_store_path();
+    return c;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    if (must_exist) return config_error(path, "cannot be read");
+    Config c;
+    c.store_path = default_store_path();
+    return c;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace ferrohsm

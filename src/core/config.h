@@ -1,0 +1,51 @@
+// FerroHSM's configuration, read from a TOML file. Where the file is found:
+// C_Initialize's pReserved ("ferrohsm_conf=<path>"), then $FERROHSM_CONF, then
+// $XDG_CONFIG_HOME/ferrohsm/ferrohsm.toml (~/.config/…), then /etc/ferrohsm/ferrohsm.toml.
+// With no file at all every value has its default; the store then lives under
+// $XDG_DATA_HOME/ferrohsm/ (~/.local/share/ferrohsm/).
+#pragma once
+
+#include "core/result.h"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+namespace ferrohsm {
+
+// The floor for PBKDF2-HMAC-SHA256 iterations (OWASP 2023); lower only with
+// [dev] allow_weak_kdf = true, which warns.
+inline constexpr uint32_t kMinKdfIterations = 600'000;
+
+struct MechanismPolicy {
+  std::set<unsigned long> allow;  // empty: everything the registry has
+  std::set<unsigned long> deny;
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "" for built-in defaults
+
+  std::string store_path;  // SQLite database file
+
+  std::string log_level = "warn";         // off|error|warn|info|debug|trace
+  std::string log_destination = "stderr";  // "stderr" or a file path
+
+  uint32_t pin_min_length = 4;
+  uint32_t pin_max_length = 128;
+  uint32_t max_failed_logins = 10;
+  uint32_t kdf_iterations = kMinKdfIterations;
+
+  bool dev_allow_weak_kdf = false;
+
+  std::map<std::string, MechanismPolicy> token_policy;  // by token label
+};
+
+// Finds and reads the configuration. `explicit_path` (from pReserved) wins when set.
+Result<Config> load_config(const std::string& explicit_path = {});
+// Parses TOML text; `source` names it in messages.
+Result<Config> parse_config(const std::string& text, const std::string& source);
+// The default store path: $XDG_DATA_HOME/ferrohsm/ferrohsm.db or ~/.local/share/ferrohsm/ferrohsm.db.
+std::string default_store_path();
+
+}  // namespace ferrohsm

@@ -1,0 +1,46 @@
+// Hsm: key generation.
+#include "core/hsm.h"
+
+#include "core/object_policy.h"
+
+namespace ferrohsm {
+
+Result<CK_OBJECT_HANDLE> Hsm::generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  if (e == nullptr || e->generate_key == nullptr || !mechanism_allowed(s->token().get(), m.mechanism))
+    return make_error(CKR_MECHANISM_INVALID, "mechanism cannot generate a secret key");
+  const bool so = s->token()->role() == Role::SO;
+  FH_TRY(check_writable(*s, tmpl.get_bool_or(CKA_TOKEN, false)));
+  FH_TRY(check_private_access(*s, tmpl.get_bool_or(CKA_PRIVATE, true)));
+  FH_ASSIGN_OR_RETURN(AttrMap material, e->generate_key(m, tmpl));
+  FH_ASSIGN_OR_RETURN(AttrMap attrs, complete_generated(CKO_SECRET_KEY, tmpl, material, m.mechanism, so));
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
+  return obj->handle();
+}
+
+Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> Hsm::generate_key_pair(CK_SESSION_HANDLE h,
+                                                                              const CK_MECHANISM& m,
+                                                                              const AttrMap& pub,
+                                                                              const AttrMap& priv) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  if (e == nullptr || e->generate_key_pair == nullptr || !mechanism_allowed(s->token().get(), m.mechanism))
+    return make_error(CKR_MECHANISM_INVALID, "mechanism cannot generate a key pair");
+  const bool so = s->token()->role() == Role::SO;
+  FH_TRY(check_writable(*s, pub.get_bool_or(CKA_TOKEN, false) || priv.get_bool_or(CKA_TOKEN, false)));
+  FH_TRY(check_private_access(*s, pub.get_bool_or(CKA_PRIVATE, false) || priv.get_bool_or(CKA_PRIVATE, true)));
+  FH_ASSIGN_OR_RETURN(mech::GeneratedKeyPair kp, e->generate_key_pair(m, pub, priv));
+  FH_ASSIGN_OR_RETURN(AttrMap pub_attrs, complete_generated(CKO_PUBLIC_KEY, pub, kp.public_attrs, m.mechanism, so));
+  FH_ASSIGN_OR_RETURN(AttrMap priv_attrs,
+                      complete_generated(CKO_PRIVATE_KEY, priv, kp.private_attrs, m.mechanism, so));
+  FH_ASSIGN_OR_RETURN(ObjectPtr pub_obj, s->token()->create_object(std::move(pub_attrs), h));
+  auto priv_obj = s->token()->create_object(std::move(priv_attrs), h);
+  if (!priv_obj.ok()) {
+    (void)s->token()->destroy_object(pub_obj);
+    return priv_obj.error();
+  }
+  return std::make_pair(pub_obj->handle(), (*priv_obj)->handle());
+}
+
+}  // namespace ferrohsm

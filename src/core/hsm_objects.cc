@@ -1,0 +1,109 @@
+// Hsm: objects — create, copy, destroy, attributes, find.
+#include "core/hsm.h"
+
+#include "core/object_policy.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace ferrohsm {
+
+Status Hsm::check_writable(const Session& s, bool token_object) const {
+  if (token_object && !s.rw()) return make_error(CKR_SESSION_READ_ONLY, "token objects need an R/W session");
+  return {};
+}
+
+Status Hsm::check_private_access(const Session& s, bool private_object) const {
+  if (private_object && s.token()->role() != Role::User)
+    return make_error(CKR_USER_NOT_LOGGED_IN, "private objects need the user logged in");
+  return {};
+}
+
+Result<ObjectPtr> Hsm::object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  return s->token()->object(o);
+}
+
+Result<CK_OBJECT_HANDLE> Hsm::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  const bool so = s->token()->role() == Role::SO;
+  FH_ASSIGN_OR_RETURN(AttrMap attrs, complete_created(tmpl, so));
+  FH_TRY(check_writable(*s, attrs.get_bool_or(CKA_TOKEN, false)));
+  FH_TRY(check_private_access(*s, attrs.get_bool_or(CKA_PRIVATE, false)));
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
+  return obj->handle();
+}
+
+Result<CK_OBJECT_HANDLE> Hsm::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  FH_ASSIGN_OR_RETURN(ObjectPtr src, s->token()->object(o));
+  if (!src->complete()) return make_error(CKR_USER_NOT_LOGGED_IN, "the object's sealed values need a login");
+  const bool so = s->token()->role() == Role::SO;
+  FH_ASSIGN_OR_RETURN(AttrMap attrs, apply_copy(src->attrs(), tmpl, so));
+  FH_TRY(check_writable(*s, attrs.get_bool_or(CKA_TOKEN, false)));
+  FH_TRY(check_private_access(*s, attrs.get_bool_or(CKA_PRIVATE, false)));
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
+  return obj->handle();
+}
+
+Status Hsm::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->object(o));
+  FH_TRY(check_writable(*s, obj->is_token()));
+  if (!obj->attrs().get_bool_or(CKA_DESTROYABLE, true))
+    return make_error(CKR_ACTION_PROHIBITED, "the object is not destroyable (CKA_DESTROYABLE is false)");
+  return s->token()->destroy_object(obj);
+}
+
+Result<CK_ULONG> Hsm::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, object(h, o));
+  CK_ULONG size = 0;
+  for (const auto& [t, v] : obj->attrs()) size += sizeof(CK_ATTRIBUTE_TYPE) + sizeof(CK_ULONG) + v.size();
+  return size;
+}
+
+Status Hsm::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->object(o));
+  FH_TRY(check_writable(*s, obj->is_token()));
+  if (!obj->complete()) return make_error(CKR_USER_NOT_LOGGED_IN, "the object's sealed values need a login");
+  const bool so = s->token()->role() == Role::SO;
+  FH_ASSIGN_OR_RETURN(AttrMap attrs, apply_set(obj->attrs(), tmpl, so));
+  FH_TRY(s->token()->replace_object(obj, std::move(attrs)));
+  return {};
+}
+
+Status Hsm::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    if (s->find) return make_error(CKR_OPERATION_ACTIVE, "a find is already active");
+  }
+  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, s->token()->find(tmpl));
+  std::lock_guard<std::mutex> lock(s->mu);
+  if (s->find) return make_error(CKR_OPERATION_ACTIVE, "a find is already active");
+  s->find = FindState{std::move(found), 0};
+  return {};
+}
+
+Result<std::vector<CK_OBJECT_HANDLE>> Hsm::find_next(CK_SESSION_HANDLE h, CK_ULONG max) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  std::lock_guard<std::mutex> lock(s->mu);
+  if (!s->find) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_FindObjectsInit was not called");
+  FindState& f = *s->find;
+  size_t n = std::min<size_t>(max, f.handles.size() - f.pos);
+  std::vector<CK_OBJECT_HANDLE> out(f.handles.begin() + static_cast<long>(f.pos),
+                                    f.handles.begin() + static_cast<long>(f.pos + n));
+  f.pos += n;
+  return out;
+}
+
+Status Hsm::find_final(CK_SESSION_HANDLE h) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  std::lock_guard<std::mutex> lock(s->mu);
+  if (!s->find) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_FindObjectsInit was not called");
+  s->find.reset();
+  return {};
+}
+
+}  // namespace ferrohsm

@@ -1,0 +1,126 @@
+// CKM_AES_GCM with CK_GCM_PARAMS (3.0 layout): IV 1..128 bytes, AAD, tag 32..128
+// bits in steps of 8. Encryption outputs ciphertext || tag. Decryption buffers the
+// whole input until final, because no plaintext may leave before the tag is checked;
+// the plaintext is then produced in wiped scratch memory and copied out only when
+// the tag verifies.
+#include "core/mech/aes_internal.h"
+#include "core/mech/ossl.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace ferrohsm::mech {
+namespace {
+
+// PKCS#11 allows IVs up to 256 bytes, but OpenSSL 3.0's GCM takes at most 128 (GCM_IV_MAX_SIZE).
+constexpr CK_ULONG kMaxIvBytes = 128;
+constexpr size_t kMaxBuffered = size_t{256} << 20;  // multi-part decryption keeps at most 256 MiB
+
+Error param_error(const char* what) { return make_error(CKR_MECHANISM_PARAM_INVALID, what); }
+
+class GcmOp final : public CipherOp {
+ public:
+  GcmOp(KeyPtr key, CipherCtxPtr ctx, bool encrypt, size_t tag_len)
+      : key_(std::move(key)), ctx_(std::move(ctx)), encrypt_(encrypt), tag_len_(tag_len) {}
+
+  size_t update_size(size_t in_len) const override { return encrypt_ ? in_len : 0; }
+  size_t final_size() const override {
+    if (encrypt_) return tag_len_;
+    return buffered_.size() > tag_len_ ? buffered_.size() - tag_len_ : 0;
+  }
+  size_t one_shot_size(size_t in_len) const override {
+    if (encrypt_) return in_len + tag_len_;
+    return in_len > tag_len_ ? in_len - tag_len_ : 0;
+  }
+
+  Result<size_t> update(ByteView in, MutableByteView out) override {
+    if (!encrypt_) {
+      if (in.size() > kMaxBuffered - buffered_.size())
+        return make_error(CKR_ENCRYPTED_DATA_LEN_RANGE, "GCM ciphertext too long for multi-part decryption");
+      buffered_.insert(buffered_.end(), in.begin(), in.end());
+      return size_t{0};
+    }
+    return crypt(in, out.data());
+  }
+
+  Result<size_t> final(MutableByteView out) override {
+    if (!encrypt_) return decrypt_all(buffered_, out);
+    int len = 0;
+    if (EVP_EncryptFinal_ex(ctx_.get(), out.data(), &len) != 1) return ossl_error(CKR_FUNCTION_FAILED, "GCM final failed");
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out.data() + len, tag_len_),
+                           OSSL_PARAM_construct_end()};
+    if (EVP_CIPHER_CTX_get_params(ctx_.get(), params) != 1) return ossl_error(CKR_FUNCTION_FAILED, "GCM tag failed");
+    return static_cast<size_t>(len) + tag_len_;
+  }
+
+  Result<size_t> one_shot(ByteView in, MutableByteView out) override {
+    if (!encrypt_) return decrypt_all(in, out);
+    FH_ASSIGN_OR_RETURN(size_t n, crypt(in, out.data()));
+    FH_ASSIGN_OR_RETURN(size_t t, final(out.subspan(n)));
+    return n + t;
+  }
+
+ private:
+  Result<size_t> crypt(ByteView in, uint8_t* out) {
+    if (in.size() > INT_MAX) return make_error(encrypt_ ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE, "input too long");
+    int len = 0;
+    if (EVP_CipherUpdate(ctx_.get(), out, &len, in.data(), static_cast<int>(in.size())) != 1)
+      return ossl_error(CKR_FUNCTION_FAILED, "GCM update failed");
+    return static_cast<size_t>(len);
+  }
+
+  Result<size_t> decrypt_all(ByteView in, MutableByteView out) {
+    if (in.size() < tag_len_) return make_error(CKR_ENCRYPTED_DATA_LEN_RANGE, "GCM input is shorter than the tag");
+    const size_t ct_len = in.size() - tag_len_;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, const_cast<uint8_t*>(in.data() + ct_len), tag_len_),
+        OSSL_PARAM_construct_end()};
+    if (EVP_CIPHER_CTX_set_params(ctx_.get(), params) != 1) return ossl_error(CKR_FUNCTION_FAILED, "GCM tag failed");
+    SecureBytes plain(ct_len);
+    FH_ASSIGN_OR_RETURN(size_t n, crypt(in.first(ct_len), plain.data()));
+    int len = 0;
+    if (EVP_DecryptFinal_ex(ctx_.get(), plain.data() + n, &len) != 1) {
+      ossl_clear_errors();
+      return make_error(CKR_ENCRYPTED_DATA_INVALID, "GCM tag does not verify");
+    }
+    n += static_cast<size_t>(len);
+    std::copy_n(plain.begin(), n, out.begin());
+    return n;
+  }
+
+  KeyPtr key_;
+  CipherCtxPtr ctx_;
+  bool encrypt_;
+  size_t tag_len_;
+  Bytes buffered_;  // decryption: ciphertext || tag received so far
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CipherOp>> make_gcm(const CK_MECHANISM& mech, KeyPtr key, bool encrypt) {
+  FH_TRY(check_aes_key(key));
+  FH_ASSIGN_OR_RETURN(const CK_GCM_PARAMS* p, mech_param<CK_GCM_PARAMS>(mech));
+  if (p->pIv == nullptr || p->ulIvLen < 1 || p->ulIvLen > kMaxIvBytes)
+    return param_error("GCM IV must be 1 to 128 bytes");
+  if (p->pAAD == nullptr && p->ulAADLen != 0) return param_error("GCM AAD pointer is NULL");
+  if (p->ulAADLen > INT_MAX) return param_error("GCM AAD too long");
+  if (p->ulTagBits < 32 || p->ulTagBits > 128 || p->ulTagBits % 8 != 0)
+    return param_error("GCM tag length must be 32 to 128 bits, a multiple of 8");
+
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  size_t iv_len = p->ulIvLen;
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len), OSSL_PARAM_construct_end()};
+  const int enc = encrypt ? 1 : 0;
+  int len = 0;
+  if (!ctx || EVP_CipherInit_ex2(ctx.get(), aes_cipher(AesMode::kGcm, key->secret.size()), nullptr, nullptr, enc,
+                                 params) != 1 ||
+      EVP_CipherInit_ex2(ctx.get(), nullptr, key->secret.data(), p->pIv, enc, nullptr) != 1 ||
+      (p->ulAADLen != 0 &&
+       EVP_CipherUpdate(ctx.get(), nullptr, &len, p->pAAD, static_cast<int>(p->ulAADLen)) != 1))
+    return ossl_error(CKR_FUNCTION_FAILED, "GCM init failed");
+  return std::unique_ptr<CipherOp>(std::make_unique<GcmOp>(std::move(key), std::move(ctx), encrypt, p->ulTagBits / 8));
+}
+
+}  // namespace ferrohsm::mech

@@ -1,0 +1,135 @@
+#include "core/mech/curves.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace ferrohsm::mech {
+namespace {
+
+constexpr uint8_t kP256Oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+constexpr uint8_t kP384Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+constexpr uint8_t kP521Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+constexpr uint8_t kEd25519Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+constexpr uint8_t kEd448Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x71};
+
+const std::array<Curve, 5> kCurves = {{
+    {CKK_EC, "prime256v1", kP256Oid, {"prime256v1", "secp256r1", "P-256"}, 256, 32, 64},
+    {CKK_EC, "secp384r1", kP384Oid, {"secp384r1", "P-384"}, 384, 48, 96},
+    {CKK_EC, "secp521r1", kP521Oid, {"secp521r1", "P-521"}, 521, 66, 132},
+    {CKK_EC_EDWARDS, "ED25519", kEd25519Oid, {"edwards25519", "Ed25519"}, 255, 32, 64},
+    {CKK_EC_EDWARDS, "ED448", kEd448Oid, {"edwards448", "Ed448"}, 448, 57, 114},
+}};
+
+constexpr uint8_t kTagOid = 0x06;
+constexpr uint8_t kTagOctetString = 0x04;
+constexpr uint8_t kTagPrintableString = 0x13;
+
+// Splits one DER TLV (definite length, at most 2 length bytes) that fills `der`
+// exactly; false when malformed.
+bool der_tlv(ByteView der, uint8_t& tag, ByteView& value) {
+  if (der.size() < 2) return false;
+  tag = der[0];
+  size_t len = der[1], hdr = 2;
+  if (len == 0x81) {
+    if (der.size() < 3 || der[2] < 0x80) return false;
+    len = der[2];
+    hdr = 3;
+  } else if (len == 0x82) {
+    if (der.size() < 4 || der[2] == 0) return false;
+    len = size_t{der[2]} << 8 | der[3];
+    if (len < 0x100) return false;
+    hdr = 4;
+  } else if (len >= 0x80) {
+    return false;
+  }
+  if (der.size() != hdr + len) return false;
+  value = der.subspan(hdr);
+  return true;
+}
+
+// A well-formed OID body: base-128 arcs, no leading 0x80, last byte without the high bit.
+bool valid_oid_body(ByteView body) {
+  if (body.empty() || (body.back() & 0x80) != 0) return false;
+  bool start = true;
+  for (uint8_t b : body) {
+    if (start && b == 0x80) return false;
+    start = (b & 0x80) == 0;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<const Curve*> curve_from_params(ByteView ec_params) {
+  uint8_t tag = 0;
+  ByteView value;
+  if (!der_tlv(ec_params, tag, value))
+    return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_EC_PARAMS is not a DER value");
+  if (tag == kTagOid) {
+    if (!valid_oid_body(value)) return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_EC_PARAMS holds a malformed OID");
+    for (const Curve& c : kCurves)
+      if (std::ranges::equal(c.oid_der, ec_params)) return &c;
+    return make_error(CKR_CURVE_NOT_SUPPORTED, "CKA_EC_PARAMS names an unsupported curve (supported: P-256, "
+                                               "P-384, P-521, Ed25519, Ed448)");
+  }
+  if (tag == kTagPrintableString) {
+    std::string_view name = as_chars(value);
+    for (const Curve& c : kCurves)
+      if (std::ranges::find(c.names, name) != c.names.end()) return &c;
+    return make_error(CKR_CURVE_NOT_SUPPORTED, "CKA_EC_PARAMS names an unsupported curve");
+  }
+  return make_error(CKR_ATTRIBUTE_VALUE_INVALID,
+                    "CKA_EC_PARAMS must be a named curve (OID or PrintableString); explicit parameters are not supported");
+}
+
+const Curve* curve_by_ossl_name(std::string_view name) {
+  for (const Curve& c : kCurves)
+    if (name == c.ossl_name) return &c;
+  return nullptr;
+}
+
+const Curve* curve_by_bits(CK_KEY_TYPE key_type, CK_ULONG bits) {
+  for (const Curve& c : kCurves)
+    if (c.key_type == key_type && c.bits == bits) return &c;
+  return nullptr;
+}
+
+Bytes der_octet_string(ByteView raw) {
+  Bytes out;
+  out.reserve(raw.size() + 4);
+  out.push_back(kTagOctetString);
+  if (raw.size() < 0x80) {
+    out.push_back(static_cast<uint8_t>(raw.size()));
+  } else if (raw.size() < 0x100) {
+    out.push_back(0x81);
+    out.push_back(static_cast<uint8_t>(raw.size()));
+  } else {
+    out.push_back(0x82);
+    out.push_back(static_cast<uint8_t>(raw.size() >> 8));
+    out.push_back(static_cast<uint8_t>(raw.size()));
+  }
+  out.insert(out.end(), raw.begin(), raw.end());
+  return out;
+}
+
+Result<ByteView> unwrap_ec_point(ByteView point, const Curve& c) {
+  const bool edwards = c.key_type == CKK_EC_EDWARDS;
+  const size_t uncompressed = edwards ? c.field_bytes : 1 + 2 * c.field_bytes;
+  const size_t compressed = 1 + c.field_bytes;
+  auto plausible = [&](ByteView p) {
+    if (edwards) return p.size() == c.field_bytes;
+    if (p.size() == uncompressed) return p[0] == 0x04;
+    return p.size() == compressed && (p[0] == 0x02 || p[0] == 0x03);
+  };
+  // The raw form first: its length never equals a DER wrapping of a valid point.
+  if (!point.empty() && plausible(point)) return point;
+  uint8_t tag = 0;
+  ByteView inner;
+  if (der_tlv(point, tag, inner) && tag == kTagOctetString && !inner.empty() && plausible(inner)) return inner;
+  return make_error(CKR_ATTRIBUTE_VALUE_INVALID,
+                    std::string("CKA_EC_POINT is not a ") + (edwards ? "public key" : "point") + " of " + std::string(c.names[0]));
+}
+
+}  // namespace ferrohsm::mech

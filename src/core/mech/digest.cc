@@ -1,0 +1,57 @@
+// Digests (CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512) over the
+// shared, once-fetched EVP_MDs of hash.h.
+#include "core/mech/hash.h"
+#include "core/mech/ossl.h"
+#include "core/mech/registry.h"
+
+namespace ferrohsm::mech {
+namespace {
+
+constexpr CK_MECHANISM_TYPE kMechs[] = {CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512};
+
+class MdDigestOp final : public DigestOp {
+ public:
+  MdDigestOp(const Hash& h, MdCtxPtr ctx) : h_(h), ctx_(std::move(ctx)) {}
+  size_t digest_size() const override { return h_.size; }
+  Status update(ByteView data) override {
+    if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1) return ossl_error(CKR_FUNCTION_FAILED, "digest failed");
+    return {};
+  }
+  Result<size_t> final(MutableByteView out) override {
+    if (out.size() < h_.size) return make_error(CKR_BUFFER_TOO_SMALL, "digest output buffer too small");
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &len) != 1) return ossl_error(CKR_FUNCTION_FAILED, "digest failed");
+    return size_t{len};
+  }
+  Result<size_t> digest(ByteView data, MutableByteView out) override {
+    FH_TRY(update(data));
+    return final(out);
+  }
+
+ private:
+  const Hash& h_;
+  MdCtxPtr ctx_;
+};
+
+Result<std::unique_ptr<DigestOp>> make_digest(const CK_MECHANISM& mech) {
+  const Hash* h = hash_by_mech(mech.mechanism);
+  if (h == nullptr) return make_error(CKR_MECHANISM_INVALID, "not a digest mechanism");
+  FH_TRY(no_mech_param(mech));
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), h->md(), nullptr) != 1) return ossl_error(CKR_HOST_MEMORY, "digest init failed");
+  return std::unique_ptr<DigestOp>(std::make_unique<MdDigestOp>(*h, std::move(ctx)));
+}
+
+}  // namespace
+
+void register_digest(Registry& r) {
+  for (CK_MECHANISM_TYPE t : kMechs) {
+    Entry e;
+    e.type = t;
+    e.info = {0, 0, CKF_DIGEST};
+    e.digest = make_digest;
+    r.add(std::move(e));
+  }
+}
+
+}  // namespace ferrohsm::mech

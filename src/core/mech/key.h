@@ -1,0 +1,45 @@
+// A key as the mechanisms use it: built once from an object's attributes (after
+// login, the sealed values already opened) and then shared, immutable, by every
+// operation on that key. Asymmetric keys hold an OpenSSL EVP_PKEY; secret keys hold
+// their bytes in wiped memory.
+#pragma once
+
+#include "core/attributes.h"
+
+#include <openssl/evp.h>
+
+#include <memory>
+
+namespace ferrohsm::mech {
+
+struct Key {
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
+  EVP_PKEY* pkey = nullptr;  // owned; set for CKO_PUBLIC_KEY / CKO_PRIVATE_KEY
+  SecureBytes secret;        // set for CKO_SECRET_KEY
+  CK_ULONG bits = 0;         // modulus / curve / key length in bits, as CK_MECHANISM_INFO counts
+
+  Key() = default;
+  Key(const Key&) = delete;
+  Key& operator=(const Key&) = delete;
+  ~Key() { EVP_PKEY_free(pkey); }
+};
+
+using KeyPtr = std::shared_ptr<const Key>;
+
+// Builds the OpenSSL form of a key object from its attributes; checks that the
+// material is complete and consistent (CKR_TEMPLATE_INCOMPLETE,
+// CKR_ATTRIBUTE_VALUE_INVALID). Used for imported keys (C_CreateObject) and for
+// stored keys when first used.
+Result<KeyPtr> key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs);
+
+// DER SubjectPublicKeyInfo of an asymmetric key (CKA_PUBLIC_KEY_INFO).
+Result<Bytes> public_key_info(const Key& key);
+
+// The public-key attributes that follow from a private key's material: for RSA
+// CKA_MODULUS and CKA_PUBLIC_EXPONENT, for EC/Edwards/Montgomery CKA_EC_PARAMS and
+// CKA_EC_POINT, plus CKA_PUBLIC_KEY_INFO. Used to complete imported private keys and
+// to build the public half.
+Result<AttrMap> public_attributes_of(const Key& key);
+
+}  // namespace ferrohsm::mech

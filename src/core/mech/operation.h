@@ -1,0 +1,62 @@
+// The operations a mechanism provides, as the session drives them. The session
+// handles the PKCS#11 calling conventions (length queries, CKR_BUFFER_TOO_SMALL,
+// operation lifetime); an operation only computes. Every `out` span passed in is at
+// least as large as the size the operation reported for that step.
+#pragma once
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+#include <memory>
+
+namespace ferrohsm::mech {
+
+class SignOp {
+ public:
+  virtual ~SignOp() = default;
+  // Exact signature length (RSA: modulus bytes; ECDSA: 2 × field bytes; EdDSA: 64/114; HMAC: tag length).
+  virtual size_t signature_size() const = 0;
+  virtual bool multipart() const { return true; }  // false for CKM_RSA_PKCS, CKM_ECDSA, CKM_EDDSA (single-part only)
+  virtual Status update(ByteView data) = 0;
+  virtual Result<size_t> final(MutableByteView out) = 0;
+  // One-shot over `data` (for single-part mechanisms the only path).
+  virtual Result<size_t> sign(ByteView data, MutableByteView out) = 0;
+};
+
+class VerifyOp {
+ public:
+  virtual ~VerifyOp() = default;
+  virtual size_t signature_size() const = 0;
+  virtual bool multipart() const { return true; }
+  virtual Status update(ByteView data) = 0;
+  // CKR_SIGNATURE_INVALID or CKR_SIGNATURE_LEN_RANGE on a bad signature.
+  virtual Status final(ByteView signature) = 0;
+  virtual Status verify(ByteView data, ByteView signature) = 0;
+};
+
+// Encryption or decryption (fixed at creation).
+class CipherOp {
+ public:
+  virtual ~CipherOp() = default;
+  virtual bool multipart() const { return true; }
+  // Upper bound of the output of update() for `in_len` more input bytes.
+  virtual size_t update_size(size_t in_len) const = 0;
+  // Upper bound of the output of final().
+  virtual size_t final_size() const = 0;
+  // Upper bound of the output of one_shot() for `in_len` bytes.
+  virtual size_t one_shot_size(size_t in_len) const = 0;
+  virtual Result<size_t> update(ByteView in, MutableByteView out) = 0;
+  virtual Result<size_t> final(MutableByteView out) = 0;
+  virtual Result<size_t> one_shot(ByteView in, MutableByteView out) = 0;
+};
+
+class DigestOp {
+ public:
+  virtual ~DigestOp() = default;
+  virtual size_t digest_size() const = 0;
+  virtual Status update(ByteView data) = 0;
+  virtual Result<size_t> final(MutableByteView out) = 0;
+  virtual Result<size_t> digest(ByteView data, MutableByteView out) = 0;
+};
+
+}  // namespace ferrohsm::mech

@@ -1,0 +1,36 @@
+#include "core/mech/registry.h"
+
+#include <algorithm>
+
+namespace ferrohsm::mech {
+
+const Registry& Registry::global() {
+  static const Registry r = [] {
+    Registry reg;
+    register_rsa(reg);
+    register_ecdsa(reg);
+    register_eddsa(reg);
+    register_aes(reg);
+    register_digest(reg);
+    register_hmac(reg);
+    register_generic_secret(reg);
+    return reg;
+  }();
+  return r;
+}
+
+// Keeps entries_ sorted by type; a second entry for the same type replaces the first.
+void Registry::add(Entry e) {
+  auto it = std::ranges::lower_bound(entries_, e.type, {}, &Entry::type);
+  if (it != entries_.end() && it->type == e.type)
+    *it = std::move(e);
+  else
+    entries_.insert(it, std::move(e));
+}
+
+const Entry* Registry::find(CK_MECHANISM_TYPE type) const {
+  auto it = std::ranges::lower_bound(entries_, type, {}, &Entry::type);
+  return it != entries_.end() && it->type == type ? &*it : nullptr;
+}
+
+}  // namespace ferrohsm::mech

@@ -1,0 +1,208 @@
+// RSA signatures: PKCS #1 v1.5 (CKM_RSA_PKCS over a DigestInfo or raw data,
+// CKM_SHAx_RSA_PKCS) and PSS (CKM_RSA_PKCS_PSS over a digest, CKM_SHAx_RSA_PKCS_PSS),
+// plus the registry entries of the RSA family (and CKM_RSA_PKCS_KEY_PAIR_GEN).
+// The hashed PKCS #1 variants build the DigestInfo here and sign it raw, which keeps
+// the per-signature work to one OpenSSL private-key operation.
+#include "core/mech/key_internal.h"
+#include "core/mech/prehash.h"
+#include "core/mech/registry.h"
+
+#include <openssl/rsa.h>
+
+#include <cstring>
+
+namespace ferrohsm::mech {
+namespace {
+
+constexpr CK_ULONG kMinBits = 2048;
+constexpr CK_ULONG kMaxBits = 4096;
+constexpr size_t kPkcs1Overhead = 11;
+
+struct RsaMech {
+  CK_MECHANISM_TYPE type;
+  bool pss;
+  CK_MECHANISM_TYPE prehash;  // 0: single-part, over the caller's input
+};
+
+constexpr RsaMech kMechs[] = {
+    {CKM_RSA_PKCS, false, 0},
+    {CKM_SHA1_RSA_PKCS, false, CKM_SHA_1},
+    {CKM_SHA224_RSA_PKCS, false, CKM_SHA224},
+    {CKM_SHA256_RSA_PKCS, false, CKM_SHA256},
+    {CKM_SHA384_RSA_PKCS, false, CKM_SHA384},
+    {CKM_SHA512_RSA_PKCS, false, CKM_SHA512},
+    {CKM_RSA_PKCS_PSS, true, 0},
+    {CKM_SHA1_RSA_PKCS_PSS, true, CKM_SHA_1},
+    {CKM_SHA224_RSA_PKCS_PSS, true, CKM_SHA224},
+    {CKM_SHA256_RSA_PKCS_PSS, true, CKM_SHA256},
+    {CKM_SHA384_RSA_PKCS_PSS, true, CKM_SHA384},
+    {CKM_SHA512_RSA_PKCS_PSS, true, CKM_SHA512},
+};
+
+const RsaMech* find_mech(CK_MECHANISM_TYPE t) {
+  for (const RsaMech& m : kMechs)
+    if (m.type == t) return &m;
+  return nullptr;
+}
+
+// What a factory settles before the operation starts.
+struct RsaSetup {
+  const Hash* prehash = nullptr;  // hashing done by the operation
+  const Hash* pss_hash = nullptr;  // PSS: the hash of the digest being signed
+  const Hash* mgf_hash = nullptr;
+  int salt_len = 0;
+  size_t k = 0;  // modulus bytes
+};
+
+Result<RsaSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, bool sign) {
+  FH_TRY(check_asym_key(key, CKK_RSA, sign));
+  const RsaMech* m = find_mech(mech.mechanism);
+  if (m == nullptr) return make_error(CKR_MECHANISM_INVALID, "not an RSA signature mechanism");
+  RsaSetup s;
+  s.prehash = hash_by_mech(m->prehash);
+  s.k = static_cast<size_t>(EVP_PKEY_get_size(key->pkey));
+  if (!m->pss) {
+    FH_TRY(no_mech_param(mech));
+    return s;
+  }
+  FH_ASSIGN_OR_RETURN(const CK_RSA_PKCS_PSS_PARAMS* p, mech_param<CK_RSA_PKCS_PSS_PARAMS>(mech));
+  s.pss_hash = hash_by_mech(p->hashAlg);
+  if (s.pss_hash == nullptr) return make_error(CKR_MECHANISM_PARAM_INVALID, "PSS hashAlg is not a supported hash");
+  if (s.prehash != nullptr && s.pss_hash != s.prehash)
+    return make_error(CKR_MECHANISM_PARAM_INVALID, "PSS hashAlg does not match the mechanism's hash");
+  s.mgf_hash = hash_by_mgf(p->mgf);
+  if (s.mgf_hash == nullptr) return make_error(CKR_MECHANISM_PARAM_INVALID, "PSS mgf is not a supported CKG_MGF1_*");
+  // EMSA-PSS: emLen = ceil((modBits - 1) / 8) must hold hLen + sLen + 2.
+  const size_t em_len = (key->bits - 1 + 7) / 8;
+  if (p->sLen > em_len || s.pss_hash->size + p->sLen + 2 > em_len)
+    return make_error(CKR_MECHANISM_PARAM_INVALID, "PSS sLen is too large for the key");
+  s.salt_len = static_cast<int>(p->sLen);
+  return s;
+}
+
+Result<PkeyCtxPtr> make_ctx(const Key& key, const RsaSetup& s, bool sign) {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey, nullptr));
+  if (!ctx) return ossl_error(CKR_HOST_MEMORY, "EVP_PKEY_CTX_new failed");
+  OSSL_PARAM params[5];
+  OSSL_PARAM* p = params;
+  int salt = s.salt_len;
+  if (s.pss_hash != nullptr) {
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, const_cast<char*>(s.pss_hash->name), 0);
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, const_cast<char*>(OSSL_PKEY_RSA_PAD_MODE_PSS), 0);
+    *p++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &salt);
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, const_cast<char*>(s.mgf_hash->name), 0);
+  }
+  *p = OSSL_PARAM_construct_end();
+  int rc = sign ? EVP_PKEY_sign_init_ex(ctx.get(), params) : EVP_PKEY_verify_init_ex(ctx.get(), params);
+  if (rc != 1) return ossl_error(CKR_FUNCTION_FAILED, "RSA signature init failed");
+  return ctx;
+}
+
+// The encoded input of the RSA primitive: the DigestInfo for hashed PKCS #1 v1.5,
+// else the input itself, with its length checked.
+Result<ByteView> encode_tbs(const RsaSetup& s, ByteView tbs, uint8_t* buf) {
+  if (s.pss_hash != nullptr) {
+    if (tbs.size() != s.pss_hash->size)
+      return make_error(CKR_DATA_LEN_RANGE, "PSS input must be a digest of the length of hashAlg");
+    return tbs;
+  }
+  if (s.prehash != nullptr) {
+    const ByteView prefix = s.prehash->digest_info;
+    std::memcpy(buf, prefix.data(), prefix.size());
+    std::memcpy(buf + prefix.size(), tbs.data(), tbs.size());
+    return ByteView(buf, prefix.size() + tbs.size());
+  }
+  if (tbs.size() > s.k - kPkcs1Overhead)
+    return make_error(CKR_DATA_LEN_RANGE, "CKM_RSA_PKCS input must be at most modulus length - 11 bytes");
+  return tbs;
+}
+
+constexpr size_t kMaxDigestInfo = 19 + EVP_MAX_MD_SIZE;
+
+class RsaSignOp final : public PrehashSignOp {
+ public:
+  RsaSignOp(KeyPtr key, RsaSetup s) : key_(std::move(key)), s_(s) {}
+  Status start() {
+    FH_TRY(init_prehash(s_.prehash));
+    FH_ASSIGN_OR_RETURN(ctx_, make_ctx(*key_, s_, true));
+    return {};
+  }
+  size_t signature_size() const override { return s_.k; }
+
+ private:
+  Result<size_t> sign_tbs(ByteView tbs, MutableByteView out) override {
+    uint8_t buf[kMaxDigestInfo];
+    FH_ASSIGN_OR_RETURN(ByteView em, encode_tbs(s_, tbs, buf));
+    size_t len = out.size();
+    if (EVP_PKEY_sign(ctx_.get(), out.data(), &len, em.data(), em.size()) != 1)
+      return ossl_error(CKR_FUNCTION_FAILED, "RSA signing failed");
+    return len;
+  }
+
+  KeyPtr key_;
+  RsaSetup s_;
+  PkeyCtxPtr ctx_;
+};
+
+class RsaVerifyOp final : public PrehashVerifyOp {
+ public:
+  RsaVerifyOp(KeyPtr key, RsaSetup s) : key_(std::move(key)), s_(s) {}
+  Status start() {
+    FH_TRY(init_prehash(s_.prehash));
+    FH_ASSIGN_OR_RETURN(ctx_, make_ctx(*key_, s_, false));
+    return {};
+  }
+  size_t signature_size() const override { return s_.k; }
+
+ private:
+  Status verify_tbs(ByteView tbs, ByteView sig) override {
+    uint8_t buf[kMaxDigestInfo];
+    FH_ASSIGN_OR_RETURN(ByteView em, encode_tbs(s_, tbs, buf));
+    if (sig.size() != s_.k) return make_error(CKR_SIGNATURE_LEN_RANGE, "RSA signature must be modulus length");
+    if (EVP_PKEY_verify(ctx_.get(), sig.data(), sig.size(), em.data(), em.size()) != 1) {
+      ossl_clear_errors();
+      return make_error(CKR_SIGNATURE_INVALID, "RSA signature does not verify");
+    }
+    return {};
+  }
+
+  KeyPtr key_;
+  RsaSetup s_;
+  PkeyCtxPtr ctx_;
+};
+
+Result<std::unique_ptr<SignOp>> make_sign(const CK_MECHANISM& mech, KeyPtr key) {
+  FH_ASSIGN_OR_RETURN(RsaSetup s, setup(mech, key, true));
+  auto op = std::make_unique<RsaSignOp>(std::move(key), s);
+  FH_TRY(op->start());
+  return std::unique_ptr<SignOp>(std::move(op));
+}
+
+Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr key) {
+  FH_ASSIGN_OR_RETURN(RsaSetup s, setup(mech, key, false));
+  auto op = std::make_unique<RsaVerifyOp>(std::move(key), s);
+  FH_TRY(op->start());
+  return std::unique_ptr<VerifyOp>(std::move(op));
+}
+
+}  // namespace
+
+void register_rsa(Registry& r) {
+  for (const RsaMech& m : kMechs) {
+    Entry e;
+    e.type = m.type;
+    e.info = {kMinBits, kMaxBits, CKF_SIGN | CKF_VERIFY};
+    e.key_types = {CKK_RSA};
+    e.sign = make_sign;
+    e.verify = make_verify;
+    r.add(std::move(e));
+  }
+  Entry gen;
+  gen.type = CKM_RSA_PKCS_KEY_PAIR_GEN;
+  gen.info = {kMinBits, kMaxBits, CKF_GENERATE_KEY_PAIR};
+  gen.key_types = {CKK_RSA};
+  gen.generate_key_pair = rsa_generate_key_pair;
+  r.add(std::move(gen));
+}
+
+}  // namespace ferrohsm::mech

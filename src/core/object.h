@@ -1,0 +1,51 @@
+// One PKCS#11 object as the process holds it: its full attributes (sealed values
+// opened, when the token key is at hand) and, for keys, the OpenSSL key built from
+// them on first use and then shared by every operation ("decrypt once, sign many").
+// An Object is immutable once published except for that lazily built key and the
+// `destroyed` mark; a change replaces the whole Object.
+#pragma once
+
+#include "core/attributes.h"
+#include "core/mech/key.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace ferrohsm {
+
+class Object {
+ public:
+  Object(CK_OBJECT_HANDLE handle, int64_t store_id, CK_SESSION_HANDLE owner, AttrMap attrs, bool complete)
+      : handle_(handle), store_id_(store_id), owner_(owner), attrs_(std::move(attrs)), complete_(complete) {}
+
+  CK_OBJECT_HANDLE handle() const { return handle_; }
+  int64_t store_id() const { return store_id_; }           // 0 for session objects
+  CK_SESSION_HANDLE owner() const { return owner_; }       // 0 for token objects
+  bool is_token() const { return store_id_ != 0; }
+  bool is_private() const { return attrs_.get_bool_or(CKA_PRIVATE, false); }
+  CK_OBJECT_CLASS cls() const { return attrs_.get_ulong(CKA_CLASS).value_or(CKO_DATA); }
+  const AttrMap& attrs() const { return attrs_; }
+  // False when sealed values were not opened (loaded before login).
+  bool complete() const { return complete_; }
+
+  bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
+  void mark_destroyed() const { destroyed_.store(true, std::memory_order_release); }
+
+  // The OpenSSL form of this key, built once.
+  Result<mech::KeyPtr> key() const;
+
+ private:
+  CK_OBJECT_HANDLE handle_;
+  int64_t store_id_;
+  CK_SESSION_HANDLE owner_;
+  AttrMap attrs_;
+  bool complete_;
+  mutable std::atomic<bool> destroyed_{false};
+  mutable std::mutex key_mu_;
+  mutable mech::KeyPtr key_;
+};
+
+using ObjectPtr = std::shared_ptr<const Object>;
+
+}  // namespace ferrohsm

@@ -1,0 +1,490 @@
+#include "core/token.h"
+
+#include "core/log.h"
+#include "core/object_policy.h"
+#include "core/seal.h"
+
+#include <atomic>
+#include <mutex>
+
+namespace ferrohsm {
+
+CK_OBJECT_HANDLE next_session_object_handle() {
+  static std::atomic<CK_OBJECT_HANDLE> next{0x40000000UL};
+  return next.fetch_add(1);
+}
+
+Token::Token(store::SqliteStore& store, const Config& cfg, store::TokenRow row)
+    : store_(store), cfg_(cfg), id_(row.id), slot_id_(row.slot_id), row_(std::move(row)) {
+  if (auto seq = store_.last_change_seq(); seq.ok()) change_seq_ = *seq;
+  if (auto dv = store_.data_version(); dv.ok()) data_version_ = *dv;
+}
+
+Token::~Token() { logout(); }
+
+std::string Token::label() const {
+  std::shared_lock lock(auth_mu_);
+  return row_.label;
+}
+
+std::string Token::serial() const {
+  std::shared_lock lock(auth_mu_);
+  return row_.serial;
+}
+
+Role Token::role() const {
+  std::shared_lock lock(auth_mu_);
+  return role_;
+}
+
+bool Token::user_pin_initialized() const {
+  std::shared_lock lock(auth_mu_);
+  return !row_.user_wrap.empty();
+}
+
+CK_FLAGS Token::token_flags() const {
+  std::shared_lock lock(auth_mu_);
+  CK_FLAGS f = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_TOKEN_INITIALIZED;
+  if (!row_.user_wrap.empty()) f |= CKF_USER_PIN_INITIALIZED;
+  const uint32_t max = cfg_.max_failed_logins;
+  if (row_.user_failures > 0) f |= CKF_USER_PIN_COUNT_LOW;
+  if (row_.user_failures + 1 == max) f |= CKF_USER_PIN_FINAL_TRY;
+  if (row_.user_failures >= max) f |= CKF_USER_PIN_LOCKED;
+  if (row_.so_failures > 0) f |= CKF_SO_PIN_COUNT_LOW;
+  if (row_.so_failures + 1 == max) f |= CKF_SO_PIN_FINAL_TRY;
+  if (row_.so_failures >= max) f |= CKF_SO_PIN_LOCKED;
+  return f;
+}
+
+Status Token::refresh_row() {
+  FH_ASSIGN_OR_RETURN(store::TokenRow r, store_.token(id_));
+  std::unique_lock lock(auth_mu_);
+  row_ = std::move(r);
+  return {};
+}
+
+Status Token::check_pin_length(std::string_view pin) const {
+  if (pin.size() < cfg_.pin_min_length || pin.size() > cfg_.pin_max_length)
+    return make_error(CKR_PIN_LEN_RANGE, "PIN length outside " + std::to_string(cfg_.pin_min_length) + ".." +
+                                             std::to_string(cfg_.pin_max_length));
+  return {};
+}
+
+Status Token::record_failure(bool so) {
+  uint32_t n;
+  {
+    std::unique_lock lock(auth_mu_);
+    n = ++(so ? row_.so_failures : row_.user_failures);
+  }
+  FH_TRY(store_.set_failures(id_, so, n));
+  log().warn("token {}: incorrect {} PIN ({} of {} attempts)", slot_id_, so ? "SO" : "user", n,
+             cfg_.max_failed_logins);
+  return {};
+}
+
+Status Token::login(Role role, std::string_view pin) {
+  const bool so = role == Role::SO;
+  FH_TRY(refresh_row());
+  store::TokenRow row;
+  {
+    std::shared_lock lock(auth_mu_);
+    row = row_;
+  }
+  const Bytes& wrap = so ? row.so_wrap : row.user_wrap;
+  if (wrap.empty()) return make_error(CKR_USER_PIN_NOT_INITIALIZED, "the user PIN is not initialised");
+  if ((so ? row.so_failures : row.user_failures) >= cfg_.max_failed_logins)
+    return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
+  FH_TRY(check_pin_length(pin));
+  FH_ASSIGN_OR_RETURN(KdfParams params, KdfParams::parse(so ? row.so_kdf : row.user_kdf));
+  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, params));
+  auto key = unseal(kek, wrap, token_key_aad(row.serial, so));
+  if (!key.ok()) {
+    FH_TRY(record_failure(so));
+    return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
+  }
+  if ((so ? row.so_failures : row.user_failures) != 0) FH_TRY(store_.set_failures(id_, so, 0));
+  {
+    std::unique_lock lock(auth_mu_);
+    (so ? row_.so_failures : row_.user_failures) = 0;
+    role_ = role;
+    token_key_ = std::move(*key);
+  }
+  // Objects cached before login lack their sealed values and private objects.
+  std::unique_lock lock(obj_mu_);
+  cache_.clear();
+  return {};
+}
+
+Status Token::verify_user_pin(std::string_view pin) {
+  FH_TRY(refresh_row());
+  store::TokenRow row;
+  {
+    std::shared_lock lock(auth_mu_);
+    row = row_;
+  }
+  if (row.user_failures >= cfg_.max_failed_logins) return make_error(CKR_PIN_LOCKED, "user PIN is locked");
+  FH_TRY(check_pin_length(pin));
+  FH_ASSIGN_OR_RETURN(KdfParams params, KdfParams::parse(row.user_kdf));
+  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, params));
+  if (!unseal(kek, row.user_wrap, token_key_aad(row.serial, false)).ok()) {
+    FH_TRY(record_failure(false));
+    return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
+  }
+  return {};
+}
+
+void Token::logout() {
+  {
+    std::unique_lock lock(auth_mu_);
+    role_ = Role::None;
+    secure_wipe(token_key_.data(), token_key_.size());
+    token_key_.clear();
+    token_key_.shrink_to_fit();
+  }
+  std::unique_lock lock(obj_mu_);
+  cache_.clear();
+  for (auto it = session_.begin(); it != session_.end();) {
+    if (it->second->is_private()) {
+      it->second->mark_destroyed();
+      it = session_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Status Token::init_pin(std::string_view pin) {
+  FH_TRY(check_pin_length(pin));
+  FH_TRY(refresh_row());
+  store::TokenRow row;
+  SecureBytes key;
+  {
+    std::shared_lock lock(auth_mu_);
+    if (role_ != Role::SO) return make_error(CKR_USER_NOT_LOGGED_IN, "C_InitPIN needs the SO logged in");
+    row = row_;
+    key = token_key_;
+  }
+  KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
+  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, p));
+  FH_ASSIGN_OR_RETURN(row.user_wrap, seal(kek, key, token_key_aad(row.serial, false)));
+  row.user_kdf = p.encode();
+  row.user_failures = 0;
+  FH_TRY(store_.update_token(row));
+  std::unique_lock lock(auth_mu_);
+  row_ = std::move(row);
+  return {};
+}
+
+Status Token::set_pin(Role who, std::string_view old_pin, std::string_view new_pin) {
+  const bool so = who == Role::SO;
+  FH_TRY(refresh_row());
+  store::TokenRow row;
+  {
+    std::shared_lock lock(auth_mu_);
+    row = row_;
+  }
+  const Bytes& wrap = so ? row.so_wrap : row.user_wrap;
+  if (wrap.empty()) return make_error(CKR_USER_PIN_NOT_INITIALIZED, "the user PIN is not initialised");
+  if ((so ? row.so_failures : row.user_failures) >= cfg_.max_failed_logins)
+    return make_error(CKR_PIN_LOCKED, "PIN is locked");
+  FH_TRY(check_pin_length(old_pin));
+  FH_ASSIGN_OR_RETURN(KdfParams old_params, KdfParams::parse(so ? row.so_kdf : row.user_kdf));
+  FH_ASSIGN_OR_RETURN(SecureBytes old_kek, derive_pin_key(old_pin, old_params));
+  auto key = unseal(old_kek, wrap, token_key_aad(row.serial, so));
+  if (!key.ok()) {
+    FH_TRY(record_failure(so));
+    return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
+  }
+  auto len = check_pin_length(new_pin);
+  if (!len.ok()) return len;
+  KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
+  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(new_pin, p));
+  FH_ASSIGN_OR_RETURN(Bytes new_wrap, seal(kek, *key, token_key_aad(row.serial, so)));
+  if (so) {
+    row.so_wrap = std::move(new_wrap);
+    row.so_kdf = p.encode();
+    row.so_failures = 0;
+  } else {
+    row.user_wrap = std::move(new_wrap);
+    row.user_kdf = p.encode();
+    row.user_failures = 0;
+  }
+  FH_TRY(store_.update_token(row));
+  std::unique_lock lock(auth_mu_);
+  row_ = std::move(row);
+  return {};
+}
+
+Status Token::reinitialize(std::string_view so_pin, const std::string& label) {
+  FH_TRY(refresh_row());
+  store::TokenRow row;
+  {
+    std::shared_lock lock(auth_mu_);
+    row = row_;
+  }
+  if (row.so_failures >= cfg_.max_failed_logins) return make_error(CKR_PIN_LOCKED, "SO PIN is locked");
+  FH_TRY(check_pin_length(so_pin));
+  FH_ASSIGN_OR_RETURN(KdfParams old_params, KdfParams::parse(row.so_kdf));
+  FH_ASSIGN_OR_RETURN(SecureBytes old_kek, derive_pin_key(so_pin, old_params));
+  if (!unseal(old_kek, row.so_wrap, token_key_aad(row.serial, true)).ok()) {
+    FH_TRY(record_failure(true));
+    return make_error(CKR_PIN_INCORRECT, "incorrect SO PIN");
+  }
+  FH_ASSIGN_OR_RETURN(SecureBytes key, random_bytes(kTokenKeyBytes));
+  KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
+  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(so_pin, p));
+  FH_ASSIGN_OR_RETURN(row.so_wrap, seal(kek, key, token_key_aad(row.serial, true)));
+  row.so_kdf = p.encode();
+  row.user_wrap.clear();
+  row.user_kdf.clear();
+  row.so_failures = row.user_failures = 0;
+  row.label = label;
+  FH_TRY(store_.update_token(row, /*drop_objects=*/true));
+  logout();
+  {
+    std::unique_lock lock(obj_mu_);
+    for (auto& [h, o] : session_) o->mark_destroyed();
+    session_.clear();
+  }
+  std::unique_lock lock(auth_mu_);
+  row_ = std::move(row);
+  return {};
+}
+
+// --- objects ------------------------------------------------------------------
+
+bool Token::visible(const Object& o) const { return !o.is_private() || role() == Role::User; }
+
+store::ObjectMeta Token::meta_of(const AttrMap& a) const {
+  store::ObjectMeta m;
+  m.token_id = id_;
+  m.cls = object_class(a);
+  m.key_type = a.get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
+  m.label = to_bytes(a.view(CKA_LABEL));
+  m.ckid = to_bytes(a.view(CKA_ID));
+  m.is_private = a.get_bool_or(CKA_PRIVATE, false);
+  return m;
+}
+
+Result<std::vector<store::StoredAttr>> Token::seal_all(const AttrMap& attrs, int64_t object_id) const {
+  std::vector<store::StoredAttr> out;
+  out.reserve(attrs.size());
+  std::shared_lock lock(auth_mu_);
+  for (const auto& [t, v] : attrs) {
+    store::StoredAttr s;
+    s.type = t;
+    if (must_seal(attrs, t)) {
+      if (token_key_.empty())
+        return make_error(CKR_USER_NOT_LOGGED_IN, "storing key material needs a login (the token key is sealed)");
+      FH_ASSIGN_OR_RETURN(s.value, seal(token_key_, v, attribute_aad(object_id, t)));
+      s.sealed = true;
+    } else {
+      s.value.assign(v.begin(), v.end());
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<ObjectPtr> Token::load(int64_t store_id) {
+  FH_ASSIGN_OR_RETURN(store::ObjectRow row, store_.load_object(store_id));
+  if (row.meta.token_id != id_) return make_error(CKR_OBJECT_HANDLE_INVALID, "object belongs to another token");
+  AttrMap attrs;
+  bool complete = true;
+  {
+    std::shared_lock lock(auth_mu_);
+    for (store::StoredAttr& a : row.attrs) {
+      if (!a.sealed) {
+        attrs.set(a.type, ByteView(a.value));
+        continue;
+      }
+      if (token_key_.empty()) {
+        complete = false;
+        continue;
+      }
+      auto v = unseal(token_key_, a.value, attribute_aad(store_id, a.type));
+      if (!v.ok()) return make_error(CKR_DEVICE_ERROR, "store: a sealed value of object " +
+                                                           std::to_string(store_id) + " does not open");
+      attrs.set(a.type, std::move(*v));
+    }
+  }
+  return std::make_shared<const Object>(static_cast<CK_OBJECT_HANDLE>(store_id), store_id, 0, std::move(attrs),
+                                        complete);
+}
+
+Result<ObjectPtr> Token::object(CK_OBJECT_HANDLE h) {
+  ObjectPtr o;
+  if (is_session_object_handle(h)) {
+    std::shared_lock lock(obj_mu_);
+    auto it = session_.find(h);
+    if (it != session_.end()) o = it->second;
+  } else if (h != CK_INVALID_HANDLE) {
+    {
+      std::shared_lock lock(obj_mu_);
+      auto it = cache_.find(static_cast<int64_t>(h));
+      if (it != cache_.end()) o = it->second;
+    }
+    if (!o) {
+      auto loaded = load(static_cast<int64_t>(h));
+      if (!loaded.ok()) {
+        if (loaded.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
+        return loaded.error();
+      }
+      o = *loaded;
+      if (visible(*o)) {
+        std::unique_lock lock(obj_mu_);
+        cache_.emplace(static_cast<int64_t>(h), o);
+      }
+    }
+  }
+  if (!o || o->destroyed() || !visible(*o)) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
+  return o;
+}
+
+static void add_unique_id(AttrMap& attrs) {
+  auto r = random_bytes(16);
+  std::string id = r.ok() ? to_hex(*r) : std::string("0");
+  attrs.set(CKA_UNIQUE_ID, as_bytes(id));
+}
+
+Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner) {
+  add_unique_id(attrs);
+  if (!attrs.get_bool_or(CKA_TOKEN, false)) {
+    auto o = std::make_shared<const Object>(next_session_object_handle(), 0, owner, std::move(attrs), true);
+    std::unique_lock lock(obj_mu_);
+    session_.emplace(o->handle(), o);
+    return ObjectPtr(o);
+  }
+  store::ObjectMeta meta = meta_of(attrs);
+  FH_ASSIGN_OR_RETURN(int64_t id, store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, oid); }));
+  auto o = std::make_shared<const Object>(static_cast<CK_OBJECT_HANDLE>(id), id, 0, std::move(attrs), true);
+  std::unique_lock lock(obj_mu_);
+  cache_[id] = o;
+  return ObjectPtr(o);
+}
+
+Result<ObjectPtr> Token::replace_object(const ObjectPtr& old, AttrMap attrs) {
+  if (!old->is_token()) {
+    auto o = std::make_shared<const Object>(old->handle(), 0, old->owner(), std::move(attrs), true);
+    std::unique_lock lock(obj_mu_);
+    auto it = session_.find(old->handle());
+    if (it == session_.end()) return make_error(CKR_OBJECT_HANDLE_INVALID, "object was destroyed");
+    it->second = o;
+    return ObjectPtr(o);
+  }
+  FH_ASSIGN_OR_RETURN(std::vector<store::StoredAttr> sealed, seal_all(attrs, old->store_id()));
+  FH_TRY(store_.update_object(old->store_id(), meta_of(attrs), sealed));
+  auto o = std::make_shared<const Object>(old->handle(), old->store_id(), 0, std::move(attrs), true);
+  std::unique_lock lock(obj_mu_);
+  cache_[old->store_id()] = o;
+  return ObjectPtr(o);
+}
+
+Status Token::destroy_object(const ObjectPtr& obj) {
+  if (obj->is_token()) {
+    FH_TRY(store_.delete_object(obj->store_id()));
+    std::unique_lock lock(obj_mu_);
+    cache_.erase(obj->store_id());
+  } else {
+    std::unique_lock lock(obj_mu_);
+    if (session_.erase(obj->handle()) == 0) return make_error(CKR_OBJECT_HANDLE_INVALID, "object was destroyed");
+  }
+  obj->mark_destroyed();
+  return {};
+}
+
+void Token::drop_session_objects(CK_SESSION_HANDLE owner) {
+  std::unique_lock lock(obj_mu_);
+  for (auto it = session_.begin(); it != session_.end();) {
+    if (owner == 0 || it->second->owner() == owner) {
+      it->second->mark_destroyed();
+      it = session_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+size_t Token::session_object_count() const {
+  std::shared_lock lock(obj_mu_);
+  return session_.size();
+}
+
+static bool matches(const Object& o, const AttrMap& tmpl) {
+  for (const auto& [t, v] : tmpl) {
+    const SecureBytes* have = o.attrs().get(t);
+    if (have == nullptr || *have != v) return false;
+    if (can_reveal(o.attrs(), t) == Reveal::Sensitive) return false;
+  }
+  return true;
+}
+
+Result<std::vector<CK_OBJECT_HANDLE>> Token::find(const AttrMap& tmpl) {
+  FH_TRY(sync());
+  std::vector<CK_OBJECT_HANDLE> out;
+  const bool user = role() == Role::User;
+  auto want_token = tmpl.get_bool(CKA_TOKEN);
+  if (!want_token || *want_token) {
+    store::ObjectQuery q;
+    q.token_id = id_;
+    q.include_private = user;
+    if (auto c = tmpl.get_ulong(CKA_CLASS)) q.cls = *c;
+    if (auto k = tmpl.get_ulong(CKA_KEY_TYPE)) q.key_type = *k;
+    if (const SecureBytes* l = tmpl.get(CKA_LABEL)) q.label = Bytes(l->begin(), l->end());
+    if (const SecureBytes* i = tmpl.get(CKA_ID)) q.ckid = Bytes(i->begin(), i->end());
+    bool indexed_only = true;
+    for (const auto& [t, v] : tmpl)
+      if (t != CKA_CLASS && t != CKA_KEY_TYPE && t != CKA_LABEL && t != CKA_ID && t != CKA_TOKEN) indexed_only = false;
+    FH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store_.find(q));
+    out.reserve(ids.size());
+    for (int64_t id : ids) {
+      if (indexed_only) {
+        out.push_back(static_cast<CK_OBJECT_HANDLE>(id));
+        continue;
+      }
+      auto o = object(static_cast<CK_OBJECT_HANDLE>(id));
+      if (o.ok() && matches(**o, tmpl)) out.push_back(static_cast<CK_OBJECT_HANDLE>(id));
+    }
+  }
+  if (!want_token || !*want_token) {
+    std::shared_lock lock(obj_mu_);
+    for (const auto& [h, o] : session_)
+      if ((user || !o->is_private()) && matches(*o, tmpl)) out.push_back(h);
+  }
+  return out;
+}
+
+Status Token::sync() {
+  FH_ASSIGN_OR_RETURN(int64_t dv, store_.data_version());
+  {
+    std::shared_lock lock(obj_mu_);
+    if (dv == data_version_) return {};
+  }
+  FH_ASSIGN_OR_RETURN(std::vector<store::Change> changes, store_.changes_since(change_seq_));
+  FH_ASSIGN_OR_RETURN(int64_t oldest, store_.oldest_change_seq());
+  bool token_changed = false;
+  {
+    std::unique_lock lock(obj_mu_);
+    data_version_ = dv;
+    if (oldest > change_seq_ + 1) cache_.clear();  // we fell behind the kept log
+    for (const store::Change& c : changes) {
+      change_seq_ = c.seq;
+      if (c.token_id != id_) continue;
+      if (c.kind == store::ChangeKind::Token) {
+        token_changed = true;
+        continue;
+      }
+      auto it = cache_.find(c.object_id);
+      if (it == cache_.end()) continue;
+      if (c.kind == store::ChangeKind::Delete) it->second->mark_destroyed();
+      cache_.erase(it);
+    }
+  }
+  if (token_changed) {
+    auto st = refresh_row();
+    if (!st.ok() && st.rv() != CKR_TOKEN_NOT_PRESENT) return st;
+  }
+  return {};
+}
+
+}  // namespace ferrohsm

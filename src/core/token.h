@@ -1,0 +1,90 @@
+// A token as this process sees it: its stored row (label, PIN-wrapped token key,
+// failure counters), the process-wide login state (PKCS#11 login is per
+// application), and its object registry — token objects loaded lazily from the
+// store and cached by handle, session objects held in memory. Token object handles
+// are their store ids (stable, never reused); session object handles come from a
+// separate range.
+#pragma once
+
+#include "core/config.h"
+#include "core/object.h"
+#include "store/sqlite_store.h"
+
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace ferrohsm {
+
+enum class Role { None, User, SO };
+
+class Token {
+ public:
+  Token(store::SqliteStore& store, const Config& cfg, store::TokenRow row);
+  ~Token();
+
+  int64_t id() const { return id_; }
+  CK_SLOT_ID slot_id() const { return slot_id_; }
+  std::string label() const;
+  std::string serial() const;
+
+  // --- authentication -----------------------------------------------------
+  Role role() const;
+  // Checks the PIN (counting failures in the store), then holds the token key.
+  Status login(Role role, std::string_view pin);
+  // CKU_CONTEXT_SPECIFIC: checks the user PIN again without changing the state.
+  Status verify_user_pin(std::string_view pin);
+  // Wipes the token key, private objects from the cache, and private session objects.
+  void logout();
+  Status init_pin(std::string_view pin);  // SO logged in
+  Status set_pin(Role who, std::string_view old_pin, std::string_view new_pin);
+  // C_InitToken on an initialised token: the SO PIN must match; all objects go.
+  Status reinitialize(std::string_view so_pin, const std::string& label);
+  bool user_pin_initialized() const;
+  CK_FLAGS token_flags() const;
+  Status refresh_row();  // re-reads counters and wraps (another process may have changed them)
+
+  // --- objects -------------------------------------------------------------
+  // Visible object by handle (private ones only to the logged-in user).
+  Result<ObjectPtr> object(CK_OBJECT_HANDLE h);
+  Result<ObjectPtr> create_object(AttrMap attrs, CK_SESSION_HANDLE owner);
+  Result<ObjectPtr> replace_object(const ObjectPtr& old, AttrMap attrs);
+  Status destroy_object(const ObjectPtr& obj);
+  // Handles of visible objects matching the template (exact byte match).
+  Result<std::vector<CK_OBJECT_HANDLE>> find(const AttrMap& tmpl);
+  void drop_session_objects(CK_SESSION_HANDLE owner);
+  size_t session_object_count() const;
+  // Applies other processes' changes (cheap when nothing moved).
+  Status sync();
+
+ private:
+  Result<ObjectPtr> load(int64_t store_id);
+  Result<std::vector<store::StoredAttr>> seal_all(const AttrMap& attrs, int64_t object_id) const;
+  store::ObjectMeta meta_of(const AttrMap& attrs) const;
+  bool visible(const Object& o) const;
+  Status check_pin_length(std::string_view pin) const;
+  Status record_failure(bool so);
+
+  store::SqliteStore& store_;
+  const Config& cfg_;
+  const int64_t id_;
+  const CK_SLOT_ID slot_id_;
+
+  mutable std::shared_mutex auth_mu_;
+  store::TokenRow row_;
+  Role role_ = Role::None;
+  SecureBytes token_key_;
+
+  mutable std::shared_mutex obj_mu_;
+  std::unordered_map<int64_t, ObjectPtr> cache_;            // token objects by store id
+  std::unordered_map<CK_OBJECT_HANDLE, ObjectPtr> session_;  // session objects by handle
+  int64_t data_version_ = -1;
+  int64_t change_seq_ = 0;
+};
+
+// Session object handles: 0x40000000 upward, process-wide, never reused.
+CK_OBJECT_HANDLE next_session_object_handle();
+inline bool is_session_object_handle(CK_OBJECT_HANDLE h) { return h >= 0x40000000UL; }
+
+}  // namespace ferrohsm

@@ -1,0 +1,28 @@
+// Argument checks shared by the entry points: NULL pointers and buffer/length pairs
+// become CKR_ARGUMENTS_BAD before any work is done.
+#pragma once
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+#include <string_view>
+
+#define FH_NOT_NULL(p)                                                                     \
+  do {                                                                                     \
+    if ((p) == nullptr) return ::ferrohsm::make_error(CKR_ARGUMENTS_BAD, #p " is NULL");   \
+  } while (0)
+
+namespace ferrohsm::p11 {
+
+// A caller's input buffer; NULL is allowed only with length 0.
+inline Result<ByteView> in_bytes(const void* p, CK_ULONG len, const char* what) {
+  if (p == nullptr && len != 0) return make_error(CKR_ARGUMENTS_BAD, std::string(what) + " is NULL");
+  return ByteView(static_cast<const uint8_t*>(p), p ? len : 0);
+}
+
+inline Result<std::string_view> in_pin(const CK_UTF8CHAR* p, CK_ULONG len) {
+  if (p == nullptr && len != 0) return make_error(CKR_ARGUMENTS_BAD, "PIN is NULL");
+  return std::string_view(reinterpret_cast<const char*>(p), p ? len : 0);
+}
+
+}  // namespace ferrohsm::p11

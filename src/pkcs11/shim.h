@@ -1,0 +1,38 @@
+// The one place a C++ result becomes a CK_RV: every exported function body runs
+// inside guard(), which catches anything thrown (nothing crosses the ABI), logs the
+// call with its return code at debug level (never arguments that may be secret)
+// and returns the error's CKR_* code.
+#pragma once
+
+#include "core/log.h"
+#include "core/result.h"
+#include "core/rv_names.h"
+
+#include <new>
+
+namespace ferrohsm::p11 {
+
+template <typename F>
+CK_RV guard(const char* name, F&& body) noexcept {
+  CK_RV rv = CKR_GENERAL_ERROR;
+  try {
+    Status st = body();
+    rv = st.rv();
+    if (!st.ok() && rv != CKR_BUFFER_TOO_SMALL && log().should_log(spdlog::level::debug))
+      log().debug("{} -> {}: {}", name, rv_name(rv), st.error().message);
+    else if (log().should_log(spdlog::level::trace))
+      log().trace("{} -> {}", name, rv_name(rv));
+  } catch (const std::bad_alloc&) {
+    rv = CKR_HOST_MEMORY;
+  } catch (...) {
+    rv = CKR_GENERAL_ERROR;
+  }
+  return rv;
+}
+
+}  // namespace ferrohsm::p11
+
+// Declares every fh_C_* shim (defined across the entry_*.cc files).
+#define FH_FN(name, params, args) CK_RV fh_##name params;
+#include "pkcs11/functions.inc"
+#undef FH_FN

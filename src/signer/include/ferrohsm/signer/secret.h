@@ -1,0 +1,31 @@
+// Fixed-size secret bytes, wiped on destruction. Never printed.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace ferrohsm::signer {
+
+void secure_wipe(void* p, std::size_t n);
+
+template <std::size_t N>
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(std::span<const std::uint8_t, N> bytes) {
+    for (std::size_t i = 0; i < N; ++i) data_[i] = bytes[i];
+  }
+  SecretBytes(const SecretBytes&) = default;
+  SecretBytes& operator=(const SecretBytes&) = default;
+  ~SecretBytes() { secure_wipe(data_.data(), N); }
+
+  std::span<const std::uint8_t, N> span() const { return std::span<const std::uint8_t, N>(data_); }
+  std::span<std::uint8_t, N> mutable_span() { return std::span<std::uint8_t, N>(data_); }
+
+ private:
+  std::array<std::uint8_t, N> data_{};
+};
+
+}  // namespace ferrohsm::signer

@@ -1,0 +1,47 @@
+// A thin RAII layer over sqlite3_stmt: bind by position, step, read columns.
+// Statements are prepared once per connection and reset after use.
+#pragma once
+
+#include "core/bytes.h"
+#include "core/result.h"
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace ferrohsm::store {
+
+Error sqlite_error(sqlite3* db, const std::string& what);
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql);
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return s_ != nullptr; }
+  Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& bind(int i, ByteView v) {
+    sqlite3_bind_blob(s_, i, v.empty() ? "" : static_cast<const void*>(v.data()), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW → true, SQLITE_DONE → false, anything else → error.
+  Result<bool> step();
+  Status run();  // steps to completion
+  void reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
+  int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
+  Bytes blob(int col) const;
+  std::string text(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+}  // namespace ferrohsm::store

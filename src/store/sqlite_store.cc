@@ -1,0 +1,393 @@
+#include "store/sqlite_store.h"
+
+#include "store/sqlite_stmt.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace ferrohsm::store {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('next_slot_id', 0);
+CREATE TABLE IF NOT EXISTS tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  slot_id INTEGER NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  serial TEXT NOT NULL UNIQUE,
+  so_wrap BLOB NOT NULL, so_kdf TEXT NOT NULL,
+  user_wrap BLOB NOT NULL DEFAULT x'', user_kdf TEXT NOT NULL DEFAULT '',
+  so_failures INTEGER NOT NULL DEFAULT 0,
+  user_failures INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS objects (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+  class INTEGER NOT NULL, key_type INTEGER NOT NULL,
+  label BLOB NOT NULL, ckid BLOB NOT NULL, private INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_by_class ON objects(token_id, class, key_type);
+CREATE INDEX IF NOT EXISTS objects_by_label ON objects(token_id, label);
+CREATE INDEX IF NOT EXISTS objects_by_ckid ON objects(token_id, ckid);
+CREATE TABLE IF NOT EXISTS attributes (
+  object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+  type INTEGER NOT NULL, value BLOB NOT NULL, sealed INTEGER NOT NULL,
+  PRIMARY KEY (object_id, type)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  token_id INTEGER NOT NULL, object_id INTEGER NOT NULL, kind INTEGER NOT NULL);
+)sql";
+
+// Kept changes; a reader further behind reloads everything.
+constexpr int64_t kChangesKept = 10000;
+
+TokenRow read_token(const Stmt& s) {
+  TokenRow t;
+  t.id = s.int64(0);
+  t.slot_id = static_cast<CK_SLOT_ID>(s.int64(1));
+  t.label = s.text(2);
+  t.serial = s.text(3);
+  t.so_wrap = s.blob(4);
+  t.so_kdf = s.text(5);
+  t.user_wrap = s.blob(6);
+  t.user_kdf = s.text(7);
+  t.so_failures = static_cast<uint32_t>(s.int64(8));
+  t.user_failures = static_cast<uint32_t>(s.int64(9));
+  return t;
+}
+
+constexpr const char* kTokenColumns =
+    "SELECT id, slot_id, label, serial, so_wrap, so_kdf, user_wrap, user_kdf, so_failures, user_failures FROM tokens";
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  std::error_code ec;
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::exists(parent, ec)) {
+    fs::create_directories(parent, ec);
+    if (ec) return make_error(CKR_DEVICE_ERROR, "store: cannot create " + parent.string() + ": " + ec.message());
+    ::chmod(parent.c_str(), 0700);
+  }
+  std::unique_ptr<SqliteStore> s(new SqliteStore(path));
+  mode_t old = ::umask(077);  // the database file is the owner's alone
+  int rc = sqlite3_open_v2(path.c_str(), &s->db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  ::umask(old);
+  if (rc != SQLITE_OK) return sqlite_error(s->db_, "open " + path);
+  sqlite3_busy_timeout(s->db_, 10000);
+  FH_TRY(s->exec("PRAGMA journal_mode=WAL"));
+  FH_TRY(s->exec("PRAGMA synchronous=FULL"));
+  FH_TRY(s->exec("PRAGMA foreign_keys=ON"));
+  FH_TRY(s->init_schema());
+  return s;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+
+Status SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "error";
+    sqlite3_free(err);
+    return make_error(CKR_DEVICE_ERROR, std::string("store: ") + m);
+  }
+  return {};
+}
+
+Status SqliteStore::init_schema() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FH_TRY(exec("BEGIN IMMEDIATE"));
+  Status st = exec(kSchema);
+  if (st.ok()) {
+    Stmt q(db_, "SELECT value FROM meta WHERE key='schema_version'");
+    auto row = q.step();
+    if (!row.ok()) st = row.error();
+    else if (*row && q.int64(0) > kSchemaVersion)
+      st = make_error(CKR_DEVICE_ERROR, "store: " + path_ + " was written by a newer FerroHSM (schema " +
+                                            std::to_string(q.int64(0)) + ")");
+  }
+  if (!st.ok()) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  return exec("COMMIT");
+}
+
+template <typename F>
+Status SqliteStore::transaction(F&& body) {
+  FH_TRY(exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (!st.ok()) {
+    (void)exec("ROLLBACK");
+    return st;
+  }
+  st = exec("COMMIT");
+  if (!st.ok()) (void)exec("ROLLBACK");
+  return st;
+}
+
+Status SqliteStore::record_change(int64_t token_id, int64_t object_id, ChangeKind kind) {
+  Stmt s(db_, "INSERT INTO changes(token_id, object_id, kind) VALUES (?, ?, ?)");
+  FH_TRY(s.bind(1, token_id).bind(2, object_id).bind(3, static_cast<int64_t>(kind)).run());
+  int64_t seq = sqlite3_last_insert_rowid(db_);
+  if (seq % 1000 == 0) {
+    Stmt prune(db_, "DELETE FROM changes WHERE seq <= ?");
+    FH_TRY(prune.bind(1, seq - kChangesKept).run());
+  }
+  return {};
+}
+
+Result<std::vector<TokenRow>> SqliteStore::tokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, (std::string(kTokenColumns) + " ORDER BY slot_id").c_str());
+  std::vector<TokenRow> out;
+  for (;;) {
+    FH_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_token(s));
+  }
+  return out;
+}
+
+Result<TokenRow> SqliteStore::token(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, (std::string(kTokenColumns) + " WHERE id = ?").c_str());
+  s.bind(1, id);
+  FH_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
+  return read_token(s);
+}
+
+Result<CK_SLOT_ID> SqliteStore::next_slot_id() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT value FROM meta WHERE key = 'next_slot_id'");
+  FH_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return make_error(CKR_DEVICE_ERROR, "store: meta.next_slot_id missing");
+  return static_cast<CK_SLOT_ID>(s.int64(0));
+}
+
+Result<int64_t> SqliteStore::create_token(TokenRow& row) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t id = 0;
+  FH_TRY(transaction([&]() -> Status {
+    Stmt cur(db_, "SELECT value FROM meta WHERE key = 'next_slot_id'");
+    FH_ASSIGN_OR_RETURN(bool r, cur.step());
+    if (!r || static_cast<CK_SLOT_ID>(cur.int64(0)) != row.slot_id)
+      return make_error(CKR_SLOT_ID_INVALID, "store: slot was taken by another process; list slots again");
+    if (row.slot_id >= 0x7fffffffUL) return make_error(CKR_DEVICE_MEMORY, "store: no slot ids left");
+    Stmt bump(db_, "UPDATE meta SET value = value + 1 WHERE key = 'next_slot_id'");
+    FH_TRY(bump.run());
+    Stmt ins(db_,
+             "INSERT INTO tokens(slot_id, label, serial, so_wrap, so_kdf, user_wrap, user_kdf) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    ins.bind(1, static_cast<int64_t>(row.slot_id)).bind(2, row.label).bind(3, row.serial);
+    ins.bind(4, ByteView(row.so_wrap)).bind(5, row.so_kdf).bind(6, ByteView(row.user_wrap)).bind(7, row.user_kdf);
+    FH_TRY(ins.run());
+    id = sqlite3_last_insert_rowid(db_);
+    return record_change(id, 0, ChangeKind::Token);
+  }));
+  row.id = id;
+  return id;
+}
+
+Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transaction([&]() -> Status {
+    if (drop_objects) {
+      Stmt ids(db_, "SELECT id FROM objects WHERE token_id = ?");
+      ids.bind(1, row.id);
+      std::vector<int64_t> gone;
+      for (;;) {
+        FH_ASSIGN_OR_RETURN(bool r, ids.step());
+        if (!r) break;
+        gone.push_back(ids.int64(0));
+      }
+      Stmt del(db_, "DELETE FROM objects WHERE token_id = ?");
+      FH_TRY(del.bind(1, row.id).run());
+      for (int64_t o : gone) FH_TRY(record_change(row.id, o, ChangeKind::Delete));
+    }
+    Stmt up(db_,
+            "UPDATE tokens SET label = ?, so_wrap = ?, so_kdf = ?, user_wrap = ?, user_kdf = ?, "
+            "so_failures = ?, user_failures = ? WHERE id = ?");
+    up.bind(1, row.label).bind(2, ByteView(row.so_wrap)).bind(3, row.so_kdf).bind(4, ByteView(row.user_wrap));
+    up.bind(5, row.user_kdf).bind(6, static_cast<int64_t>(row.so_failures));
+    up.bind(7, static_cast<int64_t>(row.user_failures)).bind(8, row.id);
+    FH_TRY(up.run());
+    if (sqlite3_changes(db_) != 1) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
+    return record_change(row.id, 0, ChangeKind::Token);
+  });
+}
+
+Status SqliteStore::set_failures(int64_t token_id, bool so, uint32_t failures) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transaction([&]() -> Status {
+    Stmt up(db_, so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
+                    : "UPDATE tokens SET user_failures = ? WHERE id = ?");
+    FH_TRY(up.bind(1, static_cast<int64_t>(failures)).bind(2, token_id).run());
+    return record_change(token_id, 0, ChangeKind::Token);
+  });
+}
+
+Status SqliteStore::delete_token(int64_t token_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transaction([&]() -> Status {
+    Stmt del(db_, "DELETE FROM tokens WHERE id = ?");
+    FH_TRY(del.bind(1, token_id).run());
+    if (sqlite3_changes(db_) != 1) return make_error(CKR_TOKEN_NOT_PRESENT, "store: no such token");
+    return record_change(token_id, 0, ChangeKind::Token);
+  });
+}
+
+static Status insert_attrs(sqlite3* db, int64_t id, const std::vector<StoredAttr>& attrs) {
+  Stmt ins(db, "INSERT INTO attributes(object_id, type, value, sealed) VALUES (?, ?, ?, ?)");
+  for (const StoredAttr& a : attrs) {
+    ins.reset();
+    ins.bind(1, id).bind(2, static_cast<int64_t>(a.type)).bind(3, ByteView(a.value)).bind(4, a.sealed ? 1 : 0);
+    FH_TRY(ins.run());
+  }
+  return {};
+}
+
+Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& seal) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t id = 0;
+  FH_TRY(transaction([&]() -> Status {
+    Stmt ins(db_, "INSERT INTO objects(token_id, class, key_type, label, ckid, private) VALUES (?, ?, ?, ?, ?, ?)");
+    ins.bind(1, m.token_id).bind(2, static_cast<int64_t>(m.cls)).bind(3, static_cast<int64_t>(m.key_type));
+    ins.bind(4, ByteView(m.label)).bind(5, ByteView(m.ckid)).bind(6, m.is_private ? 1 : 0);
+    FH_TRY(ins.run());
+    id = sqlite3_last_insert_rowid(db_);
+    FH_ASSIGN_OR_RETURN(std::vector<StoredAttr> attrs, seal(id));
+    FH_TRY(insert_attrs(db_, id, attrs));
+    return record_change(m.token_id, id, ChangeKind::Insert);
+  }));
+  return id;
+}
+
+Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const std::vector<StoredAttr>& attrs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transaction([&]() -> Status {
+    Stmt up(db_, "UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ? WHERE id = ?");
+    up.bind(1, static_cast<int64_t>(m.cls)).bind(2, static_cast<int64_t>(m.key_type)).bind(3, ByteView(m.label));
+    up.bind(4, ByteView(m.ckid)).bind(5, m.is_private ? 1 : 0).bind(6, id);
+    FH_TRY(up.run());
+    if (sqlite3_changes(db_) != 1) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was deleted");
+    Stmt del(db_, "DELETE FROM attributes WHERE object_id = ?");
+    FH_TRY(del.bind(1, id).run());
+    FH_TRY(insert_attrs(db_, id, attrs));
+    return record_change(m.token_id, id, ChangeKind::Update);
+  });
+}
+
+Status SqliteStore::delete_object(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transaction([&]() -> Status {
+    Stmt tok(db_, "SELECT token_id FROM objects WHERE id = ?");
+    tok.bind(1, id);
+    FH_ASSIGN_OR_RETURN(bool r, tok.step());
+    if (!r) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was already deleted");
+    int64_t token_id = tok.int64(0);
+    Stmt del(db_, "DELETE FROM objects WHERE id = ?");
+    FH_TRY(del.bind(1, id).run());
+    return record_change(token_id, id, ChangeKind::Delete);
+  });
+}
+
+Result<ObjectRow> SqliteStore::load_object(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt o(db_, "SELECT token_id, class, key_type, label, ckid, private FROM objects WHERE id = ?");
+  o.bind(1, id);
+  FH_ASSIGN_OR_RETURN(bool r, o.step());
+  if (!r) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: no such object");
+  ObjectRow row;
+  row.id = id;
+  row.meta.token_id = o.int64(0);
+  row.meta.cls = static_cast<CK_OBJECT_CLASS>(o.int64(1));
+  row.meta.key_type = static_cast<CK_ULONG>(o.int64(2));
+  row.meta.label = o.blob(3);
+  row.meta.ckid = o.blob(4);
+  row.meta.is_private = o.int64(5) != 0;
+  Stmt a(db_, "SELECT type, value, sealed FROM attributes WHERE object_id = ?");
+  a.bind(1, id);
+  for (;;) {
+    FH_ASSIGN_OR_RETURN(bool more, a.step());
+    if (!more) break;
+    row.attrs.push_back(StoredAttr{static_cast<CK_ATTRIBUTE_TYPE>(a.int64(0)), a.blob(1), a.int64(2) != 0});
+  }
+  return row;
+}
+
+Result<std::vector<int64_t>> SqliteStore::find(const ObjectQuery& q) {
+  std::string sql = "SELECT id FROM objects WHERE token_id = ?";
+  if (q.cls) sql += " AND class = ?";
+  if (q.key_type) sql += " AND key_type = ?";
+  if (q.label) sql += " AND label = ?";
+  if (q.ckid) sql += " AND ckid = ?";
+  if (!q.include_private) sql += " AND private = 0";
+  sql += " ORDER BY id";
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, sql.c_str());
+  int i = 1;
+  s.bind(i++, q.token_id);
+  if (q.cls) s.bind(i++, static_cast<int64_t>(*q.cls));
+  if (q.key_type) s.bind(i++, static_cast<int64_t>(*q.key_type));
+  if (q.label) s.bind(i++, ByteView(*q.label));
+  if (q.ckid) s.bind(i++, ByteView(*q.ckid));
+  std::vector<int64_t> out;
+  for (;;) {
+    FH_ASSIGN_OR_RETURN(bool r, s.step());
+    if (!r) break;
+    out.push_back(s.int64(0));
+  }
+  return out;
+}
+
+Result<int64_t> SqliteStore::count_objects(int64_t token_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT count(*) FROM objects WHERE token_id = ?");
+  s.bind(1, token_id);
+  FH_ASSIGN_OR_RETURN(bool r, s.step());
+  return r ? s.int64(0) : 0;
+}
+
+Result<int64_t> SqliteStore::data_version() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "PRAGMA data_version");
+  FH_ASSIGN_OR_RETURN(bool r, s.step());
+  return r ? s.int64(0) : 0;
+}
+
+Result<int64_t> SqliteStore::last_change_seq() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT coalesce(max(seq), 0) FROM changes");
+  FH_ASSIGN_OR_RETURN(bool r, s.step());
+  return r ? s.int64(0) : 0;
+}
+
+Result<int64_t> SqliteStore::oldest_change_seq() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT coalesce(min(seq), 0) FROM changes");
+  FH_ASSIGN_OR_RETURN(bool r, s.step());
+  return r ? s.int64(0) : 0;
+}
+
+Result<std::vector<Change>> SqliteStore::changes_since(int64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT seq, token_id, object_id, kind FROM changes WHERE seq > ? ORDER BY seq");
+  s.bind(1, seq);
+  std::vector<Change> out;
+  for (;;) {
+    FH_ASSIGN_OR_RETURN(bool r, s.step());
+    if (!r) break;
+    out.push_back(Change{s.int64(0), s.int64(1), s.int64(2), static_cast<ChangeKind>(s.int64(3))});
+  }
+  return out;
+}
+
+}  // namespace ferrohsm::store

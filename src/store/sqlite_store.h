@@ -1,0 +1,72 @@
+// The embedded store: one SQLite database in WAL mode. Every change is one
+// transaction, durable when the call returns (synchronous=FULL). Several processes
+// may share the file: each sees the others' changes through the `changes` log,
+// which a reader consults only when SQLite's data_version says the file moved.
+#pragma once
+
+#include "core/result.h"
+#include "store/records.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+struct sqlite3;
+
+namespace ferrohsm::store {
+
+class SqliteStore {
+ public:
+  // Opens (creating parent folders and the schema when needed).
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Tokens.
+  Result<std::vector<TokenRow>> tokens();
+  Result<TokenRow> token(int64_t id);
+  // The slot id the next token will take (the free slot's id).
+  Result<CK_SLOT_ID> next_slot_id();
+  // Creates a token at the free slot id (passed as `row.slot_id`, checked against the
+  // current value so that two processes cannot both take it). Returns the new id.
+  Result<int64_t> create_token(TokenRow& row);
+  // Replaces label, wraps, KDF parameters and counters; with `drop_objects` also
+  // deletes every object of the token (re-initialisation), in one transaction.
+  Status update_token(const TokenRow& row, bool drop_objects = false);
+  Status set_failures(int64_t token_id, bool so, uint32_t failures);
+  Status delete_token(int64_t token_id);
+
+  // Objects. `seal` is called inside the transaction with the new object's id so
+  // that sealed values can be bound to it.
+  using Sealer = std::function<Result<std::vector<StoredAttr>>(int64_t object_id)>;
+  Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal);
+  Status update_object(int64_t id, const ObjectMeta& meta, const std::vector<StoredAttr>& attrs);
+  Status delete_object(int64_t id);
+  Result<ObjectRow> load_object(int64_t id);
+  Result<std::vector<int64_t>> find(const ObjectQuery& q);
+  Result<int64_t> count_objects(int64_t token_id);
+
+  // Cross-process change tracking.
+  Result<int64_t> data_version();   // changes when another connection committed
+  Result<int64_t> last_change_seq();
+  Result<std::vector<Change>> changes_since(int64_t seq);
+  Result<int64_t> oldest_change_seq();
+
+ private:
+  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  Status init_schema();
+  Status exec(const char* sql);
+  Status record_change(int64_t token_id, int64_t object_id, ChangeKind kind);
+  template <typename F>
+  Status transaction(F&& body);
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::mutex mu_;  // one connection; calls serialise on it (only cache misses reach here)
+};
+
+}  // namespace ferrohsm::store

@@ -1,0 +1,92 @@
+// abi_child_helper: a second process on the same store, for the multi-process tests.
+//
+//   abi_child_helper <module.so> create <slot> <label>
+//       logs in as user, creates one public token data object labelled <label>.
+//   abi_child_helper <module.so> churn <slot> <label> <millis>
+//       for <millis> ms (at most 5000 rounds) creates and destroys token data objects,
+//       checking each step; prints the number of rounds.
+//
+// The module finds its config through the inherited environment (FERROHSM_CONF or
+// SOFTHSM2_CONF); the user PIN comes in env FERROHSM_TEST_USER_PIN (never printed).
+// Exit status: 0 success, 2 usage, 3 load failure, 4 a PKCS#11 call failed.
+#include <dlfcn.h>
+#include <ferrohsm/cryptoki.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+CK_FUNCTION_LIST_PTR g_f = nullptr;
+
+bool Check(CK_RV rv, const char* what) {
+  if (rv == CKR_OK) return true;
+  std::fprintf(stderr, "abi_child_helper: %s returned 0x%lx\n", what,
+               static_cast<unsigned long>(rv));
+  return false;
+}
+
+bool CreateOne(CK_SESSION_HANDLE s, const std::string& label, CK_OBJECT_HANDLE* out) {
+  CK_OBJECT_CLASS cls = CKO_DATA;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  const char value[] = "written by abi_child_helper";
+  CK_ATTRIBUTE t[] = {
+      {CKA_CLASS, &cls, sizeof cls},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &no, sizeof no},
+      {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+      {CKA_VALUE, const_cast<char*>(value), sizeof value - 1},
+  };
+  return Check(g_f->C_CreateObject(s, t, 5, out), "C_CreateObject");
+}
+
+int Run(int argc, char** argv) {
+  std::string mode = argv[2];
+  CK_SLOT_ID slot = std::strtoul(argv[3], nullptr, 10);
+  std::string label = argv[4];
+  const char* pin = std::getenv("FERROHSM_TEST_USER_PIN");
+  if (pin == nullptr) return 2;
+  if (!Check(g_f->C_Initialize(nullptr), "C_Initialize")) return 4;
+  CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+  bool ok = Check(g_f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+                                      nullptr, &s),
+                  "C_OpenSession") &&
+            Check(g_f->C_Login(s, CKU_USER,
+                               reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin)),
+                               std::strlen(pin)),
+                  "C_Login");
+  if (ok && mode == "create") {
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    ok = CreateOne(s, label, &h);
+  } else if (ok && mode == "churn" && argc >= 6) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::atoi(argv[5]));
+    int rounds = 0;
+    while (ok && rounds < 5000 && std::chrono::steady_clock::now() < until) {
+      CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+      ok = CreateOne(s, label, &h) && Check(g_f->C_DestroyObject(s, h), "C_DestroyObject");
+      ++rounds;
+    }
+    std::printf("%d\n", rounds);
+  } else if (ok) {
+    ok = false;
+  }
+  Check(g_f->C_Finalize(nullptr), "C_Finalize");
+  return ok ? 0 : 4;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn <slot> <label> [ms]\n");
+    return 2;
+  }
+  void* dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (dl == nullptr) return 3;
+  auto get_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(dl, "C_GetFunctionList"));
+  if (get_list == nullptr || get_list(&g_f) != CKR_OK) return 3;
+  return Run(argc, argv);
+}

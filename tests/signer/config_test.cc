@@ -1,0 +1,105 @@
+// Configuration: defaults, TOML, flags over TOML, and the checks.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "ferrohsm/signer/config.h"
+#include "support/reference.h"
+
+namespace ferrohsm::signer::testing {
+namespace {
+
+CommandLine parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "ferrohsm-signer");
+  std::vector<const char*> argv;
+  for (auto& a : args) argv.push_back(a.c_str());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  write_file(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+TEST(Config, DefaultsUseTheXdgDataDir) {
+  TempDir dir;
+  setenv("XDG_DATA_HOME", dir.path().c_str(), 1);
+  auto cl = parse({});
+  unsetenv("XDG_DATA_HOME");
+  ASSERT_FALSE(cl.exit_now) << cl.output;
+  EXPECT_EQ(cl.config.listen, "127.0.0.1:8443");
+  EXPECT_EQ(cl.config.key_provider, "software");
+  EXPECT_EQ(cl.config.database, dir.path() + "/ferrohsm/signer.db");
+  EXPECT_EQ(cl.config.providers.software_seed_file, dir.path() + "/ferrohsm/software-seed");
+}
+
+TEST(Config, TomlThenFlags) {
+  TempDir dir;
+  write_text(dir.file("signer.toml"), R"(
+listen = "127.0.0.1:9001"
+state_dir = "/var/lib/signer"
+key_provider = "pkcs11"
+request_timeout_ms = 1500
+[pkcs11]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+slot = 3
+pin_file = "/run/secrets/pin"
+label = "acme"
+)");
+  auto cl = parse({"--config", dir.file("signer.toml"), "--listen", "127.0.0.1:9002", "--pkcs11-label", "other"});
+  ASSERT_FALSE(cl.exit_now) << cl.output;
+  EXPECT_EQ(cl.config.listen, "127.0.0.1:9002");
+  EXPECT_EQ(cl.config.key_provider, "pkcs11");
+  EXPECT_EQ(cl.config.request_timeout_ms, 1500);
+  EXPECT_EQ(cl.config.database, "/var/lib/signer/signer.db");
+  EXPECT_EQ(cl.config.providers.pkcs11.module, "/usr/lib/softhsm/libsofthsm2.so");
+  EXPECT_EQ(cl.config.providers.pkcs11.slot, 3ul);
+  EXPECT_EQ(cl.config.providers.pkcs11.pin_file, "/run/secrets/pin");
+  EXPECT_EQ(cl.config.providers.pkcs11.label, "other");
+  EXPECT_FALSE(cl.pin_flag_used);
+}
+
+TEST(Config, BadInputIsNamed) {
+  TempDir dir;
+  struct Case {
+    std::string toml, expect;
+  } cases[] = {{"lisen = \"x\"\n", "unknown config key 'lisen'"},
+               {"[pkcs11]\npin = \"1234\"\n", "use pkcs11.pin_file"},
+               {"request_timeout_ms = \"fast\"\n", "request_timeout_ms' must be an integer"},
+               {"listen = \n", "cannot read config file"}};
+  for (const auto& c : cases) {
+    write_text(dir.file("bad.toml"), c.toml);
+    auto cl = parse({"--config", dir.file("bad.toml")});
+    EXPECT_TRUE(cl.exit_now);
+    EXPECT_EQ(cl.exit_code, 2);
+    EXPECT_NE(cl.output.find(c.expect), std::string::npos) << cl.output;
+    EXPECT_EQ(cl.output.find("1234"), std::string::npos);  // never echo a PIN
+  }
+}
+
+TEST(Config, PlainHttpOnlyOnLoopbackOrUnixSocket) {
+  auto open = parse({"--listen", "0.0.0.0:8443"});
+  EXPECT_TRUE(open.exit_now);
+  EXPECT_NE(open.output.find("plain HTTP listens only on loopback"), std::string::npos);
+  EXPECT_FALSE(parse({"--listen", "127.0.0.1:0"}).exit_now);
+  EXPECT_FALSE(parse({"--listen", "[::1]:8443"}).exit_now);
+  EXPECT_FALSE(parse({"--listen", "unix:/tmp/x.sock"}).exit_now);
+  EXPECT_FALSE(parse({"--listen", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"}).exit_now);
+  auto half = parse({"--tls-cert", "c.pem"});
+  EXPECT_TRUE(half.exit_now);
+  EXPECT_NE(half.output.find("--tls-key"), std::string::npos);
+}
+
+TEST(Config, PinFlagIsFlaggedAndListProvidersExits) {
+  auto cl = parse({"--pkcs11-pin", "1234"});
+  EXPECT_TRUE(cl.pin_flag_used);
+  auto list = parse({"--list-providers"});
+  EXPECT_TRUE(list.exit_now);
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.output.find("aws-kms"), std::string::npos);
+  auto bad = parse({"--no-such-flag"});
+  EXPECT_TRUE(bad.exit_now);
+  EXPECT_NE(bad.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace ferrohsm::signer::testing
