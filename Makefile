@@ -21,7 +21,9 @@ tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan --target concurrency_targets
 
-demo: release
+demo: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target ferrohsm-pkcs11 ferrohsm-demo ferrohsm
 	./build/release/demo/ferrohsm-demo --var ./var --module ./build/release/src/pkcs11/libferrohsm-pkcs11.so
 
 test-release: release

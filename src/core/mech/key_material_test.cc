@@ -20,8 +20,10 @@ const char* kEd25519Secret = "9d61b19deffd5a60ba844af492ec2cc44449c5697b32691970
 const char* kEd25519Public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 Bytes printable(std::string_view s) {
-  Bytes b{0x13, static_cast<uint8_t>(s.size())};
-  b.insert(b.end(), s.begin(), s.end());
+  Bytes b(2 + s.size());
+  b[0] = 0x13;
+  b[1] = static_cast<uint8_t>(s.size());
+  std::copy(s.begin(), s.end(), b.begin() + 2);
   return b;
 }
 

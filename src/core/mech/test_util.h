@@ -23,8 +23,10 @@ inline ByteView text(std::string_view s) { return as_bytes(s); }
 
 // DER OCTET STRING of a short value (< 128 bytes), written out independently of curves.cc.
 inline Bytes der_octet(ByteView raw) {
-  Bytes b{0x04, static_cast<uint8_t>(raw.size())};
-  b.insert(b.end(), raw.begin(), raw.end());
+  Bytes b(2 + raw.size());
+  b[0] = 0x04;
+  b[1] = static_cast<uint8_t>(raw.size());
+  std::copy(raw.begin(), raw.end(), b.begin() + 2);
   return b;
 }
 

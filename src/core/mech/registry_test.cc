@@ -1,0 +1,86 @@
+#include "core/mech/test_util.h"
+
+namespace ferrohsm::mech::test {
+namespace {
+
+const CK_MECHANISM_TYPE kExpected[] = {
+    CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_RSA_PKCS, CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS, CKM_SHA256_RSA_PKCS,
+    CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_SHA1_RSA_PKCS_PSS, CKM_SHA224_RSA_PKCS_PSS,
+    CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA,
+    CKM_ECDSA_SHA1, CKM_ECDSA_SHA224, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512,
+    CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA, CKM_AES_KEY_GEN, CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_GCM,
+    CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512, CKM_SHA_1_HMAC, CKM_SHA224_HMAC, CKM_SHA256_HMAC,
+    CKM_SHA384_HMAC, CKM_SHA512_HMAC, CKM_GENERIC_SECRET_KEY_GEN,
+};
+
+TEST(MechRegistry, HoldsEveryFamilySortedAndFindable) {
+  const Registry& r = Registry::global();
+  EXPECT_EQ(&r, &Registry::global());
+  EXPECT_EQ(r.entries().size(), std::size(kExpected));
+  for (size_t i = 1; i < r.entries().size(); ++i) EXPECT_LT(r.entries()[i - 1].type, r.entries()[i].type);
+  for (CK_MECHANISM_TYPE t : kExpected) {
+    const Entry* e = r.find(t);
+    ASSERT_NE(e, nullptr) << std::hex << t;
+    EXPECT_EQ(e->type, t);
+  }
+  EXPECT_EQ(r.find(CKM_MD5), nullptr);
+  EXPECT_EQ(r.find(CKM_DES3_CBC), nullptr);
+  EXPECT_EQ(r.find(0xffffffffUL), nullptr);
+}
+
+TEST(MechRegistry, FlagsMatchFactories) {
+  for (const Entry& e : Registry::global().entries()) {
+    SCOPED_TRACE(e.type);
+    const CK_FLAGS f = e.info.flags;
+    EXPECT_EQ((f & CKF_SIGN) != 0, e.sign != nullptr);
+    EXPECT_EQ((f & CKF_VERIFY) != 0, e.verify != nullptr);
+    EXPECT_EQ((f & CKF_ENCRYPT) != 0, e.encrypt != nullptr);
+    EXPECT_EQ((f & CKF_DECRYPT) != 0, e.decrypt != nullptr);
+    EXPECT_EQ((f & CKF_DIGEST) != 0, e.digest != nullptr);
+    EXPECT_EQ((f & CKF_GENERATE_KEY_PAIR) != 0, e.generate_key_pair != nullptr);
+    EXPECT_EQ((f & CKF_GENERATE) != 0, e.generate_key != nullptr);
+    EXPECT_NE(f, 0u);
+    EXPECT_LE(e.info.ulMinKeySize, e.info.ulMaxKeySize);
+    EXPECT_EQ(e.key_types.empty(), e.digest != nullptr);
+  }
+}
+
+TEST(MechRegistry, KeySizesMatchKeyBits) {
+  // Key::bits of generated keys falls in the advertised range of the mechanisms using them.
+  auto in_range = [](CK_MECHANISM_TYPE t, CK_ULONG bits) {
+    const Entry& e = entry(t);
+    return bits >= e.info.ulMinKeySize && bits <= e.info.ulMaxKeySize;
+  };
+  EXPECT_TRUE(in_range(CKM_SHA256_RSA_PKCS, rsa2048().priv->bits));
+  for (std::string_view oid : {kP256, kP384, kP521}) EXPECT_TRUE(in_range(CKM_ECDSA, ec_pair(oid).priv->bits));
+  EXPECT_TRUE(in_range(CKM_AES_GCM, secret_key(CKK_AES, Bytes(16, 1))->bits));
+  EXPECT_TRUE(in_range(CKM_AES_GCM, secret_key(CKK_AES, Bytes(32, 1))->bits));
+  EXPECT_TRUE(in_range(CKM_SHA256_HMAC, secret_key(CKK_GENERIC_SECRET, Bytes(1, 1))->bits));
+  EXPECT_FALSE(in_range(CKM_SHA256_HMAC, secret_key(CKK_GENERIC_SECRET, Bytes(513, 1))->bits));
+}
+
+Result<std::unique_ptr<DigestOp>> no_digest(const CK_MECHANISM&) { return make_error(CKR_MECHANISM_INVALID); }
+
+TEST(MechRegistry, AddKeepsOrderAndReplacesDuplicates) {
+  Registry r;
+  for (CK_MECHANISM_TYPE t : {CKM_SHA512, CKM_SHA_1, CKM_SHA256}) {
+    Entry e;
+    e.type = t;
+    r.add(e);
+  }
+  ASSERT_EQ(r.entries().size(), 3u);
+  EXPECT_EQ(r.entries()[0].type, CKM_SHA_1);
+  EXPECT_EQ(r.entries()[1].type, CKM_SHA256);
+  EXPECT_EQ(r.entries()[2].type, CKM_SHA512);
+  Entry again;
+  again.type = CKM_SHA256;
+  again.digest = no_digest;
+  r.add(again);
+  ASSERT_EQ(r.entries().size(), 3u);
+  ASSERT_NE(r.find(CKM_SHA256), nullptr);
+  EXPECT_EQ(r.find(CKM_SHA256)->digest, &no_digest);
+  EXPECT_EQ(r.find(CKM_SHA224), nullptr);
+}
+
+}  // namespace
+}  // namespace ferrohsm::mech::test
