@@ -18,10 +18,10 @@ CK_RV guard(const char* name, F&& body) noexcept {
   try {
     Status st = body();
     rv = st.rv();
-    if (!st.ok() && rv != CKR_BUFFER_TOO_SMALL && log().should_log(spdlog::level::debug))
-      log().debug("{} -> {}: {}", name, rv_name(rv), st.error().message);
-    else if (log().should_log(spdlog::level::trace))
-      log().trace("{} -> {}", name, rv_name(rv));
+    if (log().should_log(spdlog::level::debug)) {
+      if (st.ok()) log().debug("{} -> CKR_OK", name);
+      else log().debug("{} -> {}: {}", name, rv_name(rv), st.error().message);
+    }
   } catch (const std::bad_alloc&) {
     rv = CKR_HOST_MEMORY;
   } catch (...) {

@@ -1,0 +1,88 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace ferrohsm {
+namespace {
+
+TEST(ConfigTest, EmptyFileGivesDefaults) {
+  auto c = parse_config("", "test.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->log_level, "warn");
+  EXPECT_EQ(c->max_failed_logins, 10u);
+  EXPECT_EQ(c->kdf_iterations, kMinKdfIterations);
+  EXPECT_NE(c->store_path.find("ferrohsm/ferrohsm.db"), std::string::npos);
+}
+
+TEST(ConfigTest, ReadsEverySection) {
+  auto c = parse_config(R"(
+[store]
+path = "/tmp/x.db"
+[log]
+level = "debug"
+destination = "/tmp/x.log"
+[pin]
+min_length = 6
+max_length = 64
+max_failed_logins = 3
+kdf_iterations = 1000
+[dev]
+allow_weak_kdf = true
+[token."pay"]
+deny_mechanisms = [0x1, 0x1057]
+)", "t");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->store_path, "/tmp/x.db");
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->log_destination, "/tmp/x.log");
+  EXPECT_EQ(c->pin_min_length, 6u);
+  EXPECT_EQ(c->max_failed_logins, 3u);
+  EXPECT_EQ(c->kdf_iterations, 1000u);
+  ASSERT_EQ(c->token_policy.count("pay"), 1u);
+  EXPECT_EQ(c->token_policy["pay"].deny.count(0x1057), 1u);
+}
+
+TEST(ConfigTest, WeakKdfNeedsTheDevFlag) {
+  auto c = parse_config("[pin]\nkdf_iterations = 1000\n", "t");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("allow_weak_kdf"), std::string::npos);
+}
+
+TEST(ConfigTest, BadInputIsNamed) {
+  struct Case {
+    const char* text;
+    const char* mentions;
+  } cases[] = {
+      {"[store\npath=1", "line"},
+      {"[nope]\n", "unknown section [nope]"},
+      {"[store]\npth = \"x\"\n", "unknown key store.pth"},
+      {"[log]\nlevel = \"loud\"\n", "log.level"},
+      {"[pin]\nmax_failed_logins = 0\n", "pin.max_failed_logins"},
+      {"[pin]\nmin_length = 9\nmax_length = 8\n", "min_length"},
+      {"[store]\nbackend = \"oracle\"\n", "not supported"},
+  };
+  for (const Case& k : cases) {
+    auto c = parse_config(k.text, "bad.toml");
+    ASSERT_FALSE(c.ok()) << k.text;
+    EXPECT_EQ(c.rv(), CKR_GENERAL_ERROR);
+    EXPECT_NE(c.error().message.find(k.mentions), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("bad.toml"), std::string::npos);
+  }
+}
+
+TEST(ConfigTest, MissingExplicitFileIsAnError) {
+  auto c = load_config("/nonexistent/ferrohsm.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("cannot be read"), std::string::npos);
+}
+
+TEST(ConfigTest, DefaultStoreFollowsXdgDataHome) {
+  setenv("XDG_DATA_HOME", "/tmp/xdg-test", 1);
+  EXPECT_EQ(default_store_path(), "/tmp/xdg-test/ferrohsm/ferrohsm.db");
+  unsetenv("XDG_DATA_HOME");
+}
+
+}  // namespace
+}  // namespace ferrohsm

@@ -1,0 +1,127 @@
+#include "store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace ferrohsm::store {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fh-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    path_ = (dir_ / "sub" / "s.db").string();
+    auto s = SqliteStore::open(path_);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  int64_t make_token(const std::string& label) {
+    TokenRow r;
+    r.slot_id = *store_->next_slot_id();
+    r.label = label;
+    r.serial = "serial-" + label;
+    r.so_wrap = {1, 2, 3};
+    r.so_kdf = "k";
+    auto id = store_->create_token(r);
+    EXPECT_TRUE(id.ok());
+    return *id;
+  }
+  std::filesystem::path dir_;
+  std::string path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(SqliteStoreTest, SlotIdsCountUpAndAreNeverReused) {
+  EXPECT_EQ(*store_->next_slot_id(), 0u);
+  int64_t a = make_token("a");
+  make_token("b");
+  EXPECT_EQ(*store_->next_slot_id(), 2u);
+  ASSERT_TRUE(store_->delete_token(a).ok());
+  EXPECT_EQ(*store_->next_slot_id(), 2u);
+  auto toks = store_->tokens();
+  ASSERT_EQ(toks->size(), 1u);
+  EXPECT_EQ((*toks)[0].slot_id, 1u);
+  // A stale free-slot id (another process took it) is refused.
+  TokenRow r;
+  r.slot_id = 0;
+  r.label = "c";
+  r.serial = "s-c";
+  r.so_wrap = {1};
+  r.so_kdf = "k";
+  EXPECT_EQ(store_->create_token(r).rv(), CKR_SLOT_ID_INVALID);
+}
+
+TEST_F(SqliteStoreTest, ObjectsAreFoundByIndexedColumns) {
+  int64_t t = make_token("a");
+  ObjectMeta m;
+  m.token_id = t;
+  m.cls = CKO_SECRET_KEY;
+  m.key_type = CKK_AES;
+  m.label = {'k', '1'};
+  m.ckid = {1};
+  auto id = store_->insert_object(m, [](int64_t) {
+    return Result<std::vector<StoredAttr>>(std::vector<StoredAttr>{{CKA_VALUE, {9, 9}, true}, {CKA_LABEL, {'k', '1'}, false}});
+  });
+  ASSERT_TRUE(id.ok());
+  m.label = {'k', '2'};
+  m.is_private = true;
+  auto id2 = store_->insert_object(m, [](int64_t) { return Result<std::vector<StoredAttr>>(std::vector<StoredAttr>{}); });
+  ASSERT_TRUE(id2.ok());
+  ObjectQuery q;
+  q.token_id = t;
+  q.label = Bytes{'k', '1'};
+  EXPECT_EQ(*store_->find(q), std::vector<int64_t>{*id});
+  q.label.reset();
+  q.cls = CKO_SECRET_KEY;
+  EXPECT_EQ(store_->find(q)->size(), 1u);  // the private one needs include_private
+  q.include_private = true;
+  EXPECT_EQ(store_->find(q)->size(), 2u);
+  auto row = store_->load_object(*id);
+  ASSERT_TRUE(row.ok());
+  ASSERT_EQ(row->attrs.size(), 2u);
+  EXPECT_TRUE(row->attrs[0].sealed || row->attrs[1].sealed);
+  ASSERT_TRUE(store_->delete_object(*id).ok());
+  EXPECT_EQ(store_->load_object(*id).rv(), CKR_OBJECT_HANDLE_INVALID);
+  EXPECT_EQ(store_->delete_object(*id).rv(), CKR_OBJECT_HANDLE_INVALID);
+}
+
+TEST_F(SqliteStoreTest, AFailedSealerLeavesNothingBehind) {
+  int64_t t = make_token("a");
+  ObjectMeta m;
+  m.token_id = t;
+  m.cls = CKO_DATA;
+  auto id = store_->insert_object(m, [](int64_t) -> Result<std::vector<StoredAttr>> {
+    return make_error(CKR_USER_NOT_LOGGED_IN, "no key");
+  });
+  EXPECT_EQ(id.rv(), CKR_USER_NOT_LOGGED_IN);
+  EXPECT_EQ(*store_->count_objects(t), 0);
+}
+
+TEST_F(SqliteStoreTest, AnotherConnectionSeesChangesThroughTheLog) {
+  int64_t t = make_token("a");
+  auto other = SqliteStore::open(path_);
+  ASSERT_TRUE(other.ok());
+  int64_t dv = *(*other)->data_version();
+  int64_t seq = *(*other)->last_change_seq();
+  ObjectMeta m;
+  m.token_id = t;
+  m.cls = CKO_DATA;
+  auto id = store_->insert_object(m, [](int64_t) { return Result<std::vector<StoredAttr>>(std::vector<StoredAttr>{}); });
+  ASSERT_TRUE(id.ok());
+  EXPECT_NE(*(*other)->data_version(), dv);
+  auto changes = (*other)->changes_since(seq);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].object_id, *id);
+  EXPECT_EQ((*changes)[0].kind, ChangeKind::Insert);
+}
+
+}  // namespace
+}  // namespace ferrohsm::store
