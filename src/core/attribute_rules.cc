@@ -123,6 +123,7 @@ const R kEcPublic = {
 };
 const R kEcPrivate = {
     {CKA_EC_PARAMS, kReqCreate, Default::None},
+    {CKA_EC_POINT, kNoGen, Default::None},  // not in 3.0's table: FerroHSM adds the public point, as clients expect
     {CKA_VALUE, kReqCreate | kNoGen | kSensitive, Default::None},
 };
 const R kSecretValue = {

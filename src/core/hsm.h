@@ -24,6 +24,7 @@ struct OutBuf {
 };
 
 enum class CipherDir { Encrypt, Decrypt };
+enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest };
 
 class Hsm {
  public:
@@ -94,6 +95,9 @@ class Hsm {
   Status digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out);
   Status digest_update(CK_SESSION_HANDLE h, ByteView data);
   Status digest_final(CK_SESSION_HANDLE h, OutBuf out);
+
+  // Ends an active operation (a call that failed on its arguments ends it too).
+  void end_operation(CK_SESSION_HANDLE h, OpKind kind);
 
   // Wipes all unsealed key material (logout of every token). Called by C_Finalize.
   void wipe();

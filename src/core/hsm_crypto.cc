@@ -94,6 +94,11 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
   if (e == nullptr || !mechanism_allowed(s.token().get(), m.mechanism))
     return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
+  bool can = usage == CKA_SIGN ? e->sign != nullptr
+             : usage == CKA_VERIFY ? e->verify != nullptr
+             : usage == CKA_ENCRYPT ? e->encrypt != nullptr
+                                    : e->decrypt != nullptr;
+  if (!can) return make_error(CKR_MECHANISM_INVALID, "the mechanism does not do this operation");
   auto o = s.token()->object(key);
   if (!o.ok()) {
     if (o.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_KEY_HANDLE_INVALID, "no such key");
@@ -118,6 +123,19 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
   if (k->bits < e->info.ulMinKeySize || k->bits > e->info.ulMaxKeySize)
     return make_error(CKR_KEY_SIZE_RANGE, "key size outside the mechanism's range");
   return e;
+}
+
+void Hsm::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
+  SessionPtr s = sessions_.get(h);
+  if (!s) return;
+  std::lock_guard<std::mutex> lock(s->mu);
+  switch (kind) {
+    case OpKind::Sign: s->sign.reset(); break;
+    case OpKind::Verify: s->verify.reset(); break;
+    case OpKind::Encrypt: s->encrypt.reset(); break;
+    case OpKind::Decrypt: s->decrypt.reset(); break;
+    case OpKind::Digest: s->digest.reset(); break;
+  }
 }
 
 // --- sign ------------------------------------------------------------------------

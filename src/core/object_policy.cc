@@ -44,7 +44,10 @@ void apply_default(AttrMap& out, const AttrRule& r) {
 Status check_common(const std::vector<AttrRule>& rules, const AttrMap& tmpl, bool so) {
   for (const auto& [t, v] : tmpl) {
     const AttrRule* r = find_rule(rules, t);
-    if (r == nullptr) return make_error(CKR_ATTRIBUTE_TYPE_INVALID, attribute_name(t) + " is not valid for this object");
+    // A type FerroHSM does not know was refused by parse_template; a known one that
+    // does not belong to this kind of object conflicts with its class.
+    if (r == nullptr)
+      return make_error(CKR_TEMPLATE_INCONSISTENT, attribute_name(t) + " does not belong to this kind of object");
     if ((r->flags & kSoOnly) && tmpl.get_bool_or(t, false) && !so)
       return make_error(CKR_ATTRIBUTE_READ_ONLY, attribute_name(t) + " can only be set by the SO");
   }
@@ -73,6 +76,7 @@ Status add_material_derived(AttrMap& out, CK_OBJECT_CLASS cls) {
     return {};
   }
   FH_ASSIGN_OR_RETURN(AttrMap pub, mech::public_attributes_of(*key));
+  if (cls == CKO_PRIVATE_KEY && pub.has(CKA_EC_POINT)) out.set(CKA_EC_POINT, pub.view(CKA_EC_POINT));
   if (out.get_ulong(CKA_KEY_TYPE) == CKK_RSA) {
     if (cls == CKO_PUBLIC_KEY) out.set_ulong(CKA_MODULUS_BITS, key->bits);
     if (!out.has(CKA_PUBLIC_EXPONENT) && pub.has(CKA_PUBLIC_EXPONENT))

@@ -40,7 +40,7 @@ TEST(ObjectPolicyTest, CreateTemplateErrors) {
   EXPECT_EQ(complete_created(t, false).rv(), CKR_ATTRIBUTE_READ_ONLY);
   t = aes_template();
   t.set(CKA_MODULUS, Bytes{1});
-  EXPECT_EQ(complete_created(t, false).rv(), CKR_ATTRIBUTE_TYPE_INVALID);
+  EXPECT_EQ(complete_created(t, false).rv(), CKR_TEMPLATE_INCONSISTENT);
   t = aes_template();
   t.set_bool(CKA_TRUSTED, true);
   EXPECT_EQ(complete_created(t, false).rv(), CKR_ATTRIBUTE_READ_ONLY);

@@ -107,6 +107,7 @@ Status Token::login(Role role, std::string_view pin) {
     std::unique_lock lock(auth_mu_);
     (so ? row_.so_failures : row_.user_failures) = 0;
     role_ = role;
+    if (!so) ++epoch_;
     token_key_ = std::move(*key);
   }
   // Objects cached before login lack their sealed values and private objects.
@@ -286,7 +287,7 @@ Result<std::vector<store::StoredAttr>> Token::seal_all(const AttrMap& attrs, int
   return out;
 }
 
-Result<ObjectPtr> Token::load(int64_t store_id) {
+Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
   FH_ASSIGN_OR_RETURN(store::ObjectRow row, store_.load_object(store_id));
   if (row.meta.token_id != id_) return make_error(CKR_OBJECT_HANDLE_INVALID, "object belongs to another token");
   AttrMap attrs;
@@ -308,36 +309,56 @@ Result<ObjectPtr> Token::load(int64_t store_id) {
       attrs.set(a.type, std::move(*v));
     }
   }
-  return std::make_shared<const Object>(static_cast<CK_OBJECT_HANDLE>(store_id), store_id, 0, std::move(attrs),
-                                        complete);
+  return std::make_shared<const Object>(handle_for(store_id, row.meta.is_private, epoch), store_id, 0,
+                                        std::move(attrs), complete);
 }
 
 Result<ObjectPtr> Token::object(CK_OBJECT_HANDLE h) {
   ObjectPtr o;
-  if (is_session_object_handle(h)) {
+  if (h >= (1ULL << 32)) {  // a private token object: the epoch must be this login's
+    uint64_t epoch;
+    Role r;
+    {
+      std::shared_lock lock(auth_mu_);
+      epoch = epoch_;
+      r = role_;
+    }
+    if (r != Role::User || (h >> 32) != epoch) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
+    h &= 0xffffffffULL;
+    auto found = cached_or_loaded(static_cast<int64_t>(h), epoch);
+    if (!found.ok()) return found.error();
+    o = *found;
+    if (!o->is_private()) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
+  } else if (is_session_object_handle(h)) {
     std::shared_lock lock(obj_mu_);
     auto it = session_.find(h);
     if (it != session_.end()) o = it->second;
   } else if (h != CK_INVALID_HANDLE) {
-    {
-      std::shared_lock lock(obj_mu_);
-      auto it = cache_.find(static_cast<int64_t>(h));
-      if (it != cache_.end()) o = it->second;
-    }
-    if (!o) {
-      auto loaded = load(static_cast<int64_t>(h));
-      if (!loaded.ok()) {
-        if (loaded.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
-        return loaded.error();
-      }
-      o = *loaded;
-      if (visible(*o)) {
-        std::unique_lock lock(obj_mu_);
-        cache_.emplace(static_cast<int64_t>(h), o);
-      }
-    }
+    auto found = cached_or_loaded(static_cast<int64_t>(h), 0);
+    if (!found.ok()) return found.error();
+    o = *found;
+    if (o->is_private()) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
   }
   if (!o || o->destroyed() || !visible(*o)) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
+  return o;
+}
+
+Result<ObjectPtr> Token::cached_or_loaded(int64_t id, uint64_t epoch) {
+  {
+    std::shared_lock lock(obj_mu_);
+    auto it = cache_.find(id);
+    if (it != cache_.end()) return it->second;
+  }
+  auto loaded = load(id, epoch);
+  if (!loaded.ok()) {
+    if (loaded.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
+    return loaded.error();
+  }
+  ObjectPtr o = *loaded;
+  if (visible(*o)) {
+    std::unique_lock lock(obj_mu_);
+    cache_.emplace(id, o);
+  }
   return o;
 }
 
@@ -357,7 +378,12 @@ Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner) {
   }
   store::ObjectMeta meta = meta_of(attrs);
   FH_ASSIGN_OR_RETURN(int64_t id, store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, oid); }));
-  auto o = std::make_shared<const Object>(static_cast<CK_OBJECT_HANDLE>(id), id, 0, std::move(attrs), true);
+  uint64_t epoch;
+  {
+    std::shared_lock lock(auth_mu_);
+    epoch = epoch_;
+  }
+  auto o = std::make_shared<const Object>(handle_for(id, meta.is_private, epoch), id, 0, std::move(attrs), true);
   std::unique_lock lock(obj_mu_);
   cache_[id] = o;
   return ObjectPtr(o);
@@ -435,15 +461,21 @@ Result<std::vector<CK_OBJECT_HANDLE>> Token::find(const AttrMap& tmpl) {
     bool indexed_only = true;
     for (const auto& [t, v] : tmpl)
       if (t != CKA_CLASS && t != CKA_KEY_TYPE && t != CKA_LABEL && t != CKA_ID && t != CKA_TOKEN) indexed_only = false;
-    FH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store_.find(q));
-    out.reserve(ids.size());
-    for (int64_t id : ids) {
+    FH_ASSIGN_OR_RETURN(std::vector<store::FoundObject> found, store_.find(q));
+    uint64_t epoch;
+    {
+      std::shared_lock lock(auth_mu_);
+      epoch = epoch_;
+    }
+    out.reserve(found.size());
+    for (const store::FoundObject& f : found) {
+      CK_OBJECT_HANDLE h = handle_for(f.id, f.is_private, epoch);
       if (indexed_only) {
-        out.push_back(static_cast<CK_OBJECT_HANDLE>(id));
+        out.push_back(h);
         continue;
       }
-      auto o = object(static_cast<CK_OBJECT_HANDLE>(id));
-      if (o.ok() && matches(**o, tmpl)) out.push_back(static_cast<CK_OBJECT_HANDLE>(id));
+      auto o = object(h);
+      if (o.ok() && matches(**o, tmpl)) out.push_back(h);
     }
   }
   if (!want_token || !*want_token) {

@@ -1,9 +1,12 @@
 // A token as this process sees it: its stored row (label, PIN-wrapped token key,
 // failure counters), the process-wide login state (PKCS#11 login is per
 // application), and its object registry — token objects loaded lazily from the
-// store and cached by handle, session objects held in memory. Token object handles
-// are their store ids (stable, never reused); session object handles come from a
-// separate range.
+// store and cached by store id, session objects held in memory.
+//
+// Handles: a public token object's handle is its store id (stable, never reused).
+// A private token object's handle also carries the login epoch in its upper 32
+// bits, so that handles from before a logout stay invalid after the next login, as
+// C_Logout requires. Session objects take handles from 0x40000000 upward.
 #pragma once
 
 #include "core/config.h"
@@ -59,7 +62,12 @@ class Token {
   Status sync();
 
  private:
-  Result<ObjectPtr> load(int64_t store_id);
+  Result<ObjectPtr> load(int64_t store_id, uint64_t epoch);
+  Result<ObjectPtr> cached_or_loaded(int64_t store_id, uint64_t epoch);
+  CK_OBJECT_HANDLE handle_for(int64_t store_id, bool is_private, uint64_t epoch) const {
+    return is_private ? static_cast<CK_OBJECT_HANDLE>((epoch << 32) | static_cast<uint64_t>(store_id))
+                      : static_cast<CK_OBJECT_HANDLE>(store_id);
+  }
   Result<std::vector<store::StoredAttr>> seal_all(const AttrMap& attrs, int64_t object_id) const;
   store::ObjectMeta meta_of(const AttrMap& attrs) const;
   bool visible(const Object& o) const;
@@ -75,6 +83,7 @@ class Token {
   store::TokenRow row_;
   Role role_ = Role::None;
   SecureBytes token_key_;
+  uint64_t epoch_ = 0;  // counts user logins; part of private objects' handles
 
   mutable std::shared_mutex obj_mu_;
   std::unordered_map<int64_t, ObjectPtr> cache_;            // token objects by store id

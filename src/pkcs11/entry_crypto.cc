@@ -16,6 +16,23 @@ Status out_args(CK_BYTE_PTR data, CK_ULONG_PTR len) {
 
 }  // namespace
 
+// An argument error ends the operation, like any failure but CKR_BUFFER_TOO_SMALL.
+#define FH_ARGS_OR_END(h, sess, kind, expr)   \
+  do {                                         \
+    Status fh_a_ = (expr);                     \
+    if (!fh_a_.ok()) {                         \
+      (h)->end_operation(sess, kind);          \
+      return fh_a_;                            \
+    }                                          \
+  } while (0)
+#define FH_BYTES_OR_END(var, h, sess, kind, expr) \
+  auto var##_r = (expr);                          \
+  if (!var##_r.ok()) {                            \
+    (h)->end_operation(sess, kind);               \
+    return var##_r.error();                       \
+  }                                               \
+  ByteView var = *var##_r
+
 CK_RV fh_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_ATTRIBUTE_PTR pTemplate,
                        CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey) {
   return guard("C_GenerateKey", [&]() -> Status {
@@ -67,8 +84,8 @@ CK_RV fh_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
                 CK_ULONG_PTR pulSignatureLen) {
   return guard("C_Sign", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pSignature, pulSignatureLen));
-    FH_ASSIGN_OR_RETURN(ByteView data, p11::in_bytes(pData, ulDataLen, "pData"));
+    FH_ARGS_OR_END(h, hSession, OpKind::Sign, out_args(pSignature, pulSignatureLen));
+    FH_BYTES_OR_END(data, h, hSession, OpKind::Sign, p11::in_bytes(pData, ulDataLen, "pData"));
     return h->sign(hSession, data, OutBuf{pSignature, pulSignatureLen});
   });
 }
@@ -76,7 +93,7 @@ CK_RV fh_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
 CK_RV fh_C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen) {
   return guard("C_SignUpdate", [&]() -> Status {
     FH_HSM(h);
-    FH_ASSIGN_OR_RETURN(ByteView data, p11::in_bytes(pPart, ulPartLen, "pPart"));
+    FH_BYTES_OR_END(data, h, hSession, OpKind::Sign, p11::in_bytes(pPart, ulPartLen, "pPart"));
     return h->sign_update(hSession, data);
   });
 }
@@ -84,7 +101,7 @@ CK_RV fh_C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ul
 CK_RV fh_C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen) {
   return guard("C_SignFinal", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pSignature, pulSignatureLen));
+    FH_ARGS_OR_END(h, hSession, OpKind::Sign, out_args(pSignature, pulSignatureLen));
     return h->sign_final(hSession, OutBuf{pSignature, pulSignatureLen});
   });
 }
@@ -101,8 +118,8 @@ CK_RV fh_C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulData
                   CK_ULONG ulSignatureLen) {
   return guard("C_Verify", [&]() -> Status {
     FH_HSM(h);
-    FH_ASSIGN_OR_RETURN(ByteView data, p11::in_bytes(pData, ulDataLen, "pData"));
-    FH_ASSIGN_OR_RETURN(ByteView sig, p11::in_bytes(pSignature, ulSignatureLen, "pSignature"));
+    FH_BYTES_OR_END(data, h, hSession, OpKind::Verify, p11::in_bytes(pData, ulDataLen, "pData"));
+    FH_BYTES_OR_END(sig, h, hSession, OpKind::Verify, p11::in_bytes(pSignature, ulSignatureLen, "pSignature"));
     return h->verify(hSession, data, sig);
   });
 }
@@ -110,7 +127,7 @@ CK_RV fh_C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulData
 CK_RV fh_C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen) {
   return guard("C_VerifyUpdate", [&]() -> Status {
     FH_HSM(h);
-    FH_ASSIGN_OR_RETURN(ByteView data, p11::in_bytes(pPart, ulPartLen, "pPart"));
+    FH_BYTES_OR_END(data, h, hSession, OpKind::Verify, p11::in_bytes(pPart, ulPartLen, "pPart"));
     return h->verify_update(hSession, data);
   });
 }
@@ -118,7 +135,7 @@ CK_RV fh_C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG 
 CK_RV fh_C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen) {
   return guard("C_VerifyFinal", [&]() -> Status {
     FH_HSM(h);
-    FH_ASSIGN_OR_RETURN(ByteView sig, p11::in_bytes(pSignature, ulSignatureLen, "pSignature"));
+    FH_BYTES_OR_END(sig, h, hSession, OpKind::Verify, p11::in_bytes(pSignature, ulSignatureLen, "pSignature"));
     return h->verify_final(hSession, sig);
   });
 }
@@ -141,8 +158,8 @@ CK_RV fh_C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDat
                    CK_ULONG_PTR pulEncryptedDataLen) {
   return guard("C_Encrypt", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pEncryptedData, pulEncryptedDataLen));
-    FH_ASSIGN_OR_RETURN(ByteView in, p11::in_bytes(pData, ulDataLen, "pData"));
+    FH_ARGS_OR_END(h, hSession, OpKind::Encrypt, out_args(pEncryptedData, pulEncryptedDataLen));
+    FH_BYTES_OR_END(in, h, hSession, OpKind::Encrypt, p11::in_bytes(pData, ulDataLen, "pData"));
     return h->cipher(CipherDir::Encrypt, hSession, in, OutBuf{pEncryptedData, pulEncryptedDataLen});
   });
 }
@@ -151,8 +168,8 @@ CK_RV fh_C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG
                          CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen) {
   return guard("C_EncryptUpdate", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pEncryptedPart, pulEncryptedPartLen));
-    FH_ASSIGN_OR_RETURN(ByteView in, p11::in_bytes(pPart, ulPartLen, "pPart"));
+    FH_ARGS_OR_END(h, hSession, OpKind::Encrypt, out_args(pEncryptedPart, pulEncryptedPartLen));
+    FH_BYTES_OR_END(in, h, hSession, OpKind::Encrypt, p11::in_bytes(pPart, ulPartLen, "pPart"));
     return h->cipher_update(CipherDir::Encrypt, hSession, in, OutBuf{pEncryptedPart, pulEncryptedPartLen});
   });
 }
@@ -161,7 +178,7 @@ CK_RV fh_C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPa
                         CK_ULONG_PTR pulLastEncryptedPartLen) {
   return guard("C_EncryptFinal", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pLastEncryptedPart, pulLastEncryptedPartLen));
+    FH_ARGS_OR_END(h, hSession, OpKind::Encrypt, out_args(pLastEncryptedPart, pulLastEncryptedPartLen));
     return h->cipher_final(CipherDir::Encrypt, hSession, OutBuf{pLastEncryptedPart, pulLastEncryptedPartLen});
   });
 }
@@ -170,8 +187,8 @@ CK_RV fh_C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_UL
                    CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen) {
   return guard("C_Decrypt", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pData, pulDataLen));
-    FH_ASSIGN_OR_RETURN(ByteView in, p11::in_bytes(pEncryptedData, ulEncryptedDataLen, "pEncryptedData"));
+    FH_ARGS_OR_END(h, hSession, OpKind::Decrypt, out_args(pData, pulDataLen));
+    FH_BYTES_OR_END(in, h, hSession, OpKind::Decrypt, p11::in_bytes(pEncryptedData, ulEncryptedDataLen, "pEncryptedData"));
     return h->cipher(CipherDir::Decrypt, hSession, in, OutBuf{pData, pulDataLen});
   });
 }
@@ -180,8 +197,8 @@ CK_RV fh_C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
                          CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen) {
   return guard("C_DecryptUpdate", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pPart, pulPartLen));
-    FH_ASSIGN_OR_RETURN(ByteView in, p11::in_bytes(pEncryptedPart, ulEncryptedPartLen, "pEncryptedPart"));
+    FH_ARGS_OR_END(h, hSession, OpKind::Decrypt, out_args(pPart, pulPartLen));
+    FH_BYTES_OR_END(in, h, hSession, OpKind::Decrypt, p11::in_bytes(pEncryptedPart, ulEncryptedPartLen, "pEncryptedPart"));
     return h->cipher_update(CipherDir::Decrypt, hSession, in, OutBuf{pPart, pulPartLen});
   });
 }
@@ -189,7 +206,7 @@ CK_RV fh_C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 CK_RV fh_C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen) {
   return guard("C_DecryptFinal", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pLastPart, pulLastPartLen));
+    FH_ARGS_OR_END(h, hSession, OpKind::Decrypt, out_args(pLastPart, pulLastPartLen));
     return h->cipher_final(CipherDir::Decrypt, hSession, OutBuf{pLastPart, pulLastPartLen});
   });
 }
@@ -208,8 +225,8 @@ CK_RV fh_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulData
                   CK_ULONG_PTR pulDigestLen) {
   return guard("C_Digest", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pDigest, pulDigestLen));
-    FH_ASSIGN_OR_RETURN(ByteView data, p11::in_bytes(pData, ulDataLen, "pData"));
+    FH_ARGS_OR_END(h, hSession, OpKind::Digest, out_args(pDigest, pulDigestLen));
+    FH_BYTES_OR_END(data, h, hSession, OpKind::Digest, p11::in_bytes(pData, ulDataLen, "pData"));
     return h->digest(hSession, data, OutBuf{pDigest, pulDigestLen});
   });
 }
@@ -217,7 +234,7 @@ CK_RV fh_C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulData
 CK_RV fh_C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen) {
   return guard("C_DigestUpdate", [&]() -> Status {
     FH_HSM(h);
-    FH_ASSIGN_OR_RETURN(ByteView data, p11::in_bytes(pPart, ulPartLen, "pPart"));
+    FH_BYTES_OR_END(data, h, hSession, OpKind::Digest, p11::in_bytes(pPart, ulPartLen, "pPart"));
     return h->digest_update(hSession, data);
   });
 }
@@ -225,7 +242,7 @@ CK_RV fh_C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG 
 CK_RV fh_C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen) {
   return guard("C_DigestFinal", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(out_args(pDigest, pulDigestLen));
+    FH_ARGS_OR_END(h, hSession, OpKind::Digest, out_args(pDigest, pulDigestLen));
     return h->digest_final(hSession, OutBuf{pDigest, pulDigestLen});
   });
 }

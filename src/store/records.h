@@ -59,6 +59,11 @@ struct ObjectQuery {
   bool include_private = false;
 };
 
+struct FoundObject {
+  int64_t id = 0;
+  bool is_private = false;
+};
+
 enum class ChangeKind { Insert = 1, Update = 2, Delete = 3, Token = 4 };
 
 struct Change {

@@ -323,8 +323,8 @@ Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   return row;
 }
 
-Result<std::vector<int64_t>> SqliteStore::find(const ObjectQuery& q) {
-  std::string sql = "SELECT id FROM objects WHERE token_id = ?";
+Result<std::vector<FoundObject>> SqliteStore::find(const ObjectQuery& q) {
+  std::string sql = "SELECT id, private FROM objects WHERE token_id = ?";
   if (q.cls) sql += " AND class = ?";
   if (q.key_type) sql += " AND key_type = ?";
   if (q.label) sql += " AND label = ?";
@@ -339,11 +339,11 @@ Result<std::vector<int64_t>> SqliteStore::find(const ObjectQuery& q) {
   if (q.key_type) s.bind(i++, static_cast<int64_t>(*q.key_type));
   if (q.label) s.bind(i++, ByteView(*q.label));
   if (q.ckid) s.bind(i++, ByteView(*q.ckid));
-  std::vector<int64_t> out;
+  std::vector<FoundObject> out;
   for (;;) {
     FH_ASSIGN_OR_RETURN(bool r, s.step());
     if (!r) break;
-    out.push_back(s.int64(0));
+    out.push_back(FoundObject{s.int64(0), s.int64(1) != 0});
   }
   return out;
 }

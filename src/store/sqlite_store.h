@@ -47,7 +47,7 @@ class SqliteStore {
   Status update_object(int64_t id, const ObjectMeta& meta, const std::vector<StoredAttr>& attrs);
   Status delete_object(int64_t id);
   Result<ObjectRow> load_object(int64_t id);
-  Result<std::vector<int64_t>> find(const ObjectQuery& q);
+  Result<std::vector<FoundObject>> find(const ObjectQuery& q);
   Result<int64_t> count_objects(int64_t token_id);
 
   // Cross-process change tracking.

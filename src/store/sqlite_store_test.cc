@@ -78,7 +78,8 @@ TEST_F(SqliteStoreTest, ObjectsAreFoundByIndexedColumns) {
   ObjectQuery q;
   q.token_id = t;
   q.label = Bytes{'k', '1'};
-  EXPECT_EQ(*store_->find(q), std::vector<int64_t>{*id});
+  ASSERT_EQ(store_->find(q)->size(), 1u);
+  EXPECT_EQ((*store_->find(q))[0].id, *id);
   q.label.reset();
   q.cls = CKO_SECRET_KEY;
   EXPECT_EQ(store_->find(q)->size(), 1u);  // the private one needs include_private

@@ -38,7 +38,9 @@ struct Fetched {
 
 const EVP_MD* Hash::md() const {
   static const Fetched fetched;
-  return fetched.md[static_cast<size_t>(this - kHashes.data())];
+  for (size_t i = 0; i < kHashes.size(); ++i)
+    if (kHashes[i].mech == mech) return fetched.md[i];
+  return nullptr;
 }
 
 const Hash* hash_by_mech(CK_MECHANISM_TYPE digest_mech) {

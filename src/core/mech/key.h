@@ -17,7 +17,9 @@ struct Key {
   CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
   EVP_PKEY* pkey = nullptr;  // owned; set for CKO_PUBLIC_KEY / CKO_PRIVATE_KEY
   SecureBytes secret;        // set for CKO_SECRET_KEY
-  CK_ULONG bits = 0;         // modulus / curve / key length in bits, as CK_MECHANISM_INFO counts
+  // The key size as CK_MECHANISM_INFO counts it: RSA modulus bits; EC field bits
+  // (256 / 384 / 521); Ed25519 255, Ed448 448; secret keys (AES, generic, HMAC): BYTES.
+  CK_ULONG bits = 0;
 
   Key() = default;
   Key(const Key&) = delete;

@@ -7,6 +7,7 @@
 #include "core/mech/prehash.h"
 #include "core/mech/registry.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rsa.h>
 
 #include <cstring>
@@ -80,7 +81,9 @@ Result<RsaSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, bool sign) {
   return s;
 }
 
-Result<PkeyCtxPtr> make_ctx(const Key& key, const RsaSetup& s, bool sign) {
+enum class Use { kSign, kVerify, kRecover };
+
+Result<PkeyCtxPtr> make_ctx(const Key& key, const RsaSetup& s, Use use) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey, nullptr));
   if (!ctx) return ossl_error(CKR_HOST_MEMORY, "EVP_PKEY_CTX_new failed");
   OSSL_PARAM params[5];
@@ -93,7 +96,9 @@ Result<PkeyCtxPtr> make_ctx(const Key& key, const RsaSetup& s, bool sign) {
     *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, const_cast<char*>(s.mgf_hash->name), 0);
   }
   *p = OSSL_PARAM_construct_end();
-  int rc = sign ? EVP_PKEY_sign_init_ex(ctx.get(), params) : EVP_PKEY_verify_init_ex(ctx.get(), params);
+  int rc = use == Use::kSign     ? EVP_PKEY_sign_init_ex(ctx.get(), params)
+           : use == Use::kVerify ? EVP_PKEY_verify_init_ex(ctx.get(), params)
+                                 : EVP_PKEY_verify_recover_init_ex(ctx.get(), params);
   if (rc != 1) return ossl_error(CKR_FUNCTION_FAILED, "RSA signature init failed");
   return ctx;
 }
@@ -118,13 +123,14 @@ Result<ByteView> encode_tbs(const RsaSetup& s, ByteView tbs, uint8_t* buf) {
 }
 
 constexpr size_t kMaxDigestInfo = 19 + EVP_MAX_MD_SIZE;
+constexpr size_t kMaxModulusBytes = 16384 / 8;  // the largest modulus key import accepts
 
 class RsaSignOp final : public PrehashSignOp {
  public:
   RsaSignOp(KeyPtr key, RsaSetup s) : key_(std::move(key)), s_(s) {}
   Status start() {
     FH_TRY(init_prehash(s_.prehash));
-    FH_ASSIGN_OR_RETURN(ctx_, make_ctx(*key_, s_, true));
+    FH_ASSIGN_OR_RETURN(ctx_, make_ctx(*key_, s_, Use::kSign));
     return {};
   }
   size_t signature_size() const override { return s_.k; }
@@ -149,7 +155,9 @@ class RsaVerifyOp final : public PrehashVerifyOp {
   RsaVerifyOp(KeyPtr key, RsaSetup s) : key_(std::move(key)), s_(s) {}
   Status start() {
     FH_TRY(init_prehash(s_.prehash));
-    FH_ASSIGN_OR_RETURN(ctx_, make_ctx(*key_, s_, false));
+    // PKCS #1 v1.5 recovers the encoded message and compares it here (OpenSSL's
+    // verify refuses an empty message, which CKM_RSA_PKCS may legitimately sign).
+    FH_ASSIGN_OR_RETURN(ctx_, make_ctx(*key_, s_, s_.pss_hash != nullptr ? Use::kVerify : Use::kRecover));
     return {};
   }
   size_t signature_size() const override { return s_.k; }
@@ -159,7 +167,16 @@ class RsaVerifyOp final : public PrehashVerifyOp {
     uint8_t buf[kMaxDigestInfo];
     FH_ASSIGN_OR_RETURN(ByteView em, encode_tbs(s_, tbs, buf));
     if (sig.size() != s_.k) return make_error(CKR_SIGNATURE_LEN_RANGE, "RSA signature must be modulus length");
-    if (EVP_PKEY_verify(ctx_.get(), sig.data(), sig.size(), em.data(), em.size()) != 1) {
+    bool ok = false;
+    if (s_.pss_hash != nullptr) {
+      ok = EVP_PKEY_verify(ctx_.get(), sig.data(), sig.size(), em.data(), em.size()) == 1;
+    } else {
+      uint8_t rec[kMaxModulusBytes];
+      size_t rec_len = sizeof rec;
+      ok = EVP_PKEY_verify_recover(ctx_.get(), rec, &rec_len, sig.data(), sig.size()) == 1 && rec_len == em.size() &&
+           CRYPTO_memcmp(rec, em.data(), rec_len) == 0;
+    }
+    if (!ok) {
       ossl_clear_errors();
       return make_error(CKR_SIGNATURE_INVALID, "RSA signature does not verify");
     }
