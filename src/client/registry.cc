@@ -1,4 +1,5 @@
 // Registry: starting, finding, routing, restarting and stopping slot servers.
+#include <ferrohsm/client/names.h>
 #include <ferrohsm/client/registry.h>
 
 #include <algorithm>
@@ -118,7 +119,7 @@ Status Registry::restart(std::string_view slot_ref, int worker_index) {
   ++restarts_;
   telemetry_->emit(Event{"slot.recover", config->slot_ref, worker_index, "",
                          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start),
-                         started ? "ok" : (started.rv() != CKR_OK ? "error" : error_kind_name(started.error().kind)),
+                         started ? "ok" : (started.rv() != CKR_OK ? rv_name(started.rv()) : error_kind_name(started.error().kind)),
                          "restart"});
   return started;
 }

@@ -21,10 +21,10 @@ printf 'data to sign, end to end\n' >"$work/data"
 for type in rsa ec; do
   if [ "$type" = rsa ]; then
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/$type.key" -out "$work/$type.crt" -days 2 -subj "/CN=e2e $type" 2>/dev/null
-    mech=SHA256-RSA-PKCS fmt=()
+    mech=SHA256-RSA-PKCS fmt=() id=0a0b
   else
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/$type.key" -out "$work/$type.crt" -days 2 -subj "/CN=e2e $type" 2>/dev/null
-    mech=ECDSA fmt=(--signature-format openssl)
+    mech=ECDSA fmt=(--signature-format openssl) id=0c0d
   fi
   openssl pkcs12 -export -inkey "$work/$type.key" -in "$work/$type.crt" -passout file:"$work/password" -out "$work/$type.p12"
 
@@ -37,7 +37,7 @@ for type in rsa ec; do
   grep -q "wrong password" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")"; exit 1; }
 
   FERROHSM_PIN=$pin "$tool" import-p12 --module "$module" --token e2e --p12 "$work/$type.p12" \
-    --password-file "$work/password" --key-label "key-$type" --id 0a0b
+    --password-file "$work/password" --key-label "key-$type" --id "$id"
   # The same label again is refused.
   if FERROHSM_PIN=$pin "$tool" import-p12 --module "$module" --token e2e --p12 "$work/$type.p12" \
        --password-file "$work/password" --key-label "key-$type" 2>"$work/err"; then
@@ -45,18 +45,20 @@ for type in rsa ec; do
   fi
   grep -q "already in use" "$work/err" || { echo "FAIL: unclear error: $(cat "$work/err")"; exit 1; }
 
+  # pkcs11-tool --sign picks the private key by --id (the first key without one).
   if [ "$type" = rsa ]; then
     pkcs11-tool --module "$module" --token-label e2e --login --pin "$pin" --sign --mechanism "$mech" \
-      --label "key-$type" -i "$work/data" -o "$work/$type.sig" >/dev/null 2>&1
+      --id "$id" -i "$work/data" -o "$work/$type.sig" >/dev/null
   else
     openssl dgst -sha256 -binary "$work/data" >"$work/data.sha256"
     pkcs11-tool --module "$module" --token-label e2e --login --pin "$pin" --sign --mechanism "$mech" "${fmt[@]}" \
-      --label "key-$type" -i "$work/data.sha256" -o "$work/$type.sig" >/dev/null 2>&1
+      --id "$id" -i "$work/data.sha256" -o "$work/$type.sig" >/dev/null
   fi
   openssl x509 -in "$work/$type.crt" -pubkey -noout >"$work/$type.pub"
   openssl dgst -sha256 -verify "$work/$type.pub" -signature "$work/$type.sig" "$work/data"
-  # The private key is sensitive: pkcs11-tool cannot read its value.
-  pkcs11-tool --module "$module" --token-label e2e --login --pin "$pin" --list-objects --type privkey 2>/dev/null \
-    | grep -q "key-$type" || { echo "FAIL: key-$type not listed"; exit 1; }
+  # The private key is listed, and pkcs11-tool reports it sensitive.
+  pkcs11-tool --module "$module" --token-label e2e --login --pin "$pin" --list-objects --type privkey >"$work/list" 2>/dev/null
+  grep -q "key-$type" "$work/list" || { echo "FAIL: key-$type not listed"; exit 1; }
+  grep -A8 "key-$type" "$work/list" | grep -q "never extractable\|sensitive" || { echo "FAIL: key-$type not sensitive"; exit 1; }
 done
 echo "import-p12 end to end ($kind): 2 passed, 0 failed"
