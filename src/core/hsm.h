@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 
 namespace ferrohsm {
@@ -24,7 +25,7 @@ struct OutBuf {
 };
 
 enum class CipherDir { Encrypt, Decrypt };
-enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest };
+enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest, SignRecover, VerifyRecover };
 
 class Hsm {
  public:
@@ -96,6 +97,18 @@ class Hsm {
   Status digest_update(CK_SESSION_HANDLE h, ByteView data);
   Status digest_final(CK_SESSION_HANDLE h, OutBuf out);
 
+  // --- key management ----------------------------------------------------------------
+  Status wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
+                  OutBuf out);
+  Result<CK_OBJECT_HANDLE> unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
+                                      ByteView wrapped, const AttrMap& tmpl);
+  Result<CK_OBJECT_HANDLE> derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
+                                      const AttrMap& tmpl);
+  Status digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key);
+  // C_SignRecoverInit / C_VerifyRecoverInit and their single-part calls.
+  Status recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
+  Status recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out);
+
   // Ends an active operation (a call that failed on its arguments ends it too).
   void end_operation(CK_SESSION_HANDLE h, OpKind kind);
 
@@ -108,6 +121,9 @@ class Hsm {
   bool mechanism_allowed(const Token* token, CK_MECHANISM_TYPE type) const;
   Result<const mech::Entry*> prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
                                                 CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k);
+  // The key for a key-management call, with its usage attribute checked; handle
+  // errors become `bad_handle` (CKR_WRAPPING_KEY_HANDLE_INVALID …).
+  Result<ObjectPtr> key_for(Session& s, CK_OBJECT_HANDLE key, CK_ATTRIBUTE_TYPE usage, CK_RV bad_handle);
   Status check_writable(const Session& s, bool token_object) const;
   Status check_private_access(const Session& s, bool private_object) const;
 

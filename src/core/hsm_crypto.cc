@@ -3,29 +3,13 @@
 // query and CKR_BUFFER_TOO_SMALL leave the operation alive, and any other failure
 // ends it.
 #include "core/hsm.h"
+#include "core/out_buf.h"
 
 #include <cstring>
 #include <mutex>
 
 namespace ferrohsm {
 namespace {
-
-// PKCS#11's output convention for a result of exactly `need` bytes. Returns true
-// when the caller's buffer can take it; otherwise `st` holds the answer to return
-// (CKR_OK for a length query, CKR_BUFFER_TOO_SMALL) and *len the length needed.
-bool room_for(OutBuf out, size_t need, Status& st) {
-  if (out.data == nullptr) {
-    *out.len = need;
-    st = Status();
-    return false;
-  }
-  if (*out.len < need) {
-    *out.len = need;
-    st = make_error(CKR_BUFFER_TOO_SMALL, "output buffer too small");
-    return false;
-  }
-  return true;
-}
 
 bool allowed_by_key(const ObjectPtr& key, CK_MECHANISM_TYPE type) {
   ByteView allowed = key->attrs().view(CKA_ALLOWED_MECHANISMS);
@@ -40,53 +24,6 @@ bool allowed_by_key(const ObjectPtr& key, CK_MECHANISM_TYPE type) {
 
 Status key_gone() { return make_error(CKR_KEY_HANDLE_INVALID, "the key was destroyed during the operation"); }
 
-// Runs a cipher step whose output size is only bounded (`bound`), honouring the
-// length convention: the result of a call whose buffer was too small is kept in
-// `pending` and handed out on the retry.
-template <typename F>
-Status cipher_step(CipherState& c, size_t bound, OutBuf out, bool& done, F&& run) {
-  done = false;
-  if (c.pending) {
-    Status st;
-    if (!room_for(out, c.pending->size(), st)) return st;
-    std::memcpy(out.data, c.pending->data(), c.pending->size());
-    *out.len = c.pending->size();
-    c.pending.reset();
-    done = true;
-    return {};
-  }
-  if (out.data == nullptr) {
-    *out.len = bound;
-    return {};
-  }
-  if (*out.len >= bound) {
-    auto n = run(MutableByteView(out.data, bound));
-    if (!n.ok()) {
-      done = true;
-      return n.error();
-    }
-    *out.len = *n;
-    done = true;
-    return {};
-  }
-  SecureBytes tmp(bound);
-  auto n = run(MutableByteView(tmp.data(), tmp.size()));
-  if (!n.ok()) {
-    done = true;
-    return n.error();
-  }
-  if (*n <= *out.len) {
-    std::memcpy(out.data, tmp.data(), *n);
-    *out.len = *n;
-    done = true;
-    return {};
-  }
-  tmp.resize(*n);
-  c.pending = std::move(tmp);
-  *out.len = *n;
-  return make_error(CKR_BUFFER_TOO_SMALL, "output buffer too small");
-}
-
 }  // namespace
 
 Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
@@ -94,10 +31,12 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
   if (e == nullptr || !mechanism_allowed(s.token().get(), m.mechanism))
     return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
-  bool can = usage == CKA_SIGN ? e->sign != nullptr
-             : usage == CKA_VERIFY ? e->verify != nullptr
-             : usage == CKA_ENCRYPT ? e->encrypt != nullptr
-                                    : e->decrypt != nullptr;
+  bool can = usage == CKA_SIGN             ? e->sign != nullptr
+             : usage == CKA_VERIFY         ? e->verify != nullptr
+             : usage == CKA_ENCRYPT        ? e->encrypt != nullptr
+             : usage == CKA_SIGN_RECOVER   ? e->sign_recover != nullptr
+             : usage == CKA_VERIFY_RECOVER ? e->verify_recover != nullptr
+                                           : e->decrypt != nullptr;
   if (!can) return make_error(CKR_MECHANISM_INVALID, "the mechanism does not do this operation");
   auto o = s.token()->object(key);
   if (!o.ok()) {
@@ -112,8 +51,8 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
   bool type_ok = false;
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == kt;
   if (!type_ok) return make_error(CKR_KEY_TYPE_INCONSISTENT, "the key's type does not fit the mechanism");
-  bool class_ok = (usage == CKA_SIGN || usage == CKA_DECRYPT) ? cls != CKO_PUBLIC_KEY : cls != CKO_PRIVATE_KEY;
-  if (usage == CKA_VERIFY && cls == CKO_PRIVATE_KEY) class_ok = false;
+  bool priv_use = usage == CKA_SIGN || usage == CKA_DECRYPT || usage == CKA_SIGN_RECOVER;
+  bool class_ok = priv_use ? cls != CKO_PUBLIC_KEY : cls != CKO_PRIVATE_KEY;
   if (!class_ok) return make_error(CKR_KEY_TYPE_INCONSISTENT, "the key's class does not fit the operation");
   if (!obj->attrs().get_bool_or(usage, false))
     return make_error(CKR_KEY_FUNCTION_NOT_PERMITTED, "the key's usage attributes do not allow this");
@@ -135,6 +74,8 @@ void Hsm::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
     case OpKind::Encrypt: s->encrypt.reset(); break;
     case OpKind::Decrypt: s->decrypt.reset(); break;
     case OpKind::Digest: s->digest.reset(); break;
+    case OpKind::SignRecover: s->sign_recover.reset(); break;
+    case OpKind::VerifyRecover: s->verify_recover.reset(); break;
   }
 }
 

@@ -153,6 +153,35 @@ Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, const AttrMap& tmpl, con
   return out;
 }
 
+Result<AttrMap> complete_secret_from_value(const AttrMap& tmpl, ByteView value, const AttrMap* base, bool so) {
+  if (auto c = tmpl.get_ulong(CKA_CLASS); c && *c != CKO_SECRET_KEY)
+    return make_error(CKR_TEMPLATE_INCONSISTENT, "only secret keys can be made this way");
+  auto kt = tmpl.get_ulong(CKA_KEY_TYPE);
+  if (!kt) return make_error(CKR_TEMPLATE_INCOMPLETE, "CKA_KEY_TYPE is required");
+  const std::vector<AttrRule>* rules = rules_for(CKO_SECRET_KEY, *kt);
+  if (rules == nullptr) return make_error(CKR_TEMPLATE_INCONSISTENT, "key type not supported");
+  FH_TRY(check_common(*rules, tmpl, so));
+  for (const auto& [t, v] : tmpl) {
+    const AttrRule* r = find_rule(*rules, t);
+    if (t == CKA_VALUE_LEN) continue;  // the length asked of a derivation
+    if (r->flags & kNoGen)
+      return make_error(CKR_TEMPLATE_INCONSISTENT, attribute_name(t) + " comes from the wrapped or derived value");
+    if (r->flags & kReadOnly) return make_error(CKR_ATTRIBUTE_READ_ONLY, attribute_name(t) + " is set by the token");
+  }
+  AttrMap out = tmpl;
+  out.set_ulong(CKA_CLASS, CKO_SECRET_KEY);
+  out.set(CKA_VALUE, value);
+  for (const AttrRule& r : *rules) apply_default(out, r);
+  out.set_bool(CKA_LOCAL, false);
+  out.set_ulong(CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
+  bool sensitive = out.get_bool_or(CKA_SENSITIVE, false), extractable = out.get_bool_or(CKA_EXTRACTABLE, false);
+  out.set_bool(CKA_ALWAYS_SENSITIVE, base != nullptr && base->get_bool_or(CKA_ALWAYS_SENSITIVE, false) && sensitive);
+  out.set_bool(CKA_NEVER_EXTRACTABLE,
+               base != nullptr && base->get_bool_or(CKA_NEVER_EXTRACTABLE, false) && !extractable);
+  FH_TRY(add_material_derived(out, CKO_SECRET_KEY));
+  return out;
+}
+
 Result<AttrMap> apply_set(const AttrMap& current, const AttrMap& changes, bool so) {
   if (!current.get_bool_or(CKA_MODIFIABLE, true))
     return make_error(CKR_ACTION_PROHIBITED, "the object is not modifiable (CKA_MODIFIABLE is false)");

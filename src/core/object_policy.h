@@ -8,7 +8,6 @@
 
 namespace ferrohsm {
 
-enum class Origin { Created, Generated, Copied };
 
 // C_CreateObject: checks the template against the class rules, applies defaults,
 // validates key material (through the mechanism layer) and adds the attributes the
@@ -24,6 +23,13 @@ Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, const AttrMap& tmpl, con
 // Checks a caller's generation template before any key is made: class/key type
 // consistent with the mechanism, no key material, no read-only attribute.
 Status check_generate_template(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const AttrMap& tmpl, bool so);
+
+// C_UnwrapKey and C_DeriveKey: a secret key from `value` (the unwrapped or derived
+// bytes) and the caller's template (CKA_CLASS must be CKO_SECRET_KEY if given;
+// CKA_KEY_TYPE required). For a derived key `base` is the base key's attributes:
+// CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE follow it; an unwrapped key has
+// both false. CKA_LOCAL is false and CKA_KEY_GEN_MECHANISM unavailable for both.
+Result<AttrMap> complete_secret_from_value(const AttrMap& tmpl, ByteView value, const AttrMap* base, bool so);
 
 // C_SetAttributeValue: returns the object's new attributes.
 Result<AttrMap> apply_set(const AttrMap& current, const AttrMap& changes, bool so);

@@ -66,6 +66,8 @@ class Session {
     encrypt.reset();
     decrypt.reset();
     digest.reset();
+    sign_recover.reset();
+    verify_recover.reset();
   }
 
   std::mutex mu;  // guards the operation states below
@@ -75,6 +77,8 @@ class Session {
   std::optional<CipherState> encrypt;
   std::optional<CipherState> decrypt;
   std::optional<DigestState> digest;
+  std::optional<CipherState> sign_recover;
+  std::optional<CipherState> verify_recover;
 
  private:
   const CK_SESSION_HANDLE handle_;

@@ -9,6 +9,7 @@
 #include "core/mech/key.h"
 #include "core/mech/operation.h"
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -34,6 +35,19 @@ using KeyPairGenerator = Result<GeneratedKeyPair> (*)(const CK_MECHANISM& mech, 
                                                       const AttrMap& priv_tmpl);
 using KeyGenerator = Result<AttrMap> (*)(const CK_MECHANISM& mech, const AttrMap& tmpl);
 
+// What a derivation may need besides its base key: other keys named by handle in
+// the mechanism parameters (CKM_CONCATENATE_BASE_AND_KEY …), resolved by the core
+// with the caller's access rights.
+struct DeriveContext {
+  std::function<Result<KeyPtr>(CK_OBJECT_HANDLE)> resolve_key;
+};
+// Returns the derived secret's bytes. `value_len` is the template's CKA_VALUE_LEN,
+// or 0 when it gave none (the mechanism's natural length, or
+// CKR_TEMPLATE_INCOMPLETE where there is none). `base` is null for mechanisms
+// that take no base key (CKM_HKDF_DATA takes its input in the parameters).
+using Deriver = Result<SecureBytes> (*)(const CK_MECHANISM& mech, KeyPtr base, CK_ULONG value_len,
+                                        const DeriveContext& ctx);
+
 struct Entry {
   CK_MECHANISM_TYPE type = 0;
   CK_MECHANISM_INFO info{};            // ulMinKeySize, ulMaxKeySize, flags (CKF_SIGN, CKF_VERIFY, …)
@@ -45,6 +59,15 @@ struct Entry {
   DigestFactory digest = nullptr;
   KeyPairGenerator generate_key_pair = nullptr;
   KeyGenerator generate_key = nullptr;
+  // C_SignRecover / C_VerifyRecover (RSA): single-part "ciphers" over the private
+  // and the public key respectively.
+  CipherFactory sign_recover = nullptr;
+  CipherFactory verify_recover = nullptr;
+  // C_DeriveKey.
+  Deriver derive = nullptr;
+  // C_WrapKey / C_UnwrapKey use `encrypt` / `decrypt` (one-shot) over the key's
+  // material — a secret key's CKA_VALUE, a private key's PKCS#8 DER — for the
+  // entries whose info.flags carry CKF_WRAP / CKF_UNWRAP.
 };
 
 class Registry {
