@@ -95,3 +95,21 @@ CK_RV fh_C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_
     return h->recover(OpKind::VerifyRecover, hSession, *sig, OutBuf{pData, pulDataLen});
   });
 }
+
+// Ends the session's operations named by `flags` (CKF_ENCRYPT, CKF_SIGN …).
+CK_RV fh_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags) {
+  return guard("C_SessionCancel", [&]() -> Status {
+    FH_HSM(h);
+    FH_TRY(h->session(hSession));
+    static constexpr std::pair<CK_FLAGS, OpKind> kKinds[] = {
+        {CKF_ENCRYPT, OpKind::Encrypt},          {CKF_DECRYPT, OpKind::Decrypt},
+        {CKF_DIGEST, OpKind::Digest},            {CKF_SIGN, OpKind::Sign},
+        {CKF_SIGN_RECOVER, OpKind::SignRecover}, {CKF_VERIFY, OpKind::Verify},
+        {CKF_VERIFY_RECOVER, OpKind::VerifyRecover},
+    };
+    for (const auto& [flag, kind] : kKinds)
+      if (flags & flag) h->end_operation(hSession, kind);
+    if (flags & CKF_FIND_OBJECTS) (void)h->find_final(hSession);
+    return {};
+  });
+}
