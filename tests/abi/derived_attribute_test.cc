@@ -79,7 +79,9 @@ TEST_F(DerivedAttributeTest, PrivateKeysExposeTheirPublicComponents) {
   if (!IsSoftHsm()) {  // FerroHSM extension; SoftHSMv2 has no CKA_EC_POINT on private keys
     auto point = GetBytes(f_, session_, ec.pub, CKA_EC_POINT);
     ASSERT_TRUE(point.has_value());
-    EXPECT_EQ(GetBytes(f_, session_, ec.priv, CKA_EC_POINT), point);
+    AttrValue on_priv = GetAttr(f_, session_, ec.priv, CKA_EC_POINT);
+    EXPECT_CKR_OK(on_priv.rv) << "CKA_EC_POINT on the private key";
+    EXPECT_EQ(on_priv.value, *point);
   }
 }
 

@@ -1,12 +1,13 @@
 // abi_child_helper: a second process on the same store, for the multi-process tests.
 //
-//   abi_child_helper <module.so> create <slot> <label>
+//   abi_child_helper <module.so> create <token-label> <label>
 //       logs in as user, creates one public token data object labelled <label>.
-//   abi_child_helper <module.so> churn <slot> <label> <millis>
+//   abi_child_helper <module.so> churn <token-label> <label> <millis>
 //       for <millis> ms (at most 5000 rounds) creates and destroys token data objects,
 //       checking each step; prints the number of rounds.
 //
-// The module finds its config through the inherited environment (FERROHSM_CONF or
+// The token is named by its label (slot ids are the module's business; SoftHSMv2
+// renumbers them per process). The module finds its config through the inherited environment (FERROHSM_CONF or
 // SOFTHSM2_CONF); the user PIN comes in env FERROHSM_TEST_USER_PIN (never printed).
 // Exit status: 0 success, 2 usage, 3 load failure, 4 a PKCS#11 call failed.
 #include <dlfcn.h>
@@ -43,13 +44,36 @@ bool CreateOne(CK_SESSION_HANDLE s, const std::string& label, CK_OBJECT_HANDLE* 
   return Check(g_f->C_CreateObject(s, t, 5, out), "C_CreateObject");
 }
 
+// The slot whose token label (blank-padded to 32) equals `token_label`.
+bool FindSlot(const std::string& token_label, CK_SLOT_ID* out) {
+  CK_SLOT_ID slots[64];
+  CK_ULONG n = 64;
+  if (!Check(g_f->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList")) return false;
+  std::string padded = token_label.substr(0, 32);
+  padded.resize(32, ' ');
+  for (CK_ULONG i = 0; i < n; ++i) {
+    CK_TOKEN_INFO info{};
+    if (g_f->C_GetTokenInfo(slots[i], &info) != CKR_OK) continue;
+    if (std::memcmp(info.label, padded.data(), 32) == 0) {
+      *out = slots[i];
+      return true;
+    }
+  }
+  std::fprintf(stderr, "abi_child_helper: no token with the given label\n");
+  return false;
+}
+
 int Run(int argc, char** argv) {
   std::string mode = argv[2];
-  CK_SLOT_ID slot = std::strtoul(argv[3], nullptr, 10);
   std::string label = argv[4];
   const char* pin = std::getenv("FERROHSM_TEST_USER_PIN");
   if (pin == nullptr) return 2;
   if (!Check(g_f->C_Initialize(nullptr), "C_Initialize")) return 4;
+  CK_SLOT_ID slot = 0;
+  if (!FindSlot(argv[3], &slot)) {
+    g_f->C_Finalize(nullptr);
+    return 4;
+  }
   CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
   bool ok = Check(g_f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
                                       nullptr, &s),
@@ -81,7 +105,7 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn <slot> <label> [ms]\n");
+    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn <token-label> <label> [ms]\n");
     return 2;
   }
   void* dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
