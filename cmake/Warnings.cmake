@@ -11,5 +11,18 @@ function(ferrohsm_gtest name)
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   ferrohsm_warnings(${name})
   include(GoogleTest)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${T_LABELS}" TIMEOUT 300)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+  ferrohsm_test_labels(${name} "${T_LABELS}")
+endfunction()
+
+# Gives every test discovered from gtest executable `target` the ctest `labels`
+# (a list). Set after discovery: gtest_discover_tests' PROPERTIES would split a
+# list of several labels into property names.
+function(ferrohsm_test_labels target labels)
+  if(labels)
+    set(script ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
+    file(WRITE ${script}
+         "if(DEFINED ${target}_TESTS)\n  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\")\nendif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${script})
+  endif()
 endfunction()

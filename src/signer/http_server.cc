@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 
 namespace ferrohsm::signer {
@@ -69,8 +71,19 @@ Result<int> HttpServer::bind(const ListenAddress& address) {
   return address.port;
 }
 
-void HttpServer::run() { server_->listen_after_bind(); }
+void HttpServer::run() {
+  run_entered_ = true;
+  if (!stop_requested_) server_->listen_after_bind();
+  run_returned_ = true;
+}
 
-void HttpServer::stop() { server_->stop(); }
+void HttpServer::stop() {
+  stop_requested_ = true;
+  // httplib's stop() does nothing before the listen loop runs: wait for it (bounded).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (run_entered_ && !run_returned_ && !server_->is_running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server_->stop();
+}
 
 }  // namespace ferrohsm::signer

@@ -199,6 +199,9 @@ Result<SigningKey> RotationService::close(const Context& ctx, const Scope& scope
   }
   std::int64_t now = now_seconds();
   if (auto s = store_.retire(scope, retiring->key.key_id, now); !s) return s.error();
+  // Release the key before taking the scope lock (sign takes them in the other order).
+  // No sign can lease it meanwhile: only active keys are leased.
+  use.unlock();
   std::lock_guard lock(st->mu);
   retiring->key.state = KeyState::kRetired;
   retiring->key.updated_at = now;

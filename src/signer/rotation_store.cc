@@ -93,7 +93,7 @@ Result<std::vector<SigningKey>> RotationStore::load_all() {
   Stmt st;
   if (sqlite3_prepare_v2(db_,
                          "SELECT scope, key_id, provider, handle_id, public_key, state, created_at, updated_at "
-                         "FROM signing_key ORDER BY scope, created_at, key_id",
+                         "FROM signing_key ORDER BY scope, rowid",
                          -1, &st.s, nullptr) != SQLITE_OK)
     return db_error(db_, "prepare load");
   std::vector<SigningKey> out;

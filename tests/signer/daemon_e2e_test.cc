@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <filesystem>
 #include <thread>
 
 #include "ferrohsm/signer/encoding.h"
@@ -17,17 +20,19 @@ using nlohmann::json;
 
 class Daemon {
  public:
-  Daemon(const TempDir& dir, std::vector<std::string> extra_args = {}) : dir_(dir) {
+  Daemon(const TempDir& dir, std::vector<std::string> extra_args = {}, std::map<std::string, std::string> env = {},
+         const std::string& scheme = "http")
+      : dir_(dir) {
     std::remove(dir.file("port").c_str());
     std::vector<std::string> argv = {FERROHSM_SIGNER_BIN, "--listen", "127.0.0.1:0", "--port-file", dir.file("port")};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    child_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{{"XDG_DATA_HOME", dir.file("xdg")}},
-                                            dir.file("daemon.log"));
+    env["XDG_DATA_HOME"] = dir.file("xdg");
+    child_ = std::make_unique<ChildProcess>(argv, env, dir.file("daemon.log"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline && child_->running()) {
       std::string port = read_text_file(dir.file("port"));
       if (!port.empty()) {
-        base_ = "http://127.0.0.1:" + port.substr(0, port.find('\n'));
+        base_ = scheme + "://127.0.0.1:" + port.substr(0, port.find('\n'));
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -37,6 +42,7 @@ class Daemon {
   int stop() { return child_ ? child_->stop() : -1; }
   bool up() const { return !base_.empty(); }
   std::string log() const { return read_text_file(dir_.file("daemon.log")); }
+  const std::string& base() const { return base_; }
 
   // curl: returns (HTTP status, body).
   std::pair<int, std::string> curl(const std::string& method, const std::string& path, const std::string& body = "") {
@@ -137,6 +143,117 @@ TEST(Daemon, NoConfigurationSoftwareProviderRotatesAndVerifiesWithOpenssl) {
   ASSERT_EQ(keys["keys"].size(), 2u);
   EXPECT_EQ(keys["keys"][0]["state"], "retired");
   EXPECT_EQ(keys["keys"][1]["state"], "active");
+}
+
+// Rotation with curl, verified with openssl: the same commands on whichever provider.
+// Returns the first (now retired) and the second (active) key id.
+std::pair<std::string, std::string> rotate_and_verify(Daemon& daemon, const TempDir& dir, const std::string& handle_prefix) {
+  auto gen = daemon.curl_json("POST", "/v1/scopes/payments/keys", 201);
+  std::string first = gen.value("key_id", "");
+  EXPECT_EQ(gen.value("handle_id", ""), handle_prefix + first);
+  EXPECT_EQ(sign_and_verify_with_openssl(daemon, dir, "payments", "one"), first);
+  auto opened = daemon.curl_json("POST", "/v1/scopes/payments/rotation/open", 201);
+  std::string second = opened.value("key_id", "");
+  daemon.curl_json("POST", "/v1/scopes/payments/rotation/activate", 200);
+  EXPECT_EQ(sign_and_verify_with_openssl(daemon, dir, "payments", "two"), second);
+  auto closed = daemon.curl_json("POST", "/v1/scopes/payments/rotation/close", 200);
+  EXPECT_EQ(closed["state"], "retired");
+  EXPECT_EQ(sign_and_verify_with_openssl(daemon, dir, "payments", "three"), second);
+  EXPECT_EQ(daemon.curl_json("GET", "/readyz", 200, "")["ready"], true);
+  return {first, second};
+}
+
+TEST(Daemon, Pkcs11ProviderOnSoftHsm) {
+  if (std::string(FERROHSM_SIGNER_PKCS11) != "1") GTEST_SKIP() << "this build has no pkcs11 provider";
+  if (access("/usr/lib/softhsm/libsofthsm2.so", R_OK) != 0) GTEST_SKIP() << "SoftHSMv2 is not installed";
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("tokens"));
+  std::string conf = dir.file("softhsm2.conf");
+  std::string conf_text = "directories.tokendir = " + dir.file("tokens") + "\nobjectstore.backend = file\n";
+  write_file(conf, std::span(reinterpret_cast<const std::uint8_t*>(conf_text.data()), conf_text.size()));
+  std::map<std::string, std::string> env = {{"SOFTHSM2_CONF", conf}};
+  auto init = run_command({"softhsm2-util", "--init-token", "--free", "--label", "signer-e2e", "--so-pin", "12345678",
+                           "--pin", "4321"},
+                          std::chrono::seconds(20), env);
+  ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
+  auto at = init.out.find("reassigned to slot ");
+  ASSERT_NE(at, std::string::npos) << init.out;
+  std::string slot = std::to_string(std::stoul(init.out.substr(at + 19)));
+  std::string pin_text = "4321\n";
+  write_file(dir.file("pin"), std::span(reinterpret_cast<const std::uint8_t*>(pin_text.data()), pin_text.size()));
+
+  Daemon daemon(dir,
+                {"--key-provider=pkcs11", "--pkcs11-module", "/usr/lib/softhsm/libsofthsm2.so", "--pkcs11-slot", slot,
+                 "--pkcs11-pin-file", dir.file("pin"), "--pkcs11-label", "e2e"},
+                env);
+  ASSERT_TRUE(daemon.up()) << daemon.log();
+  auto live = daemon.curl_json("GET", "/livez", 200, "");
+  EXPECT_EQ(live["dev_only"], false);
+  auto [first_key, second_key] = rotate_and_verify(daemon, dir, "pkcs11:e2e:payments:");
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(daemon.log().find("dev-only"), std::string::npos) << daemon.log();
+  EXPECT_EQ(daemon.log().find("4321"), std::string::npos);  // the PIN never reaches the log
+
+  // The token holds both halves under <label>:<scope>:<key_id>, and the retired key's
+  // private half is gone.
+  auto objects = run_command({"pkcs11-tool", "--module", "/usr/lib/softhsm/libsofthsm2.so", "--slot", slot, "--login",
+                              "--pin", "4321", "--list-objects"},
+                             std::chrono::seconds(20), env);
+  ASSERT_EQ(objects.exit_code, 0) << objects.err;
+  for (const std::string& id : {first_key, second_key})
+    EXPECT_NE(objects.out.find("label:      e2e:payments:" + id), std::string::npos) << objects.out;
+  std::size_t private_keys = 0;
+  for (auto at = objects.out.find("Private Key Object"); at != std::string::npos;
+       at = objects.out.find("Private Key Object", at + 1))
+    private_keys++;
+  EXPECT_EQ(private_keys, 2u) << objects.out;  // the probe key and the active key; the retired one is gone
+}
+
+// openssl CLI: a CA, a server certificate for 127.0.0.1 and a client certificate.
+void make_pki(const TempDir& dir) {
+  auto run = [](std::vector<std::string> argv) {
+    auto r = run_command(argv);
+    ASSERT_EQ(r.exit_code, 0) << argv[1] << ": " << r.err;
+  };
+  std::string ext = "subjectAltName=IP:127.0.0.1\n";
+  write_file(dir.file("ext.cnf"), std::span(reinterpret_cast<const std::uint8_t*>(ext.data()), ext.size()));
+  run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+       dir.file("ca.key"), "-out", dir.file("ca.pem"), "-days", "1", "-subj", "/CN=signer-test-ca"});
+  for (std::string who : {"server", "client"}) {
+    run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+         dir.file(who + ".key"), "-out", dir.file(who + ".csr"), "-subj", "/CN=" + who});
+    run({"openssl", "x509", "-req", "-in", dir.file(who + ".csr"), "-CA", dir.file("ca.pem"), "-CAkey",
+         dir.file("ca.key"), "-CAcreateserial", "-out", dir.file(who + ".pem"), "-days", "1", "-extfile",
+         dir.file("ext.cnf")});
+  }
+}
+
+TEST(Daemon, HttpsWithClientCertificates) {
+  TempDir dir;
+  make_pki(dir);
+  if (HasFatalFailure()) return;
+  // TLS lets the daemon leave loopback; the test still binds 127.0.0.1.
+  Daemon daemon(dir,
+                {"--tls-cert", dir.file("server.pem"), "--tls-key", dir.file("server.key"), "--tls-client-ca",
+                 dir.file("ca.pem")},
+                {}, "https");
+  ASSERT_TRUE(daemon.up()) << daemon.log();
+  std::vector<std::string> base = {"curl", "-sS", "--max-time", "10", "--cacert", dir.file("ca.pem"), "-o",
+                                   dir.file("out"), "-w", "%{http_code}"};
+  auto with_cert = base;
+  with_cert.insert(with_cert.end(),
+                   {"--cert", dir.file("client.pem"), "--key", dir.file("client.key"), daemon.base() + "/livez"});
+  auto ok = run_command(with_cert);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "200");
+  EXPECT_NE(read_text_file(dir.file("out")).find("\"status\""), std::string::npos);
+  auto without = base;
+  without.push_back(daemon.base() + "/livez");
+  auto refused = run_command(without);
+  EXPECT_NE(refused.out, "200") << "a client without a certificate got through";
+  auto plain = run_command({"curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+                            "http" + daemon.base().substr(5) + "/livez"});
+  EXPECT_NE(plain.out, "200");
 }
 
 TEST(Daemon, MissingProvidersRefuseToStart) {

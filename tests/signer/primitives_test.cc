@@ -26,7 +26,8 @@ TEST(ScopeAndKeyId, RejectWithAReason) {
   struct Case {
     std::string_view text, reason;
   } cases[] = {{"", "empty"},
-               {"Payments", "may contain only"},
+               {"Payments", "must start"},
+               {"pAyments", "may contain only"},
                {"a|b", "may contain only"},
                {"a:b", "may contain only"},
                {"a/b", "may contain only"},

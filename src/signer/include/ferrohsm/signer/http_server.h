@@ -2,6 +2,7 @@
 // client certificates, over cpp-httplib.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -31,8 +32,9 @@ class HttpServer {
   bool tls() const { return tls_; }
   // Binds; returns the TCP port (0 for a Unix socket).
   Result<int> bind(const ListenAddress& address);
-  // Serves until stop(); call after bind().
+  // Serves until stop(); call after bind(). Returns at once if stop() came first.
   void run();
+  // Stops run(), also when run() is only just starting; safe from any thread.
   void stop();
 
  private:
@@ -40,6 +42,9 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   bool tls_;
   std::string unix_path_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> run_entered_{false};
+  std::atomic<bool> run_returned_{false};
 };
 
 }  // namespace ferrohsm::signer
