@@ -71,6 +71,7 @@ const R kPublicKey = {
 };
 
 const R kPrivateKey = {
+    {CKA_PRIVATE, kCopyMay, Default::True},  // key material is private unless the caller says otherwise
     {CKA_SUBJECT, M, Default::Empty},
     {CKA_SENSITIVE, M | kOnlyToTrue, Default::True},
     {CKA_DECRYPT, M, Default::True},
@@ -86,6 +87,7 @@ const R kPrivateKey = {
 };
 
 const R kSecretKey = {
+    {CKA_PRIVATE, kCopyMay, Default::True},
     {CKA_SENSITIVE, M | kOnlyToTrue, Default::True},
     {CKA_ENCRYPT, M, Default::True},
     {CKA_DECRYPT, M, Default::True},
@@ -150,7 +152,9 @@ const std::vector<AttrRule>* rules_for(CK_OBJECT_CLASS cls, CK_ULONG subtype) {
       t[{CKO_PUBLIC_KEY, kt}] = concat({&kStorage, &kKey, &kPublicKey, &kEcPublic});
       t[{CKO_PRIVATE_KEY, kt}] = concat({&kStorage, &kKey, &kPrivateKey, &kEcPrivate});
     }
-    for (CK_KEY_TYPE kt : {CKK_AES, CKK_GENERIC_SECRET})
+    for (CK_KEY_TYPE kt : {CKK_AES, CKK_GENERIC_SECRET, CKK_DES, CKK_DES2, CKK_DES3, CKK_CHACHA20, CKK_HKDF,
+                           CKK_SHA_1_HMAC, CKK_SHA224_HMAC, CKK_SHA256_HMAC, CKK_SHA384_HMAC, CKK_SHA512_HMAC,
+                           CKK_SHA3_224_HMAC, CKK_SHA3_256_HMAC, CKK_SHA3_384_HMAC, CKK_SHA3_512_HMAC})
       t[{CKO_SECRET_KEY, kt}] = concat({&kStorage, &kKey, &kSecretKey, &kSecretValue});
     return t;
   }();

@@ -27,6 +27,13 @@ Status check_subtype(CK_OBJECT_CLASS cls, const AttrMap& tmpl, const std::vector
   return {};
 }
 
+void apply_default(AttrMap& out, const AttrRule& r);
+
+// Later rules are the more specific ones (a class's own default over the common one).
+void apply_defaults(AttrMap& out, const std::vector<AttrRule>& rules) {
+  for (auto it = rules.rbegin(); it != rules.rend(); ++it) apply_default(out, *it);
+}
+
 void apply_default(AttrMap& out, const AttrRule& r) {
   if (out.has(r.type)) return;
   switch (r.dflt) {
@@ -110,11 +117,10 @@ Result<AttrMap> complete_created(const AttrMap& tmpl, bool so) {
     if (r->flags & kReadOnly) return make_error(CKR_ATTRIBUTE_READ_ONLY, attribute_name(t) + " is set by the token");
   }
   AttrMap out = tmpl;
-  for (const AttrRule& r : *rules) {
+  for (const AttrRule& r : *rules)
     if ((r.flags & kReqCreate) && !out.has(r.type))
       return make_error(CKR_TEMPLATE_INCOMPLETE, attribute_name(r.type) + " is required");
-    apply_default(out, r);
-  }
+  apply_defaults(out, *rules);
   add_key_derived(out, *cls, false, 0);
   FH_TRY(add_material_derived(out, *cls));
   return out;
@@ -147,7 +153,7 @@ Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, const AttrMap& tmpl, con
   out.merge(material);
   out.set_ulong(CKA_CLASS, cls);
   out.set_ulong(CKA_KEY_TYPE, kt);
-  for (const AttrRule& r : *rules) apply_default(out, r);
+  apply_defaults(out, *rules);
   add_key_derived(out, cls, true, mechanism);
   FH_TRY(add_material_derived(out, cls));
   return out;
@@ -171,7 +177,7 @@ Result<AttrMap> complete_secret_from_value(const AttrMap& tmpl, ByteView value, 
   AttrMap out = tmpl;
   out.set_ulong(CKA_CLASS, CKO_SECRET_KEY);
   out.set(CKA_VALUE, value);
-  for (const AttrRule& r : *rules) apply_default(out, r);
+  apply_defaults(out, *rules);
   out.set_bool(CKA_LOCAL, false);
   out.set_ulong(CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
   bool sensitive = out.get_bool_or(CKA_SENSITIVE, false), extractable = out.get_bool_or(CKA_EXTRACTABLE, false);

@@ -24,6 +24,7 @@ TEST(ObjectPolicyTest, CreatedKeyGetsDefaultsAndDerivedAttributes) {
   EXPECT_EQ(a->get_bool(CKA_NEVER_EXTRACTABLE), false);
   EXPECT_EQ(a->get_bool(CKA_SENSITIVE), true);
   EXPECT_EQ(a->get_bool(CKA_TOKEN), false);
+  EXPECT_EQ(a->get_bool(CKA_PRIVATE), true);  // secret and private keys default to private
   EXPECT_EQ(can_reveal(*a, CKA_VALUE), Reveal::Sensitive);
   EXPECT_EQ(can_reveal(*a, CKA_VALUE_LEN), Reveal::Ok);
   EXPECT_EQ(can_reveal(*a, CKA_MODULUS), Reveal::Invalid);
@@ -113,6 +114,7 @@ TEST(ObjectPolicyTest, PrivateDataValuesAreSealed) {
   d.set_ulong(CKA_CLASS, CKO_DATA);
   d.set(CKA_VALUE, Bytes{1, 2});
   AttrMap pub = *complete_created(d, false);
+  EXPECT_EQ(pub.get_bool(CKA_PRIVATE), false);  // data objects default to public
   EXPECT_FALSE(must_seal(pub, CKA_VALUE));
   d.set_bool(CKA_PRIVATE, true);
   AttrMap priv = *complete_created(d, false);

@@ -1,1 +1,58 @@
-int main() { return 0; }
+// ferrohsm — the command-line tool: manages tokens, PINs, keys and certificates in
+// the FerroHSM store through the same core as the PKCS#11 module. See docs/CLI.md.
+#include "commands.h"
+#include "exit_codes.h"
+
+#include <CLI/CLI.hpp>
+
+#ifdef FERROHSM_HAVE_IMPORT_P12
+#include <ferrohsm/client/import_p12.h>
+#endif
+
+#include <exception>
+#include <iostream>
+
+namespace {
+
+int run(int argc, char** argv) {
+  using namespace ferrohsm::cli;
+  CLI::App app{"ferrohsm — manage FerroHSM tokens, PINs, keys and certificates"};
+  app.fallthrough();  // --json and --config may come after the subcommand
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("--config", g.config, "configuration file (default: $FERROHSM_CONF, then XDG config, then /etc)");
+  app.add_flag("--json", g.json, "print one JSON document instead of text");
+  Commands cmds;
+  register_info_command(app, cmds);
+  register_token_commands(app, cmds);
+  register_pin_commands(app, cmds);
+  register_key_commands(app, cmds);
+#ifdef FERROHSM_HAVE_IMPORT_P12
+  ferrohsm::client::register_import_p12_command(app);
+#endif
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    if (code == 0 || dynamic_cast<const CLI::RuntimeError*>(&e) != nullptr) return code;
+    return kExitUsage;
+  }
+  const Handler* handler = cmds.selected(app);
+  if (handler == nullptr) return kExitOk;  // a command that ran inside parsing (import-p12)
+  Output out(g.json, std::cout, std::cerr);
+  Context ctx(g, out);
+  if (ferrohsm::Status s = ctx.open(); !s) return out.fail(s.error());
+  if (ferrohsm::Status s = (*handler)(ctx); !s) return out.fail(s.error());
+  return out.finish();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "ferrohsm: internal error: " << e.what() << "\n";
+    return ferrohsm::cli::kExitInternal;
+  }
+}

@@ -3,6 +3,7 @@
 // entries of the AES family (CKM_AES_GCM lives in aes_gcm.cc, CKM_AES_KEY_GEN in
 // secret_key.cc). Key sizes count bytes.
 #include "core/mech/aes_internal.h"
+#include "core/mech/cipher_ops.h"
 #include "core/mech/key_internal.h"
 #include "core/mech/ossl.h"
 #include "core/mech/registry.h"
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <climits>
+#include <string>
 
 namespace ferrohsm::mech {
 namespace {
@@ -20,14 +22,15 @@ constexpr CK_ULONG kMinBytes = 16;
 constexpr CK_ULONG kMaxBytes = 32;
 
 struct Ciphers {
-  // [mode][0: AES-128, 1: AES-192, 2: AES-256]
-  std::array<std::array<EVP_CIPHER*, 3>, 3> c{};
+  // [mode][0: AES-128, 1: AES-192, 2: AES-256], in AesMode order
+  static constexpr size_t kModes = 8;
+  std::array<std::array<EVP_CIPHER*, 3>, kModes> c{};
   Ciphers() {
-    static constexpr const char* kNames[3][3] = {{"AES-128-ECB", "AES-192-ECB", "AES-256-ECB"},
-                                                 {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"},
-                                                 {"AES-128-GCM", "AES-192-GCM", "AES-256-GCM"}};
-    for (size_t m = 0; m < 3; ++m)
-      for (size_t k = 0; k < 3; ++k) c[m][k] = EVP_CIPHER_fetch(nullptr, kNames[m][k], nullptr);
+    static constexpr const char* kSuffix[kModes] = {"ECB", "CBC", "GCM", "CTR", "CBC-CTS", "CCM", "WRAP", "WRAP-PAD"};
+    static constexpr const char* kPrefix[3] = {"AES-128-", "AES-192-", "AES-256-"};
+    for (size_t m = 0; m < kModes; ++m)
+      for (size_t k = 0; k < 3; ++k)
+        c[m][k] = EVP_CIPHER_fetch(nullptr, (std::string(kPrefix[k]) + kSuffix[m]).c_str(), nullptr);
   }
   ~Ciphers() {
     for (auto& row : c)
@@ -47,74 +50,6 @@ constexpr BlockMech kBlockMechs[] = {
     {CKM_AES_CBC_PAD, AesMode::kCbc, true},
 };
 
-// ECB / CBC / CBC_PAD in one direction. OpenSSL buffers partial blocks (and, when
-// decrypting with padding, the last full block); `total_` tracks the input so the
-// output of each step is known exactly.
-class BlockCipherOp final : public CipherOp {
- public:
-  BlockCipherOp(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad)
-      : key_(std::move(key)), ctx_(std::move(ctx)), encrypt_(encrypt), pad_(pad) {}
-
-  size_t update_size(size_t in_len) const override { return produced(total_ + in_len) - produced(total_); }
-  size_t final_size() const override { return pad_ ? kBlock : 0; }
-  size_t one_shot_size(size_t in_len) const override {
-    return pad_ && encrypt_ ? (in_len / kBlock + 1) * kBlock : in_len;
-  }
-
-  Result<size_t> update(ByteView in, MutableByteView out) override {
-    if (in.size() > INT_MAX - kBlock) return make_error(len_error(), "input too long for one call");
-    int len = 0;
-    if (EVP_CipherUpdate(ctx_.get(), out.data(), &len, in.data(), static_cast<int>(in.size())) != 1)
-      return ossl_error(CKR_FUNCTION_FAILED, "AES update failed");
-    total_ += in.size();
-    return static_cast<size_t>(len);
-  }
-
-  Result<size_t> final(MutableByteView out) override {
-    if (!encrypt_ && pad_ && (total_ == 0 || total_ % kBlock != 0))
-      return make_error(CKR_ENCRYPTED_DATA_LEN_RANGE, "CBC_PAD ciphertext must be a non-empty multiple of 16 bytes");
-    if (!pad_ && total_ % kBlock != 0) return make_error(len_error(), "input must be a multiple of 16 bytes");
-    uint8_t block[kBlock];
-    int len = 0;
-    if (EVP_CipherFinal_ex(ctx_.get(), block, &len) != 1) {
-      if (encrypt_) return ossl_error(CKR_FUNCTION_FAILED, "AES final failed");
-      ossl_clear_errors();
-      return make_error(CKR_ENCRYPTED_DATA_INVALID, "CBC_PAD padding is invalid");
-    }
-    std::copy(block, block + len, out.begin());
-    OPENSSL_cleanse(block, sizeof block);
-    return static_cast<size_t>(len);
-  }
-
-  Result<size_t> one_shot(ByteView in, MutableByteView out) override {
-    if (!pad_ && in.size() % kBlock != 0) return make_error(len_error(), "input must be a multiple of 16 bytes");
-    if (pad_ && !encrypt_ && (in.empty() || in.size() % kBlock != 0))
-      return make_error(CKR_ENCRYPTED_DATA_LEN_RANGE, "CBC_PAD ciphertext must be a non-empty multiple of 16 bytes");
-    FH_ASSIGN_OR_RETURN(size_t n, update(in, out));
-    Result<size_t> tail = final(out.subspan(n));
-    if (!tail.ok()) {
-      OPENSSL_cleanse(out.data(), n);  // release no unpadded plaintext on a padding error
-      return tail.error();
-    }
-    return n + *tail;
-  }
-
- private:
-  CK_RV len_error() const { return encrypt_ ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE; }
-  // Bytes update() has produced in all after `total` input bytes.
-  size_t produced(size_t total) const {
-    size_t whole = total - total % kBlock;
-    if (pad_ && !encrypt_ && total != 0 && total % kBlock == 0) whole -= kBlock;  // last block held for final
-    return whole;
-  }
-
-  KeyPtr key_;
-  CipherCtxPtr ctx_;
-  bool encrypt_;
-  bool pad_;
-  size_t total_ = 0;
-};
-
 Result<std::unique_ptr<CipherOp>> make_block(const CK_MECHANISM& mech, KeyPtr key, bool encrypt) {
   const BlockMech* m = nullptr;
   for (const BlockMech& b : kBlockMechs)
@@ -129,13 +64,9 @@ Result<std::unique_ptr<CipherOp>> make_block(const CK_MECHANISM& mech, KeyPtr ke
   } else {
     FH_TRY(no_mech_param(mech));
   }
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  const EVP_CIPHER* cipher = aes_cipher(m->mode, key->secret.size());
-  if (!ctx || cipher == nullptr ||
-      EVP_CipherInit_ex2(ctx.get(), cipher, key->secret.data(), iv, encrypt ? 1 : 0, nullptr) != 1 ||
-      EVP_CIPHER_CTX_set_padding(ctx.get(), m->pad ? 1 : 0) != 1)
-    return ossl_error(CKR_FUNCTION_FAILED, "AES init failed");
-  return std::unique_ptr<CipherOp>(std::make_unique<BlockCipherOp>(std::move(key), std::move(ctx), encrypt, m->pad));
+  FH_ASSIGN_OR_RETURN(CipherCtxPtr ctx,
+                      init_cipher_ctx(aes_cipher(m->mode, key->secret.size()), key->secret, iv, encrypt, m->pad));
+  return make_block_cipher_op(std::move(key), std::move(ctx), encrypt, m->pad, kBlock);
 }
 
 Result<std::unique_ptr<CipherOp>> block_encrypt(const CK_MECHANISM& mech, KeyPtr key) {

@@ -1,5 +1,8 @@
 #include "core/mech/curves.h"
 
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -11,15 +14,29 @@ namespace {
 constexpr uint8_t kP256Oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 constexpr uint8_t kP384Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 constexpr uint8_t kP521Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+constexpr uint8_t kSecp256k1Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
+constexpr uint8_t kBp256Oid[] = {0x06, 0x09, 0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07};
+constexpr uint8_t kBp384Oid[] = {0x06, 0x09, 0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0b};
+constexpr uint8_t kBp512Oid[] = {0x06, 0x09, 0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0d};
 constexpr uint8_t kEd25519Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 constexpr uint8_t kEd448Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x71};
+constexpr uint8_t kX25519Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x6e};
+constexpr uint8_t kX448Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x6f};
 
-const std::array<Curve, 5> kCurves = {{
+// Several Weierstrass curves share a field size: key_curve() tells them apart by
+// the key's group, not by Key::bits.
+const std::array<Curve, 11> kCurves = {{
     {CKK_EC, "prime256v1", kP256Oid, {"prime256v1", "secp256r1", "P-256"}, 256, 32, 64},
     {CKK_EC, "secp384r1", kP384Oid, {"secp384r1", "P-384"}, 384, 48, 96},
     {CKK_EC, "secp521r1", kP521Oid, {"secp521r1", "P-521"}, 521, 66, 132},
+    {CKK_EC, "secp256k1", kSecp256k1Oid, {"secp256k1"}, 256, 32, 64},
+    {CKK_EC, "brainpoolP256r1", kBp256Oid, {"brainpoolP256r1"}, 256, 32, 64},
+    {CKK_EC, "brainpoolP384r1", kBp384Oid, {"brainpoolP384r1"}, 384, 48, 96},
+    {CKK_EC, "brainpoolP512r1", kBp512Oid, {"brainpoolP512r1"}, 512, 64, 128},
     {CKK_EC_EDWARDS, "ED25519", kEd25519Oid, {"edwards25519", "Ed25519"}, 255, 32, 64},
     {CKK_EC_EDWARDS, "ED448", kEd448Oid, {"edwards448", "Ed448"}, 448, 57, 114},
+    {CKK_EC_MONTGOMERY, "X25519", kX25519Oid, {"curve25519", "X25519"}, 255, 32, 0},
+    {CKK_EC_MONTGOMERY, "X448", kX448Oid, {"curve448", "X448"}, 448, 56, 0},
 }};
 
 constexpr uint8_t kTagOid = 0x06;
@@ -72,7 +89,8 @@ Result<const Curve*> curve_from_params(ByteView ec_params) {
     for (const Curve& c : kCurves)
       if (std::ranges::equal(c.oid_der, ec_params)) return &c;
     return make_error(CKR_CURVE_NOT_SUPPORTED, "CKA_EC_PARAMS names an unsupported curve (supported: P-256, "
-                                               "P-384, P-521, Ed25519, Ed448)");
+                                               "P-384, P-521, secp256k1, brainpoolP256r1/P384r1/P512r1, Ed25519, "
+                                               "Ed448, X25519, X448)");
   }
   if (tag == kTagPrintableString) {
     std::string_view name = as_chars(value);
@@ -96,6 +114,17 @@ const Curve* curve_by_bits(CK_KEY_TYPE key_type, CK_ULONG bits) {
   return nullptr;
 }
 
+const Curve* curve_by_nid(int nid) {
+  static const std::array<int, kCurves.size()> nids = [] {
+    std::array<int, kCurves.size()> n{};
+    for (size_t i = 0; i < kCurves.size(); ++i) n[i] = OBJ_sn2nid(kCurves[i].ossl_name);
+    return n;
+  }();
+  for (size_t i = 0; i < kCurves.size(); ++i)
+    if (nid != NID_undef && nids[i] == nid && kCurves[i].key_type == CKK_EC) return &kCurves[i];
+  return nullptr;
+}
+
 Bytes der_octet_string(ByteView raw) {
   Bytes out;
   out.reserve(raw.size() + 4);
@@ -115,7 +144,7 @@ Bytes der_octet_string(ByteView raw) {
 }
 
 Result<ByteView> unwrap_ec_point(ByteView point, const Curve& c) {
-  const bool edwards = c.key_type == CKK_EC_EDWARDS;
+  const bool edwards = c.key_type != CKK_EC;  // Edwards and Montgomery keys are raw strings
   const size_t uncompressed = edwards ? c.field_bytes : 1 + 2 * c.field_bytes;
   const size_t compressed = 1 + c.field_bytes;
   auto plausible = [&](ByteView p) {

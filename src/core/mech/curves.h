@@ -13,13 +13,13 @@
 namespace ferrohsm::mech {
 
 struct Curve {
-  CK_KEY_TYPE key_type;         // CKK_EC or CKK_EC_EDWARDS
+  CK_KEY_TYPE key_type;         // CKK_EC, CKK_EC_EDWARDS or CKK_EC_MONTGOMERY
   const char* ossl_name;        // OpenSSL group / key type name
   ByteView oid_der;             // DER of the OBJECT IDENTIFIER (tag and length included)
   std::vector<std::string_view> names;  // accepted PrintableString names
-  CK_ULONG bits;                // Key::bits: field bits (EC) or 255 / 448 (Edwards)
-  size_t field_bytes;           // EC: bytes of a coordinate / scalar; Edwards: raw key bytes
-  size_t signature_bytes;       // ECDSA r||s or EdDSA signature
+  CK_ULONG bits;                // Key::bits: field bits (EC) or 255 / 448 (Edwards, Montgomery)
+  size_t field_bytes;           // EC: bytes of a coordinate / scalar; Edwards, Montgomery: raw key bytes
+  size_t signature_bytes;       // ECDSA r||s or EdDSA signature (0: Montgomery, no signatures)
 };
 
 // Reads CKA_EC_PARAMS: CKR_ATTRIBUTE_VALUE_INVALID when not DER of an OID or a
@@ -28,6 +28,8 @@ Result<const Curve*> curve_from_params(ByteView ec_params);
 const Curve* curve_by_ossl_name(std::string_view name);
 // The curve of a key from its type and Key::bits (unique in the table).
 const Curve* curve_by_bits(CK_KEY_TYPE key_type, CK_ULONG bits);
+// The Weierstrass curve of an OpenSSL NID (nullptr when not in the table).
+const Curve* curve_by_nid(int nid);
 
 // DER OCTET STRING around `raw`.
 Bytes der_octet_string(ByteView raw);

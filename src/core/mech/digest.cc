@@ -1,13 +1,11 @@
-// Digests (CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512) over the
-// shared, once-fetched EVP_MDs of hash.h.
+// Digests: every hash of hash.h's table (SHA-1, SHA-2 incl. SHA-512/224 and
+// SHA-512/256, SHA-3, MD5) over the shared, once-fetched EVP_MDs.
 #include "core/mech/hash.h"
 #include "core/mech/ossl.h"
 #include "core/mech/registry.h"
 
 namespace ferrohsm::mech {
 namespace {
-
-constexpr CK_MECHANISM_TYPE kMechs[] = {CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512};
 
 class MdDigestOp final : public DigestOp {
  public:
@@ -45,9 +43,9 @@ Result<std::unique_ptr<DigestOp>> make_digest(const CK_MECHANISM& mech) {
 }  // namespace
 
 void register_digest(Registry& r) {
-  for (CK_MECHANISM_TYPE t : kMechs) {
+  for (const Hash& h : all_hashes()) {
     Entry e;
-    e.type = t;
+    e.type = h.mech;
     e.info = {0, 0, CKF_DIGEST};
     e.digest = make_digest;
     r.add(std::move(e));

@@ -17,7 +17,7 @@ Error invalid(std::string what) { return make_error(CKR_ATTRIBUTE_VALUE_INVALID,
 Result<const Curve*> weierstrass_curve(ByteView ec_params, CK_RV wrong_kind_rv) {
   FH_ASSIGN_OR_RETURN(const Curve* c, curve_from_params(ec_params));
   if (c->key_type != CKK_EC)
-    return make_error(wrong_kind_rv, "CKA_EC_PARAMS names an Edwards curve: use CKK_EC_EDWARDS / CKM_EC_EDWARDS_KEY_PAIR_GEN");
+    return make_error(wrong_kind_rv, "CKA_EC_PARAMS names an Edwards or Montgomery curve: use CKK_EC_EDWARDS / CKK_EC_MONTGOMERY");
   return c;
 }
 
@@ -112,7 +112,19 @@ Status ec_public_attributes(const Key& key, AttrMap& out) {
   return put_ec_public(key.pkey, *c, out);
 }
 
-const Curve* key_curve(const Key& key) { return curve_by_bits(key.key_type, key.bits); }
+const Curve* key_curve(const Key& key) {
+  if (key.key_type != CKK_EC) return curve_by_bits(key.key_type, key.bits);
+  char name[80];
+  size_t len = 0;
+  if (key.pkey == nullptr ||
+      EVP_PKEY_get_utf8_string_param(key.pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1) {
+    ossl_clear_errors();
+    return nullptr;
+  }
+  int nid = OBJ_sn2nid(name);
+  if (nid == NID_undef) nid = EC_curve_nist2nid(name);
+  return curve_by_nid(nid);
+}
 
 Result<GeneratedKeyPair> ec_generate_key_pair(const CK_MECHANISM& mech, const AttrMap& pub, const AttrMap&) {
   FH_TRY(no_mech_param(mech));

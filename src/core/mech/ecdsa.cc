@@ -28,6 +28,10 @@ constexpr EcdsaMech kMechs[] = {
     {CKM_ECDSA_SHA256, CKM_SHA256},
     {CKM_ECDSA_SHA384, CKM_SHA384},
     {CKM_ECDSA_SHA512, CKM_SHA512},
+    {CKM_ECDSA_SHA3_224, CKM_SHA3_224},
+    {CKM_ECDSA_SHA3_256, CKM_SHA3_256},
+    {CKM_ECDSA_SHA3_384, CKM_SHA3_384},
+    {CKM_ECDSA_SHA3_512, CKM_SHA3_512},
 };
 
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OsslDeleter<ECDSA_SIG_free>>;

@@ -1,6 +1,8 @@
-// Edwards (CKK_EC_EDWARDS: Ed25519, Ed448) key material: import from CKA_EC_PARAMS +
-// CKA_EC_POINT (raw public key, DER OCTET STRING or bare) / CKA_VALUE (raw private
-// key), and CKM_EC_EDWARDS_KEY_PAIR_GEN. Export is shared with EC (ec_key.cc).
+// Edwards (CKK_EC_EDWARDS: Ed25519, Ed448) and Montgomery (CKK_EC_MONTGOMERY:
+// X25519, X448) key material — both raw byte strings in OpenSSL: import from
+// CKA_EC_PARAMS + CKA_EC_POINT (raw public key, DER OCTET STRING or bare) /
+// CKA_VALUE (raw private key), and CKM_EC_EDWARDS_KEY_PAIR_GEN /
+// CKM_EC_MONTGOMERY_KEY_PAIR_GEN. Export is shared with EC (ec_key.cc).
 #include "core/mech/key_internal.h"
 #include "core/mech/ossl.h"
 
@@ -11,10 +13,11 @@
 namespace ferrohsm::mech {
 namespace {
 
-Result<const Curve*> edwards_curve(ByteView ec_params, CK_RV wrong_kind_rv) {
+Result<const Curve*> raw_curve(ByteView ec_params, CK_KEY_TYPE kt, CK_RV wrong_kind_rv) {
   FH_ASSIGN_OR_RETURN(const Curve* c, curve_from_params(ec_params));
-  if (c->key_type != CKK_EC_EDWARDS)
-    return make_error(wrong_kind_rv, "CKA_EC_PARAMS names a Weierstrass curve: use CKK_EC / CKM_EC_KEY_PAIR_GEN");
+  if (c->key_type != kt)
+    return make_error(wrong_kind_rv, kt == CKK_EC_EDWARDS ? "CKA_EC_PARAMS does not name an Edwards curve (Ed25519, Ed448)"
+                                                          : "CKA_EC_PARAMS does not name a Montgomery curve (X25519, X448)");
   return c;
 }
 
@@ -22,29 +25,27 @@ Result<Bytes> raw_public(const EVP_PKEY* pkey, const Curve& c) {
   Bytes out(c.field_bytes);
   size_t len = out.size();
   if (EVP_PKEY_get_raw_public_key(pkey, out.data(), &len) != 1 || len != out.size())
-    return ossl_error(CKR_GENERAL_ERROR, "cannot read the Edwards public key");
+    return ossl_error(CKR_GENERAL_ERROR, "cannot read the raw public key");
   return out;
 }
 
-}  // namespace
-
-Result<KeyPtr> edwards_key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs) {
+Result<KeyPtr> raw_key_from_attributes(CK_KEY_TYPE kt, CK_OBJECT_CLASS cls, const AttrMap& attrs) {
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(attrs, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
-  FH_ASSIGN_OR_RETURN(const Curve* c, edwards_curve(params, CKR_ATTRIBUTE_VALUE_INVALID));
+  FH_ASSIGN_OR_RETURN(const Curve* c, raw_curve(params, kt, CKR_ATTRIBUTE_VALUE_INVALID));
   EVP_PKEY* pkey = nullptr;
   if (cls == CKO_PUBLIC_KEY) {
     FH_ASSIGN_OR_RETURN(ByteView attr, required_attr(attrs, CKA_EC_POINT, "CKA_EC_POINT"));
     FH_ASSIGN_OR_RETURN(ByteView raw, unwrap_ec_point(attr, *c));
     pkey = EVP_PKEY_new_raw_public_key_ex(nullptr, c->ossl_name, nullptr, raw.data(), raw.size());
-    if (pkey == nullptr) return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the Edwards public key");
-    return make_asym_key(cls, CKK_EC_EDWARDS, pkey, c->bits);
+    if (pkey == nullptr) return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the public key");
+    return make_asym_key(cls, kt, pkey, c->bits);
   }
   FH_ASSIGN_OR_RETURN(ByteView value, required_attr(attrs, CKA_VALUE, "CKA_VALUE"));
   if (value.size() != c->field_bytes)
     return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_VALUE has the wrong length for " + std::string(c->names[0]));
   pkey = EVP_PKEY_new_raw_private_key_ex(nullptr, c->ossl_name, nullptr, value.data(), value.size());
-  if (pkey == nullptr) return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the Edwards private key");
-  KeyPtr key = make_asym_key(cls, CKK_EC_EDWARDS, pkey, c->bits);
+  if (pkey == nullptr) return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the private key");
+  KeyPtr key = make_asym_key(cls, kt, pkey, c->bits);
   if (attrs.has(CKA_EC_POINT)) {  // when stored on the private key it must agree
     FH_ASSIGN_OR_RETURN(ByteView given, unwrap_ec_point(attrs.view(CKA_EC_POINT), *c));
     FH_ASSIGN_OR_RETURN(Bytes derived, raw_public(key->pkey, *c));
@@ -54,28 +55,43 @@ Result<KeyPtr> edwards_key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& a
   return key;
 }
 
-Result<GeneratedKeyPair> edwards_generate_key_pair(const CK_MECHANISM& mech, const AttrMap& pub, const AttrMap&) {
+Result<GeneratedKeyPair> raw_generate_key_pair(CK_KEY_TYPE kt, const CK_MECHANISM& mech, const AttrMap& pub) {
   FH_TRY(no_mech_param(mech));
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(pub, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
-  FH_ASSIGN_OR_RETURN(const Curve* c, edwards_curve(params, CKR_CURVE_NOT_SUPPORTED));
+  FH_ASSIGN_OR_RETURN(const Curve* c, raw_curve(params, kt, CKR_CURVE_NOT_SUPPORTED));
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, c->ossl_name, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_generate(ctx.get(), &raw) != 1)
-    return ossl_error(CKR_FUNCTION_FAILED, "Edwards key generation failed");
+    return ossl_error(CKR_FUNCTION_FAILED, "key generation failed");
   PkeyPtr pkey(raw);
   SecureBytes priv(c->field_bytes);
   size_t len = priv.size();
   if (EVP_PKEY_get_raw_private_key(pkey.get(), priv.data(), &len) != 1 || len != priv.size())
-    return ossl_error(CKR_GENERAL_ERROR, "cannot read the Edwards private key");
+    return ossl_error(CKR_GENERAL_ERROR, "cannot read the raw private key");
 
   GeneratedKeyPair kp;
   FH_TRY(put_ec_public(pkey.get(), *c, kp.public_attrs));
   for (AttrMap* m : {&kp.public_attrs, &kp.private_attrs}) {
-    m->set_ulong(CKA_KEY_TYPE, CKK_EC_EDWARDS);
+    m->set_ulong(CKA_KEY_TYPE, kt);
     m->set(CKA_EC_PARAMS, params);  // the caller's encoding, as given
   }
   kp.private_attrs.set(CKA_VALUE, std::move(priv));
   return kp;
+}
+
+}  // namespace
+
+Result<KeyPtr> edwards_key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs) {
+  return raw_key_from_attributes(CKK_EC_EDWARDS, cls, attrs);
+}
+Result<KeyPtr> montgomery_key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs) {
+  return raw_key_from_attributes(CKK_EC_MONTGOMERY, cls, attrs);
+}
+Result<GeneratedKeyPair> edwards_generate_key_pair(const CK_MECHANISM& mech, const AttrMap& pub, const AttrMap&) {
+  return raw_generate_key_pair(CKK_EC_EDWARDS, mech, pub);
+}
+Result<GeneratedKeyPair> montgomery_generate_key_pair(const CK_MECHANISM& mech, const AttrMap& pub, const AttrMap&) {
+  return raw_generate_key_pair(CKK_EC_MONTGOMERY, mech, pub);
 }
 
 }  // namespace ferrohsm::mech

@@ -33,9 +33,11 @@ Result<KeyPtr> key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs) {
     case CKK_RSA:
     case CKK_EC:
     case CKK_EC_EDWARDS:
+    case CKK_EC_MONTGOMERY:
       if (!asym) return make_error(CKR_TEMPLATE_INCONSISTENT, "an asymmetric key type on a secret key");
       if (*kt == CKK_RSA) return rsa_key_from_attributes(cls, attrs);
       if (*kt == CKK_EC) return ec_key_from_attributes(cls, attrs);
+      if (*kt == CKK_EC_MONTGOMERY) return montgomery_key_from_attributes(cls, attrs);
       return edwards_key_from_attributes(cls, attrs);
     case CKK_AES:
     case CKK_GENERIC_SECRET:
@@ -44,6 +46,15 @@ Result<KeyPtr> key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs) {
     case CKK_SHA256_HMAC:
     case CKK_SHA384_HMAC:
     case CKK_SHA512_HMAC:
+    case CKK_SHA3_224_HMAC:
+    case CKK_SHA3_256_HMAC:
+    case CKK_SHA3_384_HMAC:
+    case CKK_SHA3_512_HMAC:
+    case CKK_DES:
+    case CKK_DES2:
+    case CKK_DES3:
+    case CKK_CHACHA20:
+    case CKK_HKDF:
       if (asym) return make_error(CKR_TEMPLATE_INCONSISTENT, "a secret key type on a public or private key");
       return secret_key_from_attributes(*kt, attrs);
     default:
@@ -69,6 +80,7 @@ Result<AttrMap> public_attributes_of(const Key& key) {
       break;
     case CKK_EC:
     case CKK_EC_EDWARDS:
+    case CKK_EC_MONTGOMERY:
       FH_TRY(ec_public_attributes(key, out));
       break;
     default:

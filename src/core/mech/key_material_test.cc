@@ -146,9 +146,9 @@ TEST(MechKey, EcImportErrors) {
   EXPECT_TRUE(key_from_attributes(CKO_PUBLIC_KEY, a).ok());
   EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, without(a, CKA_EC_PARAMS)).rv(), CKR_TEMPLATE_INCOMPLETE);
   EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, without(a, CKA_EC_POINT)).rv(), CKR_TEMPLATE_INCOMPLETE);
-  // secp256k1: a well-formed OID of a curve FerroHSM does not offer.
-  EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, with(a, CKA_EC_PARAMS, hex("06052b8104000a"))).rv(), CKR_CURVE_NOT_SUPPORTED);
-  EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, with(a, CKA_EC_PARAMS, printable("brainpoolP256r1"))).rv(),
+  // secp224r1: a well-formed OID of a curve FerroHSM does not offer.
+  EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, with(a, CKA_EC_PARAMS, hex("06052b81040021"))).rv(), CKR_CURVE_NOT_SUPPORTED);
+  EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, with(a, CKA_EC_PARAMS, printable("secp224r1"))).rv(),
             CKR_CURVE_NOT_SUPPORTED);
   for (const char* bad : {"06032b65", "0608", "0600", "3000", "05", "06022b80"}) {
     EXPECT_EQ(key_from_attributes(CKO_PUBLIC_KEY, with(a, CKA_EC_PARAMS, hex(bad))).rv(), CKR_ATTRIBUTE_VALUE_INVALID) << bad;
@@ -251,7 +251,17 @@ TEST(MechKey, SecretKeys) {
 
 TEST(MechKey, ClassAndTypeErrors) {
   EXPECT_EQ(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_VALUE, Bytes(16, 1)}})).rv(), CKR_TEMPLATE_INCOMPLETE);
-  EXPECT_EQ(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_DES3)}, {CKA_VALUE, Bytes(24, 1)}})).rv(),
+  EXPECT_EQ(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_BLOWFISH)}, {CKA_VALUE, Bytes(24, 1)}})).rv(),
+            CKR_ATTRIBUTE_VALUE_INVALID);
+  // Fixed-length secret key types check the length.
+  EXPECT_TRUE(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_DES3)}, {CKA_VALUE, Bytes(24, 1)}})).ok());
+  EXPECT_EQ(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_DES3)}, {CKA_VALUE, Bytes(16, 1)}})).rv(),
+            CKR_ATTRIBUTE_VALUE_INVALID);
+  EXPECT_EQ(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_CHACHA20)}, {CKA_VALUE, Bytes(16, 1)}})).rv(),
+            CKR_ATTRIBUTE_VALUE_INVALID);
+  // A Montgomery key on an Edwards curve.
+  EXPECT_EQ(key_from_attributes(CKO_PRIVATE_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_EC_MONTGOMERY)},
+                                                       {CKA_EC_PARAMS, hex(kEd25519)}, {CKA_VALUE, Bytes(32, 1)}})).rv(),
             CKR_ATTRIBUTE_VALUE_INVALID);
   EXPECT_EQ(key_from_attributes(CKO_SECRET_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_RSA)}})).rv(), CKR_TEMPLATE_INCONSISTENT);
   EXPECT_EQ(key_from_attributes(CKO_PRIVATE_KEY, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_AES)}, {CKA_VALUE, Bytes(16, 1)}})).rv(),

@@ -87,7 +87,7 @@ TEST(MechKeyGen, EcTemplateErrors) {
   auto rv = [](CK_MECHANISM_TYPE t, AttrMap pub) { return generate_pair(t, pub).rv(); };
   for (CK_MECHANISM_TYPE t : {CKM_EC_KEY_PAIR_GEN, CKM_EC_EDWARDS_KEY_PAIR_GEN}) {
     EXPECT_EQ(rv(t, {}), CKR_TEMPLATE_INCOMPLETE);
-    EXPECT_EQ(rv(t, attrs({{CKA_EC_PARAMS, hex("06052b8104000a")}})), CKR_CURVE_NOT_SUPPORTED);  // secp256k1
+    EXPECT_EQ(rv(t, attrs({{CKA_EC_PARAMS, hex("06052b81040021")}})), CKR_CURVE_NOT_SUPPORTED);  // secp224r1
     EXPECT_EQ(rv(t, attrs({{CKA_EC_PARAMS, hex("0605")}})), CKR_ATTRIBUTE_VALUE_INVALID);
   }
   // The private template's CKA_EC_PARAMS is not where the curve is read.

@@ -14,6 +14,16 @@ const Registry& Registry::global() {
     register_digest(reg);
     register_hmac(reg);
     register_generic_secret(reg);
+    register_ecdh(reg);
+    register_aes_modes(reg);
+    register_aes_kw(reg);
+    register_aes_mac(reg);
+    register_aead(reg);
+    register_des(reg);
+    register_hkdf(reg);
+    register_sp800_108(reg);
+    register_pbkdf2(reg);
+    register_simple_derive(reg);
     return reg;
   }();
   return r;

@@ -91,5 +91,15 @@ void register_aes(Registry& r);
 void register_digest(Registry& r);
 void register_hmac(Registry& r);
 void register_generic_secret(Registry& r);
+void register_ecdh(Registry& r);
+void register_aes_modes(Registry& r);
+void register_aes_kw(Registry& r);
+void register_aes_mac(Registry& r);
+void register_aead(Registry& r);
+void register_des(Registry& r);
+void register_hkdf(Registry& r);
+void register_sp800_108(Registry& r);
+void register_pbkdf2(Registry& r);
+void register_simple_derive(Registry& r);
 
 }  // namespace ferrohsm::mech

@@ -1,11 +1,13 @@
 // RSA signatures: PKCS #1 v1.5 (CKM_RSA_PKCS over a DigestInfo or raw data,
 // CKM_SHAx_RSA_PKCS) and PSS (CKM_RSA_PKCS_PSS over a digest, CKM_SHAx_RSA_PKCS_PSS),
-// plus the registry entries of the RSA family (and CKM_RSA_PKCS_KEY_PAIR_GEN).
+// with SHA-1, SHA-2 and SHA-3, plus the registry entries of the RSA family (and
+// CKM_RSA_PKCS_KEY_PAIR_GEN; encryption is in rsa_cipher.cc).
 // The hashed PKCS #1 variants build the DigestInfo here and sign it raw, which keeps
 // the per-signature work to one OpenSSL private-key operation.
 #include "core/mech/key_internal.h"
 #include "core/mech/prehash.h"
 #include "core/mech/registry.h"
+#include "core/mech/rsa_internal.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rsa.h>
@@ -32,12 +34,20 @@ constexpr RsaMech kMechs[] = {
     {CKM_SHA256_RSA_PKCS, false, CKM_SHA256},
     {CKM_SHA384_RSA_PKCS, false, CKM_SHA384},
     {CKM_SHA512_RSA_PKCS, false, CKM_SHA512},
+    {CKM_SHA3_224_RSA_PKCS, false, CKM_SHA3_224},
+    {CKM_SHA3_256_RSA_PKCS, false, CKM_SHA3_256},
+    {CKM_SHA3_384_RSA_PKCS, false, CKM_SHA3_384},
+    {CKM_SHA3_512_RSA_PKCS, false, CKM_SHA3_512},
     {CKM_RSA_PKCS_PSS, true, 0},
     {CKM_SHA1_RSA_PKCS_PSS, true, CKM_SHA_1},
     {CKM_SHA224_RSA_PKCS_PSS, true, CKM_SHA224},
     {CKM_SHA256_RSA_PKCS_PSS, true, CKM_SHA256},
     {CKM_SHA384_RSA_PKCS_PSS, true, CKM_SHA384},
     {CKM_SHA512_RSA_PKCS_PSS, true, CKM_SHA512},
+    {CKM_SHA3_224_RSA_PKCS_PSS, true, CKM_SHA3_224},
+    {CKM_SHA3_256_RSA_PKCS_PSS, true, CKM_SHA3_256},
+    {CKM_SHA3_384_RSA_PKCS_PSS, true, CKM_SHA3_384},
+    {CKM_SHA3_512_RSA_PKCS_PSS, true, CKM_SHA3_512},
 };
 
 const RsaMech* find_mech(CK_MECHANISM_TYPE t) {
@@ -67,7 +77,7 @@ Result<RsaSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, bool sign) {
     return s;
   }
   FH_ASSIGN_OR_RETURN(const CK_RSA_PKCS_PSS_PARAMS* p, mech_param<CK_RSA_PKCS_PSS_PARAMS>(mech));
-  s.pss_hash = hash_by_mech(p->hashAlg);
+  s.pss_hash = strong_hash_by_mech(p->hashAlg);
   if (s.pss_hash == nullptr) return make_error(CKR_MECHANISM_PARAM_INVALID, "PSS hashAlg is not a supported hash");
   if (s.prehash != nullptr && s.pss_hash != s.prehash)
     return make_error(CKR_MECHANISM_PARAM_INVALID, "PSS hashAlg does not match the mechanism's hash");
@@ -212,8 +222,16 @@ void register_rsa(Registry& r) {
     e.key_types = {CKK_RSA};
     e.sign = make_sign;
     e.verify = make_verify;
+    if (m.type == CKM_RSA_PKCS) {  // also PKCS #1 v1.5 encryption (and wrapping) and recovery
+      e.info.flags |= CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP | CKF_SIGN_RECOVER | CKF_VERIFY_RECOVER;
+      e.encrypt = rsa_encrypt;
+      e.decrypt = rsa_decrypt;
+      e.sign_recover = rsa_sign_recover;
+      e.verify_recover = rsa_verify_recover;
+    }
     r.add(std::move(e));
   }
+  register_rsa_cipher(r);
   Entry gen;
   gen.type = CKM_RSA_PKCS_KEY_PAIR_GEN;
   gen.info = {kMinBits, kMaxBits, CKF_GENERATE_KEY_PAIR};

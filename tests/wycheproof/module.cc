@@ -1,0 +1,93 @@
+#include "module.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace wycheproof {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kSoPin = "wycheproof-so-1";
+constexpr const char* kUserPin = "wycheproof-user-1";
+
+CK_UTF8CHAR_PTR u8(const char* s) { return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(s)); }
+
+struct Loaded {
+  void* dl = nullptr;
+  std::string dir;
+  Session s;
+  std::string error;
+  CK_FUNCTION_LIST_3_0* initialized = nullptr;
+
+  Loaded() {
+    char tmpl[] = "/tmp/ferrohsm-wycheproof-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+      error = "mkdtemp failed";
+      return;
+    }
+    dir = tmpl;
+    const std::string conf = dir + "/ferrohsm.toml";
+    std::ofstream(conf) << "[store]\npath = \"" << dir << "/ferrohsm.db\"\n\n[log]\nlevel = \"error\"\n\n"
+                        << "[pin]\nkdf_iterations = 1000\n\n[dev]\nallow_weak_kdf = true\n";
+    setenv("FERROHSM_CONF", conf.c_str(), 1);
+    dl = dlopen(FERROHSM_MODULE_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (dl == nullptr) {
+      error = std::string("dlopen: ") + dlerror();
+      return;
+    }
+    auto get_interface = reinterpret_cast<CK_C_GetInterface>(dlsym(dl, "C_GetInterface"));
+    CK_INTERFACE_PTR iface = nullptr;
+    if (get_interface == nullptr || get_interface(u8("PKCS 11"), nullptr, &iface, 0) != CKR_OK || iface == nullptr) {
+      error = "C_GetInterface failed";
+      return;
+    }
+    auto* f = static_cast<CK_FUNCTION_LIST_3_0*>(iface->pFunctionList);
+    if (step(f->C_Initialize(nullptr), "C_Initialize")) return;
+    initialized = f;
+    CK_ULONG n = 0;
+    if (step(f->C_GetSlotList(CK_FALSE, nullptr, &n), "C_GetSlotList") || n == 0) return;
+    std::vector<CK_SLOT_ID> slots(n);
+    if (step(f->C_GetSlotList(CK_FALSE, slots.data(), &n), "C_GetSlotList")) return;
+    CK_UTF8CHAR label[32];
+    std::memset(label, ' ', sizeof label);
+    std::memcpy(label, "wycheproof", 10);
+    if (step(f->C_InitToken(slots[0], u8(kSoPin), std::strlen(kSoPin), label), "C_InitToken")) return;
+    CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+    if (step(f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &h), "C_OpenSession") ||
+        step(f->C_Login(h, CKU_SO, u8(kSoPin), std::strlen(kSoPin)), "SO login") ||
+        step(f->C_InitPIN(h, u8(kUserPin), std::strlen(kUserPin)), "C_InitPIN") ||
+        step(f->C_Logout(h), "C_Logout") ||
+        step(f->C_Login(h, CKU_USER, u8(kUserPin), std::strlen(kUserPin)), "user login"))
+      return;
+    s.f = f;
+    s.h = h;
+  }
+
+  ~Loaded() {
+    if (initialized != nullptr) initialized->C_Finalize(nullptr);
+    // The module stays mapped: threads or atexit handlers of it may still run.
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+
+  bool step(CK_RV rv, const char* what) {
+    if (rv == CKR_OK) return false;
+    error = std::string(what) + " returned " + rv_name(rv);
+    return true;
+  }
+};
+
+}  // namespace
+
+const Session& module_session(std::string& error) {
+  static Loaded loaded;
+  error = loaded.error;
+  return loaded.s;
+}
+
+}  // namespace wycheproof

@@ -1,0 +1,17 @@
+// The command groups; each registers its subcommands and their handlers.
+#pragma once
+
+#include "context.h"
+
+namespace CLI {
+class App;
+}
+
+namespace ferrohsm::cli {
+
+void register_info_command(CLI::App& app, Commands& cmds);
+void register_token_commands(CLI::App& app, Commands& cmds);
+void register_pin_commands(CLI::App& app, Commands& cmds);
+void register_key_commands(CLI::App& app, Commands& cmds);
+
+}  // namespace ferrohsm::cli

@@ -1,0 +1,47 @@
+#include "context.h"
+
+#include "core/log.h"
+
+#include <CLI/CLI.hpp>
+
+namespace ferrohsm::cli {
+
+Status Context::open() {
+  auto cfg = load_config(globals_.config);
+  if (!cfg) return context("load configuration", cfg.error());
+  // The tool reports its own failures on stderr; the core's warnings there would
+  // repeat them, so the default level "warn" on stderr becomes "error" here.
+  std::string level = cfg->log_level == "warn" && cfg->log_destination == "stderr" ? "error" : cfg->log_level;
+  std::string why;
+  if (!configure_logging(level, cfg->log_destination, &why)) log().warn("{}; logging to stderr", why);
+  auto hsm = Hsm::open(*cfg);
+  if (!hsm) return context("open the store " + cfg->store_path, hsm.error());
+  hsm_ = std::move(*hsm);
+  return {};
+}
+
+const Handler* Commands::selected(const CLI::App& app) const {
+  const CLI::App* at = &app;
+  for (int depth = 0; depth < 8; ++depth) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) break;
+    at = subs.front();
+  }
+  auto it = handlers_.find(at);
+  return it == handlers_.end() ? nullptr : &it->second;
+}
+
+Result<SessionGuard> open_session(Hsm& hsm, CK_SLOT_ID slot, bool rw) {
+  auto h = hsm.open_session(slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0));
+  if (!h) return context("open a session on slot " + std::to_string(slot), h.error());
+  return SessionGuard(hsm, *h);
+}
+
+Result<SessionGuard> login_session(Hsm& hsm, CK_SLOT_ID slot, bool rw, CK_USER_TYPE user, std::string_view pin) {
+  FH_ASSIGN_OR_RETURN(SessionGuard s, open_session(hsm, slot, rw));
+  if (Status st = hsm.login(s.handle(), user, pin); !st)
+    return context(std::string("log in as ") + (user == CKU_SO ? "SO" : "user"), st.error());
+  return s;
+}
+
+}  // namespace ferrohsm::cli
