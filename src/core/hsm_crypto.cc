@@ -95,6 +95,7 @@ Status Hsm::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HAND
   bool ctx_login = obj->attrs().get_bool_or(CKA_ALWAYS_AUTHENTICATE, false);
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->sign) return make_error(CKR_OPERATION_ACTIVE, "a signature is already in progress");
+  s->started(Session::kSign);
   s->sign = SignState{std::move(op), std::move(obj), false, ctx_login};
   return {};
 }
@@ -102,7 +103,7 @@ Status Hsm::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HAND
 Status Hsm::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->sign) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_SignInit was not called");
+  if (!s->sign) return s->not_active(Session::kSign, "C_SignInit was not called");
   SignState& st = *s->sign;
   // C_Sign cannot finish a multi-part signature; the multi-part one stays active.
   if (st.updated) return make_error(CKR_OPERATION_ACTIVE, "C_Sign cannot finish a multi-part signature");
@@ -123,7 +124,7 @@ Status Hsm::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) {
 Status Hsm::sign_update(CK_SESSION_HANDLE h, ByteView data) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->sign) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_SignInit was not called");
+  if (!s->sign) return s->not_active(Session::kSign, "C_SignInit was not called");
   SignState& st = *s->sign;
   if (st.needs_context_login) return make_error(CKR_USER_NOT_LOGGED_IN, "the key needs a context-specific login");
   if (!st.op->multipart()) {
@@ -146,7 +147,7 @@ Status Hsm::sign_update(CK_SESSION_HANDLE h, ByteView data) {
 Status Hsm::sign_final(CK_SESSION_HANDLE h, OutBuf sig) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->sign) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_SignInit was not called");
+  if (!s->sign) return s->not_active(Session::kSign, "C_SignInit was not called");
   SignState& st = *s->sign;
   if (st.needs_context_login) return make_error(CKR_USER_NOT_LOGGED_IN, "the key needs a context-specific login");
   if (!st.op->multipart()) {
@@ -181,6 +182,7 @@ Status Hsm::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HA
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::VerifyOp> op, e->verify(m, std::move(k)));
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->verify) return make_error(CKR_OPERATION_ACTIVE, "a verification is already in progress");
+  s->started(Session::kVerify);
   s->verify = VerifyState{std::move(op), std::move(obj), false};
   return {};
 }
@@ -188,7 +190,7 @@ Status Hsm::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HA
 Status Hsm::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->verify) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_VerifyInit was not called");
+  if (!s->verify) return s->not_active(Session::kVerify, "C_VerifyInit was not called");
   VerifyState& st = *s->verify;
   std::unique_ptr<mech::VerifyOp> op = std::move(st.op);
   bool updated = st.updated, gone = st.key->destroyed();
@@ -201,7 +203,7 @@ Status Hsm::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) {
 Status Hsm::verify_update(CK_SESSION_HANDLE h, ByteView data) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->verify) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_VerifyInit was not called");
+  if (!s->verify) return s->not_active(Session::kVerify, "C_VerifyInit was not called");
   VerifyState& st = *s->verify;
   if (!st.op->multipart()) {
     s->verify.reset();
@@ -223,7 +225,7 @@ Status Hsm::verify_update(CK_SESSION_HANDLE h, ByteView data) {
 Status Hsm::verify_final(CK_SESSION_HANDLE h, ByteView sig) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->verify) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_VerifyInit was not called");
+  if (!s->verify) return s->not_active(Session::kVerify, "C_VerifyInit was not called");
   std::unique_ptr<mech::VerifyOp> op = std::move(s->verify->op);
   bool gone = s->verify->key->destroyed();
   s->verify.reset();
@@ -237,6 +239,8 @@ Status Hsm::verify_final(CK_SESSION_HANDLE h, ByteView sig) {
 static std::optional<CipherState>& slot_of(Session& s, CipherDir d) {
   return d == CipherDir::Encrypt ? s.encrypt : s.decrypt;
 }
+
+static Session::Op op_of(CipherDir d) { return d == CipherDir::Encrypt ? Session::kEncrypt : Session::kDecrypt; }
 
 Status Hsm::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
@@ -255,6 +259,7 @@ Status Hsm::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m,
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = slot_of(*s, d);
   if (slot) return make_error(CKR_OPERATION_ACTIVE, "an operation of this kind is already in progress");
+  s->started(op_of(d));
   slot = CipherState{std::move(op), std::move(obj), false, ctx_login, std::nullopt};
   return {};
 }
@@ -263,7 +268,7 @@ Status Hsm::cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = slot_of(*s, d);
-  if (!slot) return make_error(CKR_OPERATION_NOT_INITIALIZED, "the operation was not initialised");
+  if (!slot) return s->not_active(op_of(d), "the operation was not initialised");
   CipherState& c = *slot;
   if (c.updated) {
     slot.reset();
@@ -285,7 +290,7 @@ Status Hsm::cipher_update(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf 
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = slot_of(*s, d);
-  if (!slot) return make_error(CKR_OPERATION_NOT_INITIALIZED, "the operation was not initialised");
+  if (!slot) return s->not_active(op_of(d), "the operation was not initialised");
   CipherState& c = *slot;
   if (c.needs_context_login) return make_error(CKR_USER_NOT_LOGGED_IN, "the key needs a context-specific login");
   if (!c.op->multipart()) {
@@ -308,7 +313,7 @@ Status Hsm::cipher_final(CipherDir d, CK_SESSION_HANDLE h, OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = slot_of(*s, d);
-  if (!slot) return make_error(CKR_OPERATION_NOT_INITIALIZED, "the operation was not initialised");
+  if (!slot) return s->not_active(op_of(d), "the operation was not initialised");
   CipherState& c = *slot;
   if (c.needs_context_login) return make_error(CKR_USER_NOT_LOGGED_IN, "the key needs a context-specific login");
   if (!c.op->multipart()) {

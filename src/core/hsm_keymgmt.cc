@@ -15,6 +15,10 @@ std::optional<CipherState>& recover_slot(Session& s, OpKind kind) {
   return kind == OpKind::SignRecover ? s.sign_recover : s.verify_recover;
 }
 
+Session::Op recover_op(OpKind kind) {
+  return kind == OpKind::SignRecover ? Session::kSignRecover : Session::kVerifyRecover;
+}
+
 }  // namespace
 
 Result<ObjectPtr> Hsm::key_for(Session& s, CK_OBJECT_HANDLE key, CK_ATTRIBUTE_TYPE usage, CK_RV bad_handle) {
@@ -162,6 +166,7 @@ Status Hsm::recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = recover_slot(*s, kind);
   if (slot) return make_error(CKR_OPERATION_ACTIVE, "an operation of this kind is in progress");
+  s->started(recover_op(kind));
   slot = CipherState{std::move(op), std::move(obj), false, ctx_login, std::nullopt};
   return {};
 }
@@ -170,7 +175,7 @@ Status Hsm::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = recover_slot(*s, kind);
-  if (!slot) return make_error(CKR_OPERATION_NOT_INITIALIZED, "the operation was not initialised");
+  if (!slot) return s->not_active(recover_op(kind), "the operation was not initialised");
   CipherState& c = *slot;
   if (c.needs_context_login) return make_error(CKR_USER_NOT_LOGGED_IN, "the key needs a context-specific login");
   if (c.key->destroyed()) {

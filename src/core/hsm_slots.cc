@@ -279,7 +279,7 @@ Status Hsm::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) 
 Status Hsm::logout(CK_SESSION_HANDLE h) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   if (s->token()->role() == Role::None) return make_error(CKR_USER_NOT_LOGGED_IN, "nobody is logged in");
-  for (const SessionPtr& other : sessions_.on_slot(s->slot_id())) other->reset_operations();
+  for (const SessionPtr& other : sessions_.on_slot(s->slot_id())) other->end_operations_at_logout();
   s->token()->logout();
   return {};
 }

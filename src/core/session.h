@@ -57,7 +57,18 @@ class Session {
   bool rw() const { return (flags_ & CKF_RW_SESSION) != 0; }
   CK_FLAGS flags() const { return flags_; }
 
-  // Ends every operation (logout, close): keys they hold are released.
+  // One bit per operation kind, to remember which ones a logout ended.
+  enum Op : unsigned {
+    kFind = 1u << 0,
+    kSign = 1u << 1,
+    kVerify = 1u << 2,
+    kEncrypt = 1u << 3,
+    kDecrypt = 1u << 4,
+    kSignRecover = 1u << 5,
+    kVerifyRecover = 1u << 6,
+  };
+
+  // Ends every operation (close, finalize): keys they hold are released.
   void reset_operations() {
     std::lock_guard<std::mutex> lock(mu);
     find.reset();
@@ -68,7 +79,33 @@ class Session {
     digest.reset();
     sign_recover.reset();
     verify_recover.reset();
+    ended_by_logout_ = 0;
   }
+
+  // C_Logout ends the operations that hold a key or object handles (digests need
+  // neither and stay). The next call of an ended kind answers CKR_USER_NOT_LOGGED_IN,
+  // which tells a client to log in and start again, rather than
+  // CKR_OPERATION_NOT_INITIALIZED, which would blame the caller.
+  void end_operations_at_logout() {
+    std::lock_guard<std::mutex> lock(mu);
+    unsigned ended = 0;
+    ended |= take(find, kFind) | take(sign, kSign) | take(verify, kVerify);
+    ended |= take(encrypt, kEncrypt) | take(decrypt, kDecrypt);
+    ended |= take(sign_recover, kSignRecover) | take(verify_recover, kVerifyRecover);
+    ended_by_logout_ |= ended;
+  }
+
+  // The answer for a call whose operation is not active; the caller holds mu.
+  Error not_active(Op op, const char* why) {
+    if ((ended_by_logout_ & op) != 0) {
+      ended_by_logout_ &= ~static_cast<unsigned>(op);
+      return make_error(CKR_USER_NOT_LOGGED_IN, "the operation ended when the token was logged out");
+    }
+    return make_error(CKR_OPERATION_NOT_INITIALIZED, why);
+  }
+
+  // A new operation of this kind starts; the caller holds mu.
+  void started(Op op) { ended_by_logout_ &= ~static_cast<unsigned>(op); }
 
   std::mutex mu;  // guards the operation states below
   std::optional<FindState> find;
@@ -81,6 +118,14 @@ class Session {
   std::optional<CipherState> verify_recover;
 
  private:
+  template <class T>
+  static unsigned take(std::optional<T>& state, Op op) {
+    if (!state) return 0;
+    state.reset();
+    return op;
+  }
+
+  unsigned ended_by_logout_ = 0;  // guarded by mu
   const CK_SESSION_HANDLE handle_;
   const std::shared_ptr<Token> token_;
   const CK_FLAGS flags_;

@@ -5,6 +5,9 @@
 #include "pkcs11/module_state.h"
 #include "pkcs11/shim.h"
 
+// The weak defaults ignore their parameters by design.
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
 #define FH_FN(name, params, args)                                                  \
   __attribute__((weak)) CK_RV fh_##name params {                                   \
     return ::ferrohsm::p11::guard(#name, []() -> ::ferrohsm::Status {               \

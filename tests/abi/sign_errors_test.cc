@@ -129,5 +129,30 @@ TEST_F(SignErrorsTest, AllZeroEcdsaSignatureIsInvalid) {
              f_->C_Verify(session_, digest_.data(), digest_.size(), zero.data(), zero.size()));
 }
 
+// C_Logout may end operations (§5.6). FerroHSM ends those that hold a key or handles,
+// and the next call says why: CKR_USER_NOT_LOGGED_IN, then CKR_OPERATION_NOT_INITIALIZED.
+// A digest needs no login and stays active.
+TEST_F(SignErrorsTest, LogoutEndsKeyOperationsWithUserNotLoggedIn) {
+  SKIP_IF_SOFTHSM("SoftHSMv2 keeps operations across C_Logout");
+  KeyPair kp = GenerateEc(f_, session_, "P-256", KeyOptions{.token = true});
+  ASSERT_CKR_OK(kp.rv);
+  CK_SESSION_HANDLE other = Open(slot_, false);
+  CK_MECHANISM ecdsa{CKM_ECDSA, nullptr, 0};
+  CK_MECHANISM sha{CKM_SHA256, nullptr, 0};
+  ASSERT_CKR_OK(f_->C_SignInit(session_, &ecdsa, kp.priv));
+  ASSERT_CKR_OK(f_->C_DigestInit(other, &sha));
+  ASSERT_CKR_OK(f_->C_Logout(other));
+  Bytes sig(128);
+  CK_ULONG len = sig.size();
+  EXPECT_CKR(CKR_USER_NOT_LOGGED_IN, f_->C_Sign(session_, digest_.data(), digest_.size(), sig.data(), &len));
+  len = sig.size();
+  EXPECT_CKR(CKR_OPERATION_NOT_INITIALIZED,
+             f_->C_Sign(session_, digest_.data(), digest_.size(), sig.data(), &len));
+  Bytes out(32);
+  CK_ULONG out_len = out.size();
+  EXPECT_CKR_OK(f_->C_Digest(other, digest_.data(), digest_.size(), out.data(), &out_len));
+  EXPECT_EQ(Bytes(out.begin(), out.begin() + static_cast<long>(out_len)), OsslDigest("SHA256", digest_));
+}
+
 }  // namespace
 }  // namespace ferrohsm::abi
