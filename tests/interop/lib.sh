@@ -59,13 +59,19 @@ _result() {  # _result <rc> <label> [note]
     echo "FAIL: $2${3:+ ($3)}"
     echo "  --- last lines of the log ---"
     tail -n 25 "$work/log" | sed 's/^/  | /'
+    [ -z "$(tail -c 1 "$work/log")" ] || echo  # the log may end without a newline
   fi
+}
+
+_log_header() {
+  [ -z "$(tail -c 1 "$work/log")" ] || echo >> "$work/log"
+  echo "$1" >> "$work/log"
 }
 
 check() {
   local label="$1" rc
   shift
-  echo "--- $label" >> "$work/log"
+  _log_header "--- $label"
   set +e
   (set -e; "$@") >> "$work/log" 2>&1
   rc=$?
@@ -78,7 +84,7 @@ check() {
 known_bug() {
   local label="$1" why="$2" rc
   shift 2
-  echo "--- $label (known FerroHSM bug: $why)" >> "$work/log"
+  _log_header "--- $label (known FerroHSM bug: $why)"
   set +e
   (set -e; "$@") >> "$work/log" 2>&1
   rc=$?
