@@ -29,6 +29,9 @@ path = "$work/ferrohsm.db"
 kdf_iterations = 1000
 [dev]
 allow_weak_kdf = true
+[log]
+level = "debug"
+destination = "$work/ferrohsm.log"
 CONF
   export FERROHSM_CONF="$work/ferrohsm.toml"
   export SO_PIN="so-pin-$RANDOM$RANDOM" USER_PIN="user-$RANDOM$RANDOM"
@@ -37,6 +40,8 @@ CONF
   pass=0
   fail=0
   : > "$work/log"
+  : > "$work/ferrohsm.log"
+  _modlog_at=0
   echo "== $group: module $module, store $work"
 }
 
@@ -60,10 +65,14 @@ _result() {  # _result <rc> <label> [note]
     echo "  --- last lines of the log ---"
     tail -n 25 "$work/log" | sed 's/^/  | /'
     [ -z "$(tail -c 1 "$work/log")" ] || echo  # the log may end without a newline
+    # what FerroHSM answered other than CKR_OK during this check (its debug log)
+    tail -n +"$((_modlog_at + 1))" "$work/ferrohsm.log" | grep -- '-> CKR_' | grep -v -- '-> CKR_OK' |
+      sort | uniq -c | head -n 10 | sed 's/^/  | ferrohsm: /' || true
   fi
 }
 
 _log_header() {
+  _modlog_at=$(wc -l < "$work/ferrohsm.log")
   [ -z "$(tail -c 1 "$work/log")" ] || echo >> "$work/log"
   echo "$1" >> "$work/log"
 }
