@@ -9,12 +9,7 @@ source "$(dirname "$0")/lib.sh"
 interop_setup "$@"
 need_cmd p11tool certtool openssl
 check "fresh token 'gnutls' (ferrohsm token init)" init_token gnutls
-# p11-kit, which loads the module for GnuTLS, passes the standard 6-field
-# CK_C_INITIALIZE_ARGS; FerroHSM reads a 7th field (NSS's header layout) and answers
-# CKR_ARGUMENTS_BAD whenever the caller's next stack word is not NULL.
-known_bug "C_Initialize reads only the standard CK_C_INITIALIZE_ARGS (as p11-kit passes it)" \
-  "C_Initialize reads pReserved past the standard struct -> CKR_ARGUMENTS_BAD" \
-  python3 "$(dirname "$0")/init_args_check.py" "$module"
+init_args_known_bug "p11-kit, loading the module for GnuTLS,"
 export GNUTLS_PIN="$USER_PIN" GNUTLS_SO_PIN="$SO_PIN"
 p11() { p11tool --provider "$module" --batch "$@"; }
 T="pkcs11:token=gnutls"
