@@ -173,8 +173,15 @@ selftest() {
 }
 check "pkcs11-tool --test --login reports no errors" selftest
 forktest() {
+  local before; before=$(wc -l < "$work/ferrohsm.log")
   user --test-fork > "$work/fork" 2>&1 || { cat "$work/fork"; exit 1; }
   cat "$work/fork"
+  grep -q "C_Initialize in forked child" "$work/fork"
+  ! grep -qi "error\|warning" "$work/fork"
+  # the module's log: the parent and the forked child (two pids) both initialised it
+  tail -n +"$((before + 1))" "$work/ferrohsm.log" | grep -- 'C_Initialize -> CKR_OK' |
+    sed 's/.*ferrohsm\[\([0-9]*\)\].*/\1/' | sort -u > "$work/fork-pids"
+  [ "$(wc -l < "$work/fork-pids")" -ge 2 ]
 }
 check "pkcs11-tool --test-fork (C_Initialize in a forked child)" forktest
 
