@@ -25,7 +25,7 @@ struct OutBuf {
 };
 
 enum class CipherDir { Encrypt, Decrypt };
-enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest, SignRecover, VerifyRecover };
+enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest, SignRecover, VerifyRecover, MessageEncrypt, MessageDecrypt };
 
 class Hsm {
  public:
@@ -96,6 +96,21 @@ class Hsm {
   Status digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out);
   Status digest_update(CK_SESSION_HANDLE h, ByteView data);
   Status digest_final(CK_SESSION_HANDLE h, OutBuf out);
+
+  // --- operation state (hsm_state.cc): digests only -----------------------------------------
+  Status get_operation_state(CK_SESSION_HANDLE h, OutBuf out);
+  Status set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key);
+
+  // --- message-based AEAD (hsm_message.cc) ----------------------------------------------
+  // `param` is the caller's CK_GCM_MESSAGE_PARAMS / CK_CCM_MESSAGE_PARAMS /
+  // CK_SALSA20_CHACHA20_POLY1305_MSG_PARAMS: a generated IV and the tag are written into it.
+  Status message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
+  Status message(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad, ByteView in,
+                 OutBuf out);
+  Status message_begin(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad);
+  Status message_next(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView in, OutBuf out,
+                      CK_FLAGS flags);
+  Status message_final(CipherDir d, CK_SESSION_HANDLE h);
 
   // --- key management ----------------------------------------------------------------
   Status wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,

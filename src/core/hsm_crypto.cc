@@ -76,6 +76,8 @@ void Hsm::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
     case OpKind::Digest: s->digest.reset(); break;
     case OpKind::SignRecover: s->sign_recover.reset(); break;
     case OpKind::VerifyRecover: s->verify_recover.reset(); break;
+    case OpKind::MessageEncrypt: s->message_encrypt.reset(); break;
+    case OpKind::MessageDecrypt: s->message_decrypt.reset(); break;
   }
 }
 
@@ -340,7 +342,7 @@ Status Hsm::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->digest) return make_error(CKR_OPERATION_ACTIVE, "a digest is already in progress");
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::DigestOp> op, e->digest(m));
-  s->digest = DigestState{std::move(op), false};
+  s->digest = DigestState{std::move(op), false, m.mechanism, true, SecureBytes()};
   return {};
 }
 
@@ -371,6 +373,7 @@ Status Hsm::digest_update(CK_SESSION_HANDLE h, ByteView data) {
     return r;
   }
   s->digest->updated = true;
+  s->digest->keep_for_saving(data);
   return {};
 }
 

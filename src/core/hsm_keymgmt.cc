@@ -147,6 +147,9 @@ Status Hsm::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
     return st;
   }
   s->digest->updated = true;
+  // The state would now hold key bytes: it can no longer be handed out.
+  s->digest->saveable = false;
+  s->digest->input = SecureBytes();
   return {};
 }
 

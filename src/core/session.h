@@ -3,6 +3,7 @@
 // here takes a process-wide lock.
 #pragma once
 
+#include "core/mech/message_aead.h"
 #include "core/mech/operation.h"
 #include "core/object.h"
 #include "core/token.h"
@@ -44,6 +45,29 @@ struct CipherState {
 struct DigestState {
   std::unique_ptr<mech::DigestOp> op;
   bool updated = false;
+  // For C_GetOperationState (hsm_state.cc): the mechanism and the input so far, kept
+  // while it is short and public. A digested key or a long input makes it unsaveable.
+  static constexpr size_t kMaxSavedInput = 64 * 1024;
+  CK_MECHANISM_TYPE mechanism = CKM_SHA256;
+  bool saveable = true;
+  SecureBytes input;
+
+  void keep_for_saving(ByteView data) {
+    if (!saveable) return;
+    if (input.size() + data.size() > kMaxSavedInput) {
+      saveable = false;
+      input = SecureBytes();
+      return;
+    }
+    input.insert(input.end(), data.begin(), data.end());
+  }
+};
+
+// A message-based encryption or decryption context (C_MessageEncryptInit …).
+struct MessageState {
+  std::unique_ptr<mech::MessageAead> op;
+  ObjectPtr key;
+  bool in_message = false;  // C_*MessageBegin was called and the last part not yet sent
 };
 
 class Session {
@@ -66,6 +90,8 @@ class Session {
     kDecrypt = 1u << 4,
     kSignRecover = 1u << 5,
     kVerifyRecover = 1u << 6,
+    kMessageEncrypt = 1u << 7,
+    kMessageDecrypt = 1u << 8,
   };
 
   // Ends every operation (close, finalize): keys they hold are released.
@@ -79,6 +105,8 @@ class Session {
     digest.reset();
     sign_recover.reset();
     verify_recover.reset();
+    message_encrypt.reset();
+    message_decrypt.reset();
     ended_by_logout_ = 0;
   }
 
@@ -92,6 +120,7 @@ class Session {
     ended |= take(find, kFind) | take(sign, kSign) | take(verify, kVerify);
     ended |= take(encrypt, kEncrypt) | take(decrypt, kDecrypt);
     ended |= take(sign_recover, kSignRecover) | take(verify_recover, kVerifyRecover);
+    ended |= take(message_encrypt, kMessageEncrypt) | take(message_decrypt, kMessageDecrypt);
     ended_by_logout_ |= ended;
   }
 
@@ -116,6 +145,8 @@ class Session {
   std::optional<DigestState> digest;
   std::optional<CipherState> sign_recover;
   std::optional<CipherState> verify_recover;
+  std::optional<MessageState> message_encrypt;
+  std::optional<MessageState> message_decrypt;
 
  private:
   template <class T>

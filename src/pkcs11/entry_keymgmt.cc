@@ -105,7 +105,8 @@ CK_RV fh_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags) {
         {CKF_ENCRYPT, OpKind::Encrypt},          {CKF_DECRYPT, OpKind::Decrypt},
         {CKF_DIGEST, OpKind::Digest},            {CKF_SIGN, OpKind::Sign},
         {CKF_SIGN_RECOVER, OpKind::SignRecover}, {CKF_VERIFY, OpKind::Verify},
-        {CKF_VERIFY_RECOVER, OpKind::VerifyRecover},
+        {CKF_VERIFY_RECOVER, OpKind::VerifyRecover}, {CKF_MESSAGE_ENCRYPT, OpKind::MessageEncrypt},
+        {CKF_MESSAGE_DECRYPT, OpKind::MessageDecrypt},
     };
     for (const auto& [flag, kind] : kKinds)
       if (flags & flag) h->end_operation(hSession, kind);

@@ -154,5 +154,69 @@ TEST_F(OperationStateTest, ClosingASessionWithAnActiveOperationIsClean) {
   EXPECT_CKR_OK(f_->C_DigestUpdate(session_, digest_.data(), digest_.size()));
 }
 
+// C_GetOperationState / C_SetOperationState (§5.6): a digest saved in one session
+// continues in another and gives the digest of the whole input.
+TEST_F(OperationStateTest, DigestStateMovesToAnotherSession) {
+  SKIP_IF_SOFTHSM("SoftHSMv2 does not save operation state");
+  ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha_digest_));
+  Bytes first = AsBytes("the first half, ");
+  ASSERT_CKR_OK(f_->C_DigestUpdate(session_, first.data(), first.size()));
+  CK_ULONG len = 0;
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, nullptr, &len));
+  Bytes state(len);
+  CK_ULONG short_len = 1;
+  EXPECT_CKR(CKR_BUFFER_TOO_SMALL, f_->C_GetOperationState(session_, state.data(), &short_len));
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, state.data(), &len));
+  state.resize(len);
+
+  CK_SESSION_HANDLE other = Open(slot_, false);
+  ASSERT_CKR_OK(f_->C_SetOperationState(other, state.data(), state.size(), CK_INVALID_HANDLE, CK_INVALID_HANDLE));
+  Bytes second = AsBytes("and the second half");
+  Bytes out(32);
+  for (CK_SESSION_HANDLE s : {session_, other}) {
+    ASSERT_CKR_OK(f_->C_DigestUpdate(s, second.data(), second.size()));
+    CK_ULONG n = out.size();
+    ASSERT_CKR_OK(f_->C_DigestFinal(s, out.data(), &n));
+    Bytes whole = first;
+    whole.insert(whole.end(), second.begin(), second.end());
+    EXPECT_EQ(out, OsslDigest("SHA256", whole));
+  }
+}
+
+TEST_F(OperationStateTest, KeyedOrMissingOperationsCannotBeSaved) {
+  SKIP_IF_SOFTHSM("SoftHSMv2 does not save operation state");
+  CK_ULONG len = 0;
+  EXPECT_CKR(CKR_OPERATION_NOT_INITIALIZED, f_->C_GetOperationState(session_, nullptr, &len));
+  ASSERT_CKR_OK(SignInit());
+  EXPECT_CKR(CKR_STATE_UNSAVEABLE, f_->C_GetOperationState(session_, nullptr, &len));
+  ASSERT_CKR_OK(GetModule().fl3->C_SessionCancel(session_, CKF_SIGN));
+  ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha_digest_));
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, nullptr, &len)) << "a fresh digest can be saved";
+  Template t;
+  t.Ulong(CKA_CLASS, CKO_SECRET_KEY).Ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET).Bytes(CKA_VALUE, Bytes(16, 7));
+  t.Bool(CKA_TOKEN, false).Bool(CKA_SENSITIVE, false).Bool(CKA_EXTRACTABLE, true);
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  ASSERT_CKR_OK(f_->C_CreateObject(session_, t.data(), t.size(), &key));
+  ASSERT_CKR_OK(f_->C_DigestKey(session_, key));
+  EXPECT_CKR(CKR_STATE_UNSAVEABLE, f_->C_GetOperationState(session_, nullptr, &len)) << "it would hold key bytes";
+}
+
+TEST_F(OperationStateTest, MalformedStatesAreRefused) {
+  SKIP_IF_SOFTHSM("SoftHSMv2 does not save operation state");
+  ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha_digest_));
+  CK_ULONG len = 0;
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, nullptr, &len));
+  Bytes state(len);
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, state.data(), &len));
+  Bytes junk = AsBytes("not a state at all, just bytes");
+  EXPECT_CKR(CKR_SAVED_STATE_INVALID,
+             f_->C_SetOperationState(session_, junk.data(), junk.size(), CK_INVALID_HANDLE, CK_INVALID_HANDLE));
+  Bytes cut(state.begin(), state.end() - 1);
+  EXPECT_CKR(CKR_SAVED_STATE_INVALID,
+             f_->C_SetOperationState(session_, cut.data(), cut.size(), CK_INVALID_HANDLE, CK_INVALID_HANDLE));
+  EXPECT_CKR(CKR_KEY_NOT_NEEDED, f_->C_SetOperationState(session_, state.data(), state.size(), hmac_, CK_INVALID_HANDLE));
+  EXPECT_CKR(CKR_ARGUMENTS_BAD, f_->C_SetOperationState(session_, nullptr, 4, CK_INVALID_HANDLE, CK_INVALID_HANDLE));
+}
+
 }  // namespace
 }  // namespace ferrohsm::abi

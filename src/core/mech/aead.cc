@@ -150,7 +150,8 @@ Result<AttrMap> chacha_generate_key(const CK_MECHANISM& mech, const AttrMap& tmp
 void register_aead(Registry& r) {
   Entry ccm;
   ccm.type = CKM_AES_CCM;
-  ccm.info = {16, 32, CKF_ENCRYPT | CKF_DECRYPT};
+  // Also message-based (message_aead.cc), single-part messages only.
+  ccm.info = {16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT};
   ccm.key_types = {CKK_AES};
   ccm.encrypt = make<ccm_setup, true>;
   ccm.decrypt = make<ccm_setup, false>;
@@ -158,7 +159,8 @@ void register_aead(Registry& r) {
 
   Entry chacha;
   chacha.type = CKM_CHACHA20_POLY1305;
-  chacha.info = {kChachaKey, kChachaKey, CKF_ENCRYPT | CKF_DECRYPT};
+  chacha.info = {kChachaKey, kChachaKey,
+                 CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT | CKF_MULTI_MESSAGE};
   chacha.key_types = {CKK_CHACHA20};
   chacha.encrypt = make<chacha_setup, true>;
   chacha.decrypt = make<chacha_setup, false>;

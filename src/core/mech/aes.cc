@@ -110,7 +110,8 @@ void register_aes(Registry& r) {
   }
   Entry gcm;
   gcm.type = CKM_AES_GCM;
-  gcm.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT};
+  // Also message-based (message_aead.cc), single- and multi-part.
+  gcm.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT | CKF_MULTI_MESSAGE};
   gcm.key_types = {CKK_AES};
   gcm.encrypt = gcm_encrypt;
   gcm.decrypt = gcm_decrypt;
