@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by every interop group script: a temporary store, a fresh token, PASS/FAIL
 # bookkeeping and cleanup.
 #
