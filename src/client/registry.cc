@@ -158,6 +158,12 @@ Result<bool> Registry::verify(std::string_view slot_ref, std::string_view key_re
   return worker->verify(key_ref, data, signature, mechanism, std::move(pin));
 }
 
+Status Registry::run(std::string_view slot_ref, std::string_view operation, const SlotServer::SessionOp& op,
+                     bool needs_login, std::optional<Secret> pin) {
+  FHC_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
+  return worker->run(operation, op, needs_login, std::move(pin));
+}
+
 Status Registry::login(std::string_view slot_ref, std::optional<Secret> pin) {
   auto worker = find(slot_ref, 1);
   if (!worker) return unknown(slot_ref);

@@ -100,6 +100,21 @@ Result<bool> SlotServer::verify(std::string_view key_ref, std::span<const std::u
   return r;
 }
 
+Status SlotServer::run(std::string_view operation, const SessionOp& op, bool needs_login,
+                       std::optional<Secret> pin) {
+  Clock::time_point start = Clock::now();
+  std::string name(operation);
+  std::lock_guard lock(mu_);
+  auto r = run_locked<bool>(pin, needs_login, name, [&](Live& live) -> Result<bool> {
+    Status s = op(live.session);
+    if (!s) return Error{s.error().kind, s.rv(), where() + ": " + s.error().message};
+    return true;
+  });
+  emit("slot.run", name, start, r ? "ok" : result_name(r.error()));
+  if (!r) return r.error();
+  return {};
+}
+
 Status SlotServer::login(std::optional<Secret> pin) {
   std::lock_guard lock(mu_);
   auto r = run_locked<bool>(std::nullopt, false, "", [&](Live& live) -> Result<bool> {

@@ -41,6 +41,9 @@ class Registry {
   Result<bool> verify(std::string_view slot_ref, std::string_view key_ref, std::span<const std::uint8_t> data,
                       std::span<const std::uint8_t> signature, const Mechanism& mechanism,
                       std::optional<Secret> pin = std::nullopt);
+  // SlotServer::run on the next worker (round-robin, like sign).
+  Status run(std::string_view slot_ref, std::string_view operation, const SlotServer::SessionOp& op,
+             bool needs_login = true, std::optional<Secret> pin = std::nullopt);
   Status login(std::string_view slot_ref, std::optional<Secret> pin = std::nullopt);
   Status logout(std::string_view slot_ref);
   Result<SlotState> status(std::string_view slot_ref);

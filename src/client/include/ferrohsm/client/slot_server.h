@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,18 @@ class SlotServer {
   Result<bool> verify(std::string_view key_ref, std::span<const std::uint8_t> data,
                       std::span<const std::uint8_t> signature, const Mechanism& mechanism,
                       std::optional<Secret> pin = std::nullopt);
+  // Work the typed calls do not cover (key generation, objects whose labels are computed
+  // at run time): `op` runs on this worker's session with the same treatment as sign().
+  // The session is opened if needed and, when `needs_login`, logged in through the PIN
+  // chain; an error `op` returns with ErrorKind::pkcs11 climbs the recovery ladder by its
+  // CK_RV, and then `op` runs again on the (possibly new) session — so `op` must be safe
+  // to repeat. Any other error kind is final. `op` finds its own objects: the worker's
+  // key-handle cache is not used. A private object `op` cannot find while
+  // Session::logged_in() says false should be reported as CKR_USER_NOT_LOGGED_IN so that
+  // the ladder logs in again. One `slot.run` event; its mechanism field is `operation`.
+  using SessionOp = std::function<Status(Session&)>;
+  Status run(std::string_view operation, const SessionOp& op, bool needs_login = true,
+             std::optional<Secret> pin = std::nullopt);
   // Explicit login: the PIN chain, whatever the policy; clears a `fail` lockout.
   Status login(std::optional<Secret> pin = std::nullopt);
   Status logout();

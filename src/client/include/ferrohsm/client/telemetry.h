@@ -1,6 +1,7 @@
 // Telemetry: every slot server call ends in one Event delivered to the sinks that are
-// plugged in. Names: slot.sign, slot.verify, slot.login, slot.logout, slot.reauth,
-// slot.recover. Fields: slot_ref, worker_index, mechanism, duration, result ("ok" or
+// plugged in. Names: slot.sign, slot.verify, slot.run, slot.login, slot.logout,
+// slot.reauth, slot.recover. Fields: slot_ref, worker_index, mechanism (for slot.run the
+// caller's operation name), duration, result ("ok" or
 // the CKR_* name / error kind), and for slot.recover the ladder step taken.
 #pragma once
 
