@@ -52,6 +52,13 @@ const std::map<std::string, Setter>& toml_keys() {
       {"pkcs11.module", text_at([](Config& c) -> std::string& { return c.providers.pkcs11.module; })},
       {"pkcs11.pin_file", text_at([](Config& c) -> std::string& { return c.providers.pkcs11.pin_file; })},
       {"pkcs11.label", text_at([](Config& c) -> std::string& { return c.providers.pkcs11.label; })},
+      {"pkcs11.sessions",
+       [](Config& c, const toml::node& n) -> Status {
+         if (!n.is_integer() || *n.value<std::int64_t>() < 1 || *n.value<std::int64_t>() > 64)
+           return Error::invalid("must be an integer between 1 and 64");
+         c.providers.pkcs11.sessions = static_cast<int>(*n.value<std::int64_t>());
+         return {};
+       }},
       {"pkcs11.slot",
        [](Config& c, const toml::node& n) -> Status {
          if (!n.is_integer() || *n.value<std::int64_t>() < 0) return Error::invalid("must be a non-negative integer");
@@ -123,6 +130,7 @@ Status finalize_config(Config& config) {
   auto& p = config.providers.pkcs11;
   if (p.label.empty() || p.label.find(':') != std::string::npos)
     return Error::invalid("--pkcs11-label must be non-empty and contain no ':'");
+  if (p.sessions < 1 || p.sessions > 64) return Error::invalid("--pkcs11-sessions must be between 1 and 64");
   return {};
 }
 
@@ -132,7 +140,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   std::string config_file, listen, state_dir, database, provider, seed_file, tls_cert, tls_key, tls_ca;
   std::string p11_module, p11_pin_file, p11_pin, p11_label, log_level, port_file;
   unsigned long p11_slot = 0;
-  int timeout_ms = 0;
+  int timeout_ms = 0, p11_sessions = 0;
   bool list = false;
   app.add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
   auto* o_listen = app.add_option("--listen", listen, "host:port or unix:/path (default 127.0.0.1:8443)");
@@ -148,6 +156,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   auto* o_pinf = app.add_option("--pkcs11-pin-file", p11_pin_file, "file holding the user PIN (secret mount)");
   auto* o_pin = app.add_option("--pkcs11-pin", p11_pin, "user PIN on the command line: local development only");
   auto* o_label = app.add_option("--pkcs11-label", p11_label, "CKA_LABEL prefix (<label>:<scope>:<key_id>)");
+  auto* o_sessions = app.add_option("--pkcs11-sessions", p11_sessions,
+                                    "sessions (slot-server workers) on the token; 1 for a single-session token");
   auto* o_timeout = app.add_option("--request-timeout-ms", timeout_ms, "deadline of each request");
   auto* o_log = app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   auto* o_port = app.add_option("--port-file", port_file, "write the bound TCP port here once listening");
@@ -194,6 +204,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     out.pin_flag_used = true;
   }
   set(o_label, c.providers.pkcs11.label, p11_label);
+  set(o_sessions, c.providers.pkcs11.sessions, p11_sessions);
   set(o_timeout, c.request_timeout_ms, timeout_ms);
   set(o_log, c.log_level, log_level);
   set(o_port, c.port_file, port_file);

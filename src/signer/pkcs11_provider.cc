@@ -1,14 +1,15 @@
+// The pkcs11 provider's four operations, each one slot-server call (see pkcs11_provider.h).
+// Start-up (PIN source, mechanism check, slot servers) is in pkcs11_open.cc.
 #include "ferrohsm/signer/pkcs11_provider.h"
 
-#include <ferrohsm/client/module.h>
-#include <ferrohsm/client/secret.h>
+#include <ferrohsm/client/names.h>
+#include <ferrohsm/client/registry.h>
 #include <ferrohsm/client/session.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <vector>
+
+#include "pkcs11_support.h"
 
 namespace ferrohsm::signer {
 
@@ -16,84 +17,46 @@ namespace {
 // DER of the Ed25519 curve OID 1.3.101.112 (RFC 8410), for CKA_EC_PARAMS.
 constexpr CK_BYTE kEd25519Params[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 
-// The client layer's error as a domain error: no CKR_* type crosses this line.
-Error from_client(const client::Error& e, std::string_view what) {
-  std::string msg = "PKCS#11 " + std::string(what) + " failed: " + e.message;
-  switch (e.kind) {
-    case client::ErrorKind::key_not_found: return Error::key_not_found(msg);
-    case client::ErrorKind::invalid_argument:
-    case client::ErrorKind::config: return Error::invalid(msg);
-    default: return Error::unavailable(msg);
-  }
-}
-
-Result<client::Secret> read_pin(const Pkcs11Settings& s) {
-  if (!s.pin_file.empty()) {
-    std::ifstream in(s.pin_file, std::ios::binary);
-    if (!in) return Error::invalid("cannot read the PIN file " + s.pin_file);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    std::string pin = ss.str();
-    while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r')) pin.pop_back();
-    client::Secret secret(pin);
-    std::fill(pin.begin(), pin.end(), '\0');
-    if (secret.empty()) return Error::invalid("the PIN file " + s.pin_file + " is empty");
-    return secret;
-  }
-  if (s.pin) return client::Secret(*s.pin);
-  return Error::invalid("the pkcs11 provider needs --pkcs11-pin-file (or --pkcs11-pin for local development)");
-}
-
 CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, const void* value, std::size_t size) {
   return CK_ATTRIBUTE{type, const_cast<void*>(value), static_cast<CK_ULONG>(size)};
+}
+
+using Found = std::optional<CK_OBJECT_HANDLE>;
+
+client::Result<Found> find_one(client::Session& session, CK_OBJECT_CLASS cls, const std::string& label) {
+  CK_ATTRIBUTE templ[] = {attr(CKA_CLASS, &cls, sizeof cls), attr(CKA_LABEL, label.data(), label.size())};
+  FHC_ASSIGN_OR_RETURN(auto found, session.find(templ, 2));
+  if (found.empty()) return Found{};
+  return Found(found.front());
+}
+
+// A private key is invisible while the token is logged out, and in a pool another
+// session may log the token out and in around a search. So a missing private key is
+// looked for again (bounded) while the token says "logged in", and is reported to the
+// ladder as CKR_USER_NOT_LOGGED_IN (→ log in again, run again) when it says it is not.
+client::Result<Found> find_private(client::Session& session, const std::string& label) {
+  for (int look = 0; look < 3; ++look) {
+    FHC_ASSIGN_OR_RETURN(Found priv, find_one(session, CKO_PRIVATE_KEY, label));
+    if (priv) return priv;
+    FHC_ASSIGN_OR_RETURN(bool logged_in, session.logged_in());
+    if (!logged_in) return client::pkcs11_error(CKR_USER_NOT_LOGGED_IN, "C_FindObjects (private key)");
+  }
+  return Found{};
+}
+
+client::Result<PublicKey> read_public(client::Session& session, CK_OBJECT_HANDLE pub, std::optional<Error>& verdict) {
+  FHC_ASSIGN_OR_RETURN(auto b, session.attribute(pub, CKA_EC_POINT));
+  // DER OCTET STRING (04 20 ‖ key) per PKCS#11 3.0, or the raw 32 bytes some tokens give.
+  PublicKey out{};
+  if (b.size() == 34 && b[0] == 0x04 && b[1] == 0x20) std::copy(b.begin() + 2, b.end(), out.begin());
+  else if (b.size() == 32) std::copy(b.begin(), b.end(), out.begin());
+  else verdict = Error::unavailable("the token returned an Ed25519 public key in an unknown encoding");
+  return out;
 }
 }  // namespace
 
 std::string Pkcs11Provider::label_for(std::string_view label, const Scope& scope, const KeyId& key_id) {
   return std::string(label) + ":" + scope.str() + ":" + key_id.str();
-}
-
-std::string Pkcs11Provider::mechanism_problem(std::span<const CK_MECHANISM_TYPE> mechanisms) {
-  auto has = [&](CK_MECHANISM_TYPE m) { return std::find(mechanisms.begin(), mechanisms.end(), m) != mechanisms.end(); };
-  if (!has(CKM_EDDSA)) return "the token does not list CKM_EDDSA; ferrohsm-signer needs a PKCS#11 3.0 module with EdDSA";
-  if (!has(CKM_EC_EDWARDS_KEY_PAIR_GEN)) return "the token does not list CKM_EC_EDWARDS_KEY_PAIR_GEN";
-  return {};
-}
-
-Pkcs11Provider::Pkcs11Provider(std::shared_ptr<client::Module> module, std::unique_ptr<client::Session> session,
-                               std::string label)
-    : module_(std::move(module)), session_(std::move(session)), label_(std::move(label)) {}
-
-Pkcs11Provider::~Pkcs11Provider() {
-  std::lock_guard lock(mu_);
-  session_.reset();  // closes the session before the module may be finalized
-}
-
-Result<std::unique_ptr<Pkcs11Provider>> Pkcs11Provider::open(const Pkcs11Settings& settings) {
-  if (settings.module.empty()) return Error::invalid("the pkcs11 provider needs --pkcs11-module");
-  if (!settings.slot) return Error::invalid("the pkcs11 provider needs --pkcs11-slot");
-  if (settings.label.empty() || settings.label.find(':') != std::string::npos)
-    return Error::invalid("--pkcs11-label must be non-empty and contain no ':'");
-  auto module = client::Module::load(settings.module);
-  if (!module) return from_client(module.error(), "module load");
-  CK_SLOT_ID slot = *settings.slot;
-  auto* fn = (*module)->functions();
-  CK_ULONG count = 0;
-  if (fn->C_GetMechanismList(slot, nullptr, &count) != CKR_OK)
-    return Error::unavailable("cannot list the mechanisms of slot " + std::to_string(slot) + " of " + settings.module);
-  std::vector<CK_MECHANISM_TYPE> mechanisms(count);
-  if (fn->C_GetMechanismList(slot, mechanisms.data(), &count) != CKR_OK)
-    return Error::unavailable("cannot list the mechanisms of slot " + std::to_string(slot));
-  mechanisms.resize(count);
-  if (auto problem = mechanism_problem(mechanisms); !problem.empty())
-    return Error::invalid(settings.module + " slot " + std::to_string(slot) + ": " + problem);
-  auto pin = read_pin(settings);
-  if (!pin) return pin.error();
-  auto session = (*module)->open_session(slot, true);
-  if (!session) return from_client(session.error(), "open session");
-  auto owned = std::make_unique<client::Session>(std::move(*session));
-  if (auto s = owned->login(CKU_USER, *pin); !s) return from_client(s.error(), "login");
-  return std::unique_ptr<Pkcs11Provider>(new Pkcs11Provider(std::move(*module), std::move(owned), settings.label));
 }
 
 std::optional<std::string> Pkcs11Provider::label_of(const std::string& handle) const {
@@ -110,112 +73,109 @@ std::optional<std::string> Pkcs11Provider::label_of(const std::string& handle) c
   return label_for(label_, *scope, *key_id);
 }
 
-Result<std::optional<CK_OBJECT_HANDLE>> Pkcs11Provider::find_locked(CK_OBJECT_CLASS cls, const std::string& label) {
-  CK_ATTRIBUTE templ[] = {attr(CKA_CLASS, &cls, sizeof cls), attr(CKA_LABEL, label.data(), label.size())};
-  auto found = session_->find(templ, 2);
-  if (!found) return from_client(found.error(), "find");
-  if (found->empty()) return std::optional<CK_OBJECT_HANDLE>{};
-  return std::optional<CK_OBJECT_HANDLE>(found->front());
-}
-
-Result<PublicKey> Pkcs11Provider::read_public_locked(CK_OBJECT_HANDLE pub) {
-  auto point = session_->attribute(pub, CKA_EC_POINT);
-  if (!point) return from_client(point.error(), "read public key");
-  // DER OCTET STRING (04 20 ‖ key) per PKCS#11 3.0, or the raw 32 bytes some tokens give.
-  const auto& b = *point;
-  PublicKey out{};
-  if (b.size() == 34 && b[0] == 0x04 && b[1] == 0x20) std::copy(b.begin() + 2, b.end(), out.begin());
-  else if (b.size() == 32) std::copy(b.begin(), b.end(), out.begin());
-  else return Error::unavailable("the token returned an Ed25519 public key in an unknown encoding");
-  return out;
+Status Pkcs11Provider::run(const Context& ctx, std::string_view operation, const Op& op) {
+  if (auto s = ctx.check(); !s) return s;
+  std::optional<Error> verdict;
+  client::Status s = registry_->run(kSlotRef, operation, [&](client::Session& session) {
+    verdict.reset();  // a run the ladder repeats starts afresh
+    return op(session, verdict);
+  });
+  if (!s) return pkcs11_detail::from_client(s.error(), operation);
+  if (verdict) return *verdict;
+  return {};
 }
 
 Result<GeneratedKey> Pkcs11Provider::generate(const Context& ctx, const Scope& scope, const KeyId& key_id) {
-  if (auto s = ctx.check(); !s) return s.error();
   std::string label = label_for(label_, scope, key_id);
   std::string handle = std::string(kHandlePrefix) + label;
-  std::lock_guard lock(mu_);
-  auto priv = find_locked(CKO_PRIVATE_KEY, label);
-  if (!priv) return priv.error();
-  auto pub = find_locked(CKO_PUBLIC_KEY, label);
-  if (!pub) return pub.error();
-  if (*pub) {
-    if (!*priv) return Error::retired("key " + handle + " was retired; pick a new key_id");
-    auto key = read_public_locked(**pub);
-    if (!key) return key.error();
-    return GeneratedKey{handle, *key};
-  }
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  CK_KEY_TYPE type = CKK_EC_EDWARDS;
-  CK_ATTRIBUTE pub_t[] = {
-      attr(CKA_TOKEN, &yes, sizeof yes),          attr(CKA_KEY_TYPE, &type, sizeof type),
-      attr(CKA_VERIFY, &yes, sizeof yes),         attr(CKA_LABEL, label.data(), label.size()),
-      attr(CKA_ID, label.data(), label.size()),   attr(CKA_EC_PARAMS, kEd25519Params, sizeof kEd25519Params),
-  };
-  CK_ATTRIBUTE priv_t[] = {
-      attr(CKA_TOKEN, &yes, sizeof yes),       attr(CKA_KEY_TYPE, &type, sizeof type),
-      attr(CKA_PRIVATE, &yes, sizeof yes),     attr(CKA_SENSITIVE, &yes, sizeof yes),
-      attr(CKA_EXTRACTABLE, &no, sizeof no),   attr(CKA_SIGN, &yes, sizeof yes),
-      attr(CKA_LABEL, label.data(), label.size()), attr(CKA_ID, label.data(), label.size()),
-  };
-  auto pair = session_->generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t);
-  if (!pair) return from_client(pair.error(), "key generation");
-  auto key = read_public_locked(pair->first);
-  if (!key) return key.error();
-  return GeneratedKey{handle, *key};
+  PublicKey key{};
+  std::lock_guard lock(mutate_mu_);
+  auto s = run(ctx, "CKM_EC_EDWARDS_KEY_PAIR_GEN", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
+    // Find first: a repeated run (or a second generate) finds the pair made before.
+    FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, label));
+    if (pub) {
+      FHC_ASSIGN_OR_RETURN(Found priv, find_private(session, label));
+      if (!priv) {
+        verdict = Error::retired("key " + handle + " was retired; pick a new key_id");
+        return {};
+      }
+      FHC_ASSIGN_OR_RETURN(key, read_public(session, *pub, verdict));
+      return {};
+    }
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_KEY_TYPE type = CKK_EC_EDWARDS;
+    CK_ATTRIBUTE pub_t[] = {
+        attr(CKA_TOKEN, &yes, sizeof yes),        attr(CKA_KEY_TYPE, &type, sizeof type),
+        attr(CKA_VERIFY, &yes, sizeof yes),       attr(CKA_LABEL, label.data(), label.size()),
+        attr(CKA_ID, label.data(), label.size()), attr(CKA_EC_PARAMS, kEd25519Params, sizeof kEd25519Params),
+    };
+    CK_ATTRIBUTE priv_t[] = {
+        attr(CKA_TOKEN, &yes, sizeof yes),           attr(CKA_KEY_TYPE, &type, sizeof type),
+        attr(CKA_PRIVATE, &yes, sizeof yes),         attr(CKA_SENSITIVE, &yes, sizeof yes),
+        attr(CKA_EXTRACTABLE, &no, sizeof no),       attr(CKA_SIGN, &yes, sizeof yes),
+        attr(CKA_LABEL, label.data(), label.size()), attr(CKA_ID, label.data(), label.size()),
+    };
+    FHC_ASSIGN_OR_RETURN(auto pair,
+                         session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t));
+    FHC_ASSIGN_OR_RETURN(key, read_public(session, pair.first, verdict));
+    return {};
+  });
+  if (!s) return s.error();
+  return GeneratedKey{handle, key};
 }
 
 Result<Signature> Pkcs11Provider::sign(const Context& ctx, const std::string& handle_id, const Digest& digest) {
-  if (auto s = ctx.check(); !s) return s.error();
   auto label = label_of(handle_id);
   if (!label) return Error::key_not_found("not a pkcs11 handle of label '" + label_ + "'");
-  std::lock_guard lock(mu_);
-  auto priv = find_locked(CKO_PRIVATE_KEY, *label);
-  if (!priv) return priv.error();
-  if (!*priv) {
-    auto pub = find_locked(CKO_PUBLIC_KEY, *label);
-    if (pub && *pub) return Error::retired("key " + handle_id + " is retired");
-    return Error::key_not_found("no key labelled " + *label + " on the token");
-  }
-  auto sig = session_->sign(client::Mechanism{CKM_EDDSA, {}}, **priv, digest);
-  if (!sig) return from_client(sig.error(), "sign");
-  if (sig->size() != 64) return Error::unavailable("the token returned a signature of the wrong length");
   Signature out{};
-  std::copy(sig->begin(), sig->end(), out.begin());
+  auto s = run(ctx, "CKM_EDDSA", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
+    FHC_ASSIGN_OR_RETURN(Found priv, find_private(session, *label));
+    if (!priv) {
+      FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
+      if (pub) verdict = Error::retired("key " + handle_id + " is retired");
+      else verdict = Error::key_not_found("no key labelled " + *label + " on the token");
+      return {};
+    }
+    FHC_ASSIGN_OR_RETURN(auto sig, session.sign(client::Mechanism{CKM_EDDSA, {}}, *priv, digest));
+    if (sig.size() != out.size()) {
+      verdict = Error::unavailable("the token returned a signature of the wrong length");
+      return {};
+    }
+    std::copy(sig.begin(), sig.end(), out.begin());
+    return {};
+  });
+  if (!s) return s.error();
   return out;
 }
 
 Result<PublicKey> Pkcs11Provider::public_key(const Context& ctx, const std::string& handle_id) {
-  if (auto s = ctx.check(); !s) return s.error();
   auto label = label_of(handle_id);
   if (!label) return Error::key_not_found("not a pkcs11 handle of label '" + label_ + "'");
-  std::lock_guard lock(mu_);
-  auto pub = find_locked(CKO_PUBLIC_KEY, *label);
-  if (!pub) return pub.error();
-  if (!*pub) return Error::key_not_found("no key labelled " + *label + " on the token");
-  return read_public_locked(**pub);
+  PublicKey key{};
+  auto s = run(ctx, "public_key", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
+    FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
+    if (!pub) {
+      verdict = Error::key_not_found("no key labelled " + *label + " on the token");
+      return {};
+    }
+    FHC_ASSIGN_OR_RETURN(key, read_public(session, *pub, verdict));
+    return {};
+  });
+  if (!s) return s.error();
+  return key;
 }
 
 Status Pkcs11Provider::retire(const Context& ctx, const std::string& handle_id) {
-  if (auto s = ctx.check(); !s) return s;
   auto label = label_of(handle_id);
   if (!label) return Error::key_not_found("not a pkcs11 handle of label '" + label_ + "'");
-  std::lock_guard lock(mu_);
-  auto pub = find_locked(CKO_PUBLIC_KEY, *label);
-  if (!pub) return pub.error();
-  auto priv = find_locked(CKO_PRIVATE_KEY, *label);
-  if (!priv) return priv.error();
-  if (!*pub && !*priv) return Error::key_not_found("no key labelled " + *label + " on the token");
-  if (*priv) {
-    if (auto s = session_->destroy_object(**priv); !s) return from_client(s.error(), "retire");
-  }
-  return {};
-}
-
-Result<std::unique_ptr<KeyProvider>> make_pkcs11_provider(const Pkcs11Settings& settings) {
-  auto p = Pkcs11Provider::open(settings);
-  if (!p) return p.error();
-  return std::unique_ptr<KeyProvider>(std::move(*p));
+  std::lock_guard lock(mutate_mu_);
+  return run(ctx, "retire", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
+    FHC_ASSIGN_OR_RETURN(Found priv, find_private(session, *label));
+    if (priv) return session.destroy_object(*priv);  // a repeated run finds it gone: fine
+    FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
+    if (!pub) verdict = Error::key_not_found("no key labelled " + *label + " on the token");
+    return {};
+  });
 }
 
 }  // namespace ferrohsm::signer

@@ -1,4 +1,4 @@
-#include "support/softhsm_token.h"
+#include "support/test_token.h"
 
 #include <ferrohsm/client/module.h>
 #include <ferrohsm/client/secret.h>
@@ -10,50 +10,77 @@
 
 namespace ferrohsm::signer::testing {
 
-namespace {
-SoftHsmToken make_token() {
-  static TempDir dir;  // lives as long as the process
-  SoftHsmToken t;
-  t.module_path = kSoftHsmModule;
-  if (access(kSoftHsmModule, R_OK) != 0) {
-    t.error = std::string(kSoftHsmModule) + " is not installed (Debian package softhsm2)";
+TestToken create_test_token(const TempDir& dir) {
+  TestToken t;
+  t.kind = SIGNER_TEST_MODULE_KIND;
+  t.module_path = SIGNER_TEST_MODULE_PATH;
+  t.conf_dir = dir.path();
+  if (access(t.module_path.c_str(), R_OK) != 0) {
+    t.error = t.module_path + " is not there" + (t.kind == "softhsm" ? " (Debian package softhsm2)" : "");
     return t;
   }
   std::string tokens = dir.file("tokens");
   std::filesystem::create_directories(tokens);
-  t.conf_path = dir.file("softhsm2.conf");
-  std::ofstream(t.conf_path) << "directories.tokendir = " << tokens << "\nobjectstore.backend = file\nlog.level = ERROR\n";
-  setenv("SOFTHSM2_CONF", t.conf_path.c_str(), 1);
+  std::ofstream(dir.file("softhsm2.conf")) << "directories.tokendir = " << tokens
+                                           << "\nobjectstore.backend = file\nlog.level = ERROR\n";
+  // A temp store; a low PBKDF2 count keeps logins fast (FerroHSM warns about it at start).
+  std::ofstream(dir.file("ferrohsm.toml")) << "[store]\npath = \"" << dir.file("ferrohsm.db")
+                                           << "\"\n[pin]\nkdf_iterations = 1000\n[dev]\nallow_weak_kdf = true\n";
+  setenv("SOFTHSM2_CONF", dir.file("softhsm2.conf").c_str(), 1);
+  setenv("FERROHSM_CONF", dir.file("ferrohsm.toml").c_str(), 1);
   t.pin_file = dir.file("pin");
-  std::ofstream(t.pin_file) << "4321\n";
-  auto module = client::Module::load(kSoftHsmModule);
+  std::ofstream(t.pin_file) << kTokenUserPin << "\n";
+  auto module = client::Module::load(t.module_path);
   if (!module) {
-    t.error = "cannot load SoftHSMv2: " + module.error().message;
+    t.error = "cannot load " + t.module_path + ": " + module.error().message;
     return t;
   }
   t.module = *module;
-  auto slots = t.module->slots(false);
-  if (!slots || slots->empty()) {
-    t.error = "SoftHSMv2 lists no slot";
+  auto slots = t.module->slots(true);
+  if (!slots) {
+    t.error = t.kind + " lists no slot: " + slots.error().message;
     return t;
   }
-  auto init = t.module->init_token(slots->front(), client::Secret("12345678"), "signer-tests", client::Secret("4321"));
+  // The first slot whose token is not initialised yet (both modules keep one such slot).
+  std::optional<CK_SLOT_ID> free;
+  for (CK_SLOT_ID id : *slots) {
+    auto info = t.module->token_info(id);
+    if (info && !(info->flags & CKF_TOKEN_INITIALIZED)) {
+      free = id;
+      break;
+    }
+  }
+  if (!free) {
+    t.error = t.kind + " has no free slot";
+    return t;
+  }
+  auto init = t.module->init_token(*free, client::Secret(kTokenSoPin), "signer-tests", client::Secret(kTokenUserPin));
   if (!init) {
     t.error = "C_InitToken failed: " + init.error().message;
     return t;
   }
+  // SoftHSMv2 moves an initialised token to a slot id of its own at the next
+  // C_Initialize (as every other process sees it): load the library again to learn it.
+  t.module.reset();
+  module = client::Error{};  // drop the last reference: C_Finalize
+  module = client::Module::load(t.module_path);
+  if (!module) {
+    t.error = "cannot load " + t.module_path + " again: " + module.error().message;
+    return t;
+  }
+  t.module = *module;
   auto slot = t.module->find_token("signer-tests");
   if (!slot) {
-    t.error = "initialised token not found";
+    t.error = "initialised token not found: " + slot.error().message;
     return t;
   }
   t.slot = *slot;
   return t;
 }
-}  // namespace
 
-const SoftHsmToken& softhsm_token() {
-  static const SoftHsmToken token = make_token();
+const TestToken& test_token() {
+  static TempDir dir;  // lives as long as the process
+  static const TestToken token = create_test_token(dir);
   return token;
 }
 

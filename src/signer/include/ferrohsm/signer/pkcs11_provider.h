@@ -1,7 +1,9 @@
 // The PKCS#11 provider: Ed25519 keys generated on any PKCS#11 token that lists
-// CKM_EDDSA, reached through ferrohsm::client (Module + Session).
+// CKM_EDDSA, reached through the slot servers of ferrohsm::client (Registry): a pool of
+// sessions, the PIN chain (PIN file or the dev-only PIN) and the recovery ladder
+// (re-login after CKR_USER_NOT_LOGGED_IN, reopened sessions, re-initialisation).
 //
-//   CKA_LABEL  <label>:<scope>:<key_id>     on both halves of the pair
+//   CKA_LABEL  <label>:<scope>:<key_id>     on both halves of the pair (also CKA_ID)
 //   handle     pkcs11:<label>:<scope>:<key_id>
 //
 // Keys are generated on the token with CKM_EC_EDWARDS_KEY_PAIR_GEN, private half
@@ -10,19 +12,21 @@
 // half, so a retired key still verifies and retire is idempotent.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 
+#include <ferrohsm/client/result.h>
 #include <ferrohsm/cryptoki.h>
 
 #include "ferrohsm/signer/key_provider.h"
 #include "ferrohsm/signer/provider_registry.h"
 
 namespace ferrohsm::client {
-class Module;
+class Registry;
 class Session;
 }  // namespace ferrohsm::client
 
@@ -32,8 +36,10 @@ class Pkcs11Provider final : public KeyProvider {
  public:
   static constexpr std::string_view kName = "pkcs11";
   static constexpr std::string_view kHandlePrefix = "pkcs11:";
+  static constexpr std::string_view kSlotRef = "signer";  // the one slot the provider's registry serves
 
-  // Loads the module, checks CKM_EDDSA, opens a session on the slot and logs in.
+  // Checks the wiring and the PIN file, loads the module, checks CKM_EDDSA, starts the
+  // slot servers (settings.sessions workers) and logs in once, so a wrong PIN fails here.
   static Result<std::unique_ptr<Pkcs11Provider>> open(const Pkcs11Settings& settings);
   ~Pkcs11Provider() override;
 
@@ -45,6 +51,8 @@ class Pkcs11Provider final : public KeyProvider {
   std::string handle_for(const Scope& scope, const KeyId& key_id) const {
     return std::string(kHandlePrefix) + label_for(label_, scope, key_id);
   }
+  // The slot servers (tests look at their telemetry and workers).
+  client::Registry& registry() { return *registry_; }
 
   std::string_view name() const override { return kName; }
   Result<GeneratedKey> generate(const Context& ctx, const Scope& scope, const KeyId& key_id) override;
@@ -53,16 +61,19 @@ class Pkcs11Provider final : public KeyProvider {
   Status retire(const Context& ctx, const std::string& handle_id) override;
 
  private:
-  Pkcs11Provider(std::shared_ptr<client::Module> module, std::unique_ptr<client::Session> session, std::string label);
+  // What one slot-server call does: it returns a client error for the ladder to handle
+  // (after which it runs again) or leaves a domain verdict (key_retired …) in `verdict`.
+  using Op = std::function<client::Status(client::Session&, std::optional<Error>& verdict)>;
+
+  Pkcs11Provider(std::unique_ptr<client::Registry> registry, std::string label);
   // The CKA_LABEL a handle names, if it is one of this provider's handles.
   std::optional<std::string> label_of(const std::string& handle) const;
-  Result<std::optional<CK_OBJECT_HANDLE>> find_locked(CK_OBJECT_CLASS cls, const std::string& label);
-  Result<PublicKey> read_public_locked(CK_OBJECT_HANDLE pub);
+  // Runs `op` on a worker's logged-in session through the registry (ladder applied).
+  Status run(const Context& ctx, std::string_view operation, const Op& op);
 
-  std::shared_ptr<client::Module> module_;
-  std::mutex mu_;  // one session; calls serialise on it
-  std::unique_ptr<client::Session> session_;
+  std::unique_ptr<client::Registry> registry_;
   std::string label_;
+  std::mutex mutate_mu_;  // generate and retire one at a time: no two pairs under one label
 };
 
 Result<std::unique_ptr<KeyProvider>> make_pkcs11_provider(const Pkcs11Settings& settings);

@@ -21,6 +21,7 @@ struct Pkcs11Settings {
   std::string pin_file;          // the secret mount (production)
   std::optional<std::string> pin;  // --pkcs11-pin: local development only
   std::string label = "ferrohsm";  // CKA_LABEL prefix: <label>:<scope>:<key_id>
+  int sessions = 4;  // slot-server workers (sessions); 1 = a single-session token
 };
 
 struct ProviderSettings {
