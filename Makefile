@@ -36,8 +36,11 @@ test-tsan: tsan
 test: test-release test-asan test-tsan
 	@echo "make test: release, ASan+UBSan and TSan suites passed"
 
-bench: release
-	@if [ -f bench/run.sh ]; then bench/run.sh; else echo "bench: not built yet" >&2; exit 1; fi
+# FerroHSM vs SoftHSMv2 vs raw OpenSSL, one table (bench/run.sh; docs/PERFORMANCE.md).
+bench: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target ferrohsm-pkcs11 p11bench
+	bench/run.sh
 
 install: release
 	cmake --install build/release

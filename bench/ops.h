@@ -1,0 +1,47 @@
+// The cryptographic operations measured, the same list for every peer (a PKCS#11
+// module or OpenSSL EVP directly). Each PKCS#11 operation is what an application
+// does per message: the *Init call plus the one-shot call; key generation creates a
+// session key pair and destroys it.
+#pragma once
+
+#include "harness.h"
+#include "p11.h"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace p11bench {
+
+enum class Alg { kRsaPkcs1, kRsaPss, kEcdsaP256, kEcdsaP384, kEd25519, kAesGcm, kAesCbc, kSha256, kHmacSha256,
+                 kGenRsa2048, kGenP256, kGenEd25519 };
+enum class Kind { kSign, kVerify, kEncrypt, kDecrypt, kDigest, kGenerate };
+
+struct OpSpec {
+  std::string name;  // the table's row label
+  Alg alg;
+  Kind kind;
+  size_t len;  // message bytes
+};
+
+const std::vector<OpSpec>& crypto_ops();
+
+// The token keys the PKCS#11 operations use (created by `p11bench setup`, looked up by label).
+struct TokenKeys {
+  CK_OBJECT_HANDLE rsa_priv = 0, rsa_pub = 0, p256_priv = 0, p256_pub = 0, p384_priv = 0, p384_pub = 0,
+                   ed_priv = 0, ed_pub = 0, aes = 0, hmac = 0;
+};
+// Generates every benchmark key that is missing on the token (logged-in session);
+// prints one line per key the module cannot generate.
+void create_token_keys(const Module& m, CK_SESSION_HANDLE s);
+TokenKeys find_token_keys(const Module& m, CK_SESSION_HANDLE s);
+
+// Thread i of a PKCS#11 measurement works on sessions[i].
+Factory p11_factory(const Module& m, const std::vector<CK_SESSION_HANDLE>& sessions, const TokenKeys& k,
+                    const OpSpec& op);
+// The same operation through OpenSSL EVP with keys generated in memory.
+Factory ossl_factory(const OpSpec& op);
+// FerroHSM's PIN KDF at its default cost (PBKDF2-HMAC-SHA256, 600,000 iterations), in ms.
+double ossl_pbkdf2_ms();
+
+}  // namespace p11bench

@@ -1,0 +1,135 @@
+// `p11bench report FILE`: the one table of a `make bench` run. FILE holds the result
+// lines of every round ("R peer op threads unit value"); each cell is the median over
+// the rounds. Ratios are FerroHSM against each peer, oriented so that > 1 means
+// FerroHSM is better (faster, or for ms / MiB rows smaller).
+#include "report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+namespace p11bench {
+namespace {
+
+const char* const kPeers[] = {"ferrohsm", "softhsm", "openssl"};
+
+struct Cell {
+  std::vector<double> values;
+  std::string unit;
+  std::string na;  // a reason, when no round produced a value
+};
+
+struct Row {
+  std::string op;
+  int threads = 1;
+  std::map<std::string, Cell> cells;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string fmt_value(double v, const std::string& unit) {
+  char b[48];
+  if (unit == "ops/s") {
+    if (v >= 1e6) std::snprintf(b, sizeof b, "%.2fM", v / 1e6);
+    else if (v >= 1e4) std::snprintf(b, sizeof b, "%.1fk", v / 1e3);
+    else if (v >= 1e3) std::snprintf(b, sizeof b, "%.2fk", v / 1e3);
+    else std::snprintf(b, sizeof b, "%.1f", v);
+  } else if (unit == "ms") {
+    std::snprintf(b, sizeof b, v < 10 ? "%.2f ms" : "%.0f ms", v);
+  } else {
+    std::snprintf(b, sizeof b, "%.1f %s", v, unit.c_str());
+  }
+  return b;
+}
+
+std::string fmt_ratio(const Cell* f, const Cell* o) {
+  if (f == nullptr || o == nullptr || f->values.empty() || o->values.empty()) return "—";
+  double a = median(f->values), b = median(o->values);
+  if (a <= 0 || b <= 0) return "—";
+  double r = f->unit == "ops/s" ? a / b : b / a;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, r >= 100 ? "%.0f" : r >= 10 ? "%.1f" : "%.2f", r);
+  return buf;
+}
+
+// Extra time per call over OpenSSL, in µs (ops/s rows only).
+std::string fmt_overhead(const Cell* f, const Cell* o) {
+  if (f == nullptr || o == nullptr || f->values.empty() || o->values.empty() || f->unit != "ops/s") return "";
+  if (median(f->values) < 1000 || median(o->values) < 1000) return "";  // only where a µs matters
+  double us = 1e6 / median(f->values) - 1e6 / median(o->values);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.2f", us);
+  return buf;
+}
+
+}  // namespace
+
+int report(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "p11bench report: cannot read %s\n", path.c_str());
+    return 2;
+  }
+  std::vector<Row> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, '\t');) f.push_back(x);
+    if (f.size() < 6 || f[0] != "R") continue;
+    const int threads = std::atoi(f[3].c_str());
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return r.op == f[2] && r.threads == threads; });
+    if (it == rows.end()) {
+      rows.push_back(Row{f[2], threads, {}});
+      it = rows.end() - 1;
+    }
+    Cell& c = it->cells[f[1]];
+    if (f[4] == "n/a") {
+      c.na = f[5];
+    } else {
+      c.unit = f[4];
+      c.values.push_back(std::atof(f[5].c_str()));
+    }
+  }
+  std::vector<std::string> notes;
+  std::printf("| operation | thr | FerroHSM | SoftHSMv2 | limit | Ferro/Soft | Ferro/limit | +µs/call vs limit |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (const Row& r : rows) {
+    std::printf("| %s | %d ", r.op.c_str(), r.threads);
+    for (const char* p : kPeers) {
+      auto it = r.cells.find(p);
+      if (it == r.cells.end()) {
+        std::printf("| — ");
+      } else if (it->second.values.empty()) {
+        notes.push_back(std::string(p) + ", " + r.op + " (" + std::to_string(r.threads) + " thr): " + it->second.na);
+        std::printf("| n/a[%zu] ", notes.size());
+      } else {
+        std::printf("| %s ", fmt_value(median(it->second.values), it->second.unit).c_str());
+      }
+    }
+    auto get = [&](const char* p) -> const Cell* {
+      auto it = r.cells.find(p);
+      return it == r.cells.end() ? nullptr : &it->second;
+    };
+    std::printf("| %s | %s | %s |\n", fmt_ratio(get("ferrohsm"), get("softhsm")).c_str(),
+                fmt_ratio(get("ferrohsm"), get("openssl")).c_str(),
+                fmt_overhead(get("ferrohsm"), get("openssl")).c_str());
+  }
+  if (!notes.empty()) {
+    std::printf("\n");
+    for (size_t i = 0; i < notes.size(); ++i) std::printf("n/a[%zu] %s\n", i + 1, notes[i].c_str());
+  }
+  std::printf("\nCells: medians over the rounds. limit: OpenSSL EVP directly (crypto rows); one 4 KiB write +\n"
+              "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
+  return 0;
+}
+
+}  // namespace p11bench
