@@ -1,5 +1,7 @@
 // A thin RAII layer over sqlite3_stmt: bind by position, step, read columns.
-// Statements are prepared once per connection and reset after use.
+// Either owns a statement it prepared (finalized at the end) or borrows one from the
+// store's per-connection cache (prepared once; reset and unbound at the end, so the
+// next user finds it fresh and no read transaction is left open).
 #pragma once
 
 #include "core/bytes.h"
@@ -16,7 +18,16 @@ Error sqlite_error(sqlite3* db, const std::string& what);
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql);
-  ~Stmt() { sqlite3_finalize(s_); }
+  // Borrows `cached` (may be nullptr after a failed prepare: step() then reports it).
+  Stmt(sqlite3* db, sqlite3_stmt* cached) : db_(db), s_(cached), owned_(false) {}
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(s_);
+    } else if (s_ != nullptr) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -42,6 +53,7 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
+  bool owned_ = true;
 };
 
 }  // namespace ferrohsm::store

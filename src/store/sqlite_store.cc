@@ -88,7 +88,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   return s;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close_v2(db_); }
+SqliteStore::~SqliteStore() {
+  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
+  sqlite3_close_v2(db_);
+}
 
 Status SqliteStore::exec(const char* sql) {
   char* err = nullptr;
@@ -119,25 +122,37 @@ Status SqliteStore::init_schema() {
   return exec("COMMIT");
 }
 
+Stmt SqliteStore::prepared(const std::string& sql) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return Stmt(db_, it->second);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return Stmt(db_, static_cast<sqlite3_stmt*>(nullptr));  // step() reports the prepare error
+  }
+  stmts_.emplace(sql, st);
+  return Stmt(db_, st);
+}
+
 template <typename F>
 Status SqliteStore::transaction(F&& body) {
-  FH_TRY(exec("BEGIN IMMEDIATE"));
+  FH_TRY(prepared("BEGIN IMMEDIATE").run());
   Status st = body();
   if (!st.ok()) {
-    (void)exec("ROLLBACK");
+    (void)prepared("ROLLBACK").run();
     return st;
   }
-  st = exec("COMMIT");
-  if (!st.ok()) (void)exec("ROLLBACK");
+  st = prepared("COMMIT").run();
+  if (!st.ok()) (void)prepared("ROLLBACK").run();
   return st;
 }
 
 Status SqliteStore::record_change(int64_t token_id, int64_t object_id, ChangeKind kind) {
-  Stmt s(db_, "INSERT INTO changes(token_id, object_id, kind) VALUES (?, ?, ?)");
+  Stmt s = prepared("INSERT INTO changes(token_id, object_id, kind) VALUES (?, ?, ?)");
   FH_TRY(s.bind(1, token_id).bind(2, object_id).bind(3, static_cast<int64_t>(kind)).run());
   int64_t seq = sqlite3_last_insert_rowid(db_);
   if (seq % 1000 == 0) {
-    Stmt prune(db_, "DELETE FROM changes WHERE seq <= ?");
+    Stmt prune = prepared("DELETE FROM changes WHERE seq <= ?");
     FH_TRY(prune.bind(1, seq - kChangesKept).run());
   }
   return {};
@@ -145,7 +160,7 @@ Status SqliteStore::record_change(int64_t token_id, int64_t object_id, ChangeKin
 
 Result<std::vector<TokenRow>> SqliteStore::tokens() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, (std::string(kTokenColumns) + " ORDER BY slot_id").c_str());
+  Stmt s = prepared(std::string(kTokenColumns) + " ORDER BY slot_id");
   std::vector<TokenRow> out;
   for (;;) {
     FH_ASSIGN_OR_RETURN(bool row, s.step());
@@ -157,7 +172,7 @@ Result<std::vector<TokenRow>> SqliteStore::tokens() {
 
 Result<TokenRow> SqliteStore::token(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, (std::string(kTokenColumns) + " WHERE id = ?").c_str());
+  Stmt s = prepared(std::string(kTokenColumns) + " WHERE id = ?");
   s.bind(1, id);
   FH_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
@@ -166,7 +181,7 @@ Result<TokenRow> SqliteStore::token(int64_t id) {
 
 Result<CK_SLOT_ID> SqliteStore::next_slot_id() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT value FROM meta WHERE key = 'next_slot_id'");
+  Stmt s = prepared("SELECT value FROM meta WHERE key = 'next_slot_id'");
   FH_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return make_error(CKR_DEVICE_ERROR, "store: meta.next_slot_id missing");
   return static_cast<CK_SLOT_ID>(s.int64(0));
@@ -176,14 +191,14 @@ Result<int64_t> SqliteStore::create_token(TokenRow& row) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t id = 0;
   FH_TRY(transaction([&]() -> Status {
-    Stmt cur(db_, "SELECT value FROM meta WHERE key = 'next_slot_id'");
+    Stmt cur = prepared("SELECT value FROM meta WHERE key = 'next_slot_id'");
     FH_ASSIGN_OR_RETURN(bool r, cur.step());
     if (!r || static_cast<CK_SLOT_ID>(cur.int64(0)) != row.slot_id)
       return make_error(CKR_SLOT_ID_INVALID, "store: slot was taken by another process; list slots again");
     if (row.slot_id >= 0x7fffffffUL) return make_error(CKR_DEVICE_MEMORY, "store: no slot ids left");
-    Stmt bump(db_, "UPDATE meta SET value = value + 1 WHERE key = 'next_slot_id'");
+    Stmt bump = prepared("UPDATE meta SET value = value + 1 WHERE key = 'next_slot_id'");
     FH_TRY(bump.run());
-    Stmt ins(db_,
+    Stmt ins = prepared(
              "INSERT INTO tokens(slot_id, label, serial, so_wrap, so_kdf, user_wrap, user_kdf) "
              "VALUES (?, ?, ?, ?, ?, ?, ?)");
     ins.bind(1, static_cast<int64_t>(row.slot_id)).bind(2, row.label).bind(3, row.serial);
@@ -200,7 +215,7 @@ Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
     if (drop_objects) {
-      Stmt ids(db_, "SELECT id FROM objects WHERE token_id = ?");
+      Stmt ids = prepared("SELECT id FROM objects WHERE token_id = ?");
       ids.bind(1, row.id);
       std::vector<int64_t> gone;
       for (;;) {
@@ -208,11 +223,11 @@ Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
         if (!r) break;
         gone.push_back(ids.int64(0));
       }
-      Stmt del(db_, "DELETE FROM objects WHERE token_id = ?");
+      Stmt del = prepared("DELETE FROM objects WHERE token_id = ?");
       FH_TRY(del.bind(1, row.id).run());
       for (int64_t o : gone) FH_TRY(record_change(row.id, o, ChangeKind::Delete));
     }
-    Stmt up(db_,
+    Stmt up = prepared(
             "UPDATE tokens SET label = ?, so_wrap = ?, so_kdf = ?, user_wrap = ?, user_kdf = ?, "
             "so_failures = ?, user_failures = ? WHERE id = ?");
     up.bind(1, row.label).bind(2, ByteView(row.so_wrap)).bind(3, row.so_kdf).bind(4, ByteView(row.user_wrap));
@@ -227,7 +242,7 @@ Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
 Status SqliteStore::set_failures(int64_t token_id, bool so, uint32_t failures) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt up(db_, so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
+    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
                     : "UPDATE tokens SET user_failures = ? WHERE id = ?");
     FH_TRY(up.bind(1, static_cast<int64_t>(failures)).bind(2, token_id).run());
     return record_change(token_id, 0, ChangeKind::Token);
@@ -237,15 +252,15 @@ Status SqliteStore::set_failures(int64_t token_id, bool so, uint32_t failures) {
 Status SqliteStore::delete_token(int64_t token_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt del(db_, "DELETE FROM tokens WHERE id = ?");
+    Stmt del = prepared("DELETE FROM tokens WHERE id = ?");
     FH_TRY(del.bind(1, token_id).run());
     if (sqlite3_changes(db_) != 1) return make_error(CKR_TOKEN_NOT_PRESENT, "store: no such token");
     return record_change(token_id, 0, ChangeKind::Token);
   });
 }
 
-static Status insert_attrs(sqlite3* db, int64_t id, const std::vector<StoredAttr>& attrs) {
-  Stmt ins(db, "INSERT INTO attributes(object_id, type, value, sealed) VALUES (?, ?, ?, ?)");
+Status SqliteStore::insert_attrs(int64_t id, const std::vector<StoredAttr>& attrs) {
+  Stmt ins = prepared("INSERT INTO attributes(object_id, type, value, sealed) VALUES (?, ?, ?, ?)");
   for (const StoredAttr& a : attrs) {
     ins.reset();
     ins.bind(1, id).bind(2, static_cast<int64_t>(a.type)).bind(3, ByteView(a.value)).bind(4, a.sealed ? 1 : 0);
@@ -254,17 +269,71 @@ static Status insert_attrs(sqlite3* db, int64_t id, const std::vector<StoredAttr
   return {};
 }
 
-Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& seal) {
+// Group commit: the first caller becomes the leader and runs every queued write in
+// one transaction (each in its own savepoint, so one failure undoes only itself),
+// then commits once; the callers that queued meanwhile share that one fsync. Every
+// caller returns only after the COMMIT that holds its change, so each change is
+// still durable when its call returns.
+void SqliteStore::commit_batch(std::vector<WriteRequest*>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
+  Status st = prepared("BEGIN IMMEDIATE").run();
+  if (!st.ok()) {
+    for (WriteRequest* r : batch) r->status = st;
+    return;
+  }
+  bool any = false;
+  for (WriteRequest* r : batch) {
+    r->status = prepared("SAVEPOINT one_write").run();
+    if (r->status.ok()) r->status = (*r->body)();
+    if (r->status.ok()) {
+      r->status = prepared("RELEASE one_write").run();
+    } else {
+      (void)prepared("ROLLBACK TO one_write").run();
+      (void)prepared("RELEASE one_write").run();
+    }
+    any |= r->status.ok();
+  }
+  st = any ? prepared("COMMIT").run() : prepared("ROLLBACK").run();
+  if (!st.ok()) {
+    (void)prepared("ROLLBACK").run();
+    for (WriteRequest* r : batch)
+      if (r->status.ok()) r->status = st;
+  }
+}
+
+Status SqliteStore::grouped(const std::function<Status()>& body) {
+  WriteRequest req;
+  req.body = &body;
+  std::unique_lock<std::mutex> q(queue_mu_);
+  queue_.push_back(&req);
+  while (!req.done) {
+    if (leader_active_) {
+      queue_cv_.wait(q);
+      continue;
+    }
+    leader_active_ = true;
+    std::vector<WriteRequest*> batch;
+    batch.swap(queue_);
+    q.unlock();
+    commit_batch(batch);
+    q.lock();
+    for (WriteRequest* r : batch) r->done = true;
+    leader_active_ = false;
+    queue_cv_.notify_all();
+  }
+  return req.status;
+}
+
+Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& seal) {
   int64_t id = 0;
-  FH_TRY(transaction([&]() -> Status {
-    Stmt ins(db_, "INSERT INTO objects(token_id, class, key_type, label, ckid, private) VALUES (?, ?, ?, ?, ?, ?)");
+  FH_TRY(grouped([&]() -> Status {
+    Stmt ins = prepared("INSERT INTO objects(token_id, class, key_type, label, ckid, private) VALUES (?, ?, ?, ?, ?, ?)");
     ins.bind(1, m.token_id).bind(2, static_cast<int64_t>(m.cls)).bind(3, static_cast<int64_t>(m.key_type));
     ins.bind(4, ByteView(m.label)).bind(5, ByteView(m.ckid)).bind(6, m.is_private ? 1 : 0);
     FH_TRY(ins.run());
     id = sqlite3_last_insert_rowid(db_);
     FH_ASSIGN_OR_RETURN(std::vector<StoredAttr> attrs, seal(id));
-    FH_TRY(insert_attrs(db_, id, attrs));
+    FH_TRY(insert_attrs(id, attrs));
     return record_change(m.token_id, id, ChangeKind::Insert);
   }));
   return id;
@@ -273,27 +342,26 @@ Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& se
 Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const std::vector<StoredAttr>& attrs) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt up(db_, "UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ? WHERE id = ?");
+    Stmt up = prepared("UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ? WHERE id = ?");
     up.bind(1, static_cast<int64_t>(m.cls)).bind(2, static_cast<int64_t>(m.key_type)).bind(3, ByteView(m.label));
     up.bind(4, ByteView(m.ckid)).bind(5, m.is_private ? 1 : 0).bind(6, id);
     FH_TRY(up.run());
     if (sqlite3_changes(db_) != 1) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was deleted");
-    Stmt del(db_, "DELETE FROM attributes WHERE object_id = ?");
+    Stmt del = prepared("DELETE FROM attributes WHERE object_id = ?");
     FH_TRY(del.bind(1, id).run());
-    FH_TRY(insert_attrs(db_, id, attrs));
+    FH_TRY(insert_attrs(id, attrs));
     return record_change(m.token_id, id, ChangeKind::Update);
   });
 }
 
 Status SqliteStore::delete_object(int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return transaction([&]() -> Status {
-    Stmt tok(db_, "SELECT token_id FROM objects WHERE id = ?");
+  return grouped([&]() -> Status {
+    Stmt tok = prepared("SELECT token_id FROM objects WHERE id = ?");
     tok.bind(1, id);
     FH_ASSIGN_OR_RETURN(bool r, tok.step());
     if (!r) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was already deleted");
     int64_t token_id = tok.int64(0);
-    Stmt del(db_, "DELETE FROM objects WHERE id = ?");
+    Stmt del = prepared("DELETE FROM objects WHERE id = ?");
     FH_TRY(del.bind(1, id).run());
     return record_change(token_id, id, ChangeKind::Delete);
   });
@@ -301,7 +369,7 @@ Status SqliteStore::delete_object(int64_t id) {
 
 Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt o(db_, "SELECT token_id, class, key_type, label, ckid, private FROM objects WHERE id = ?");
+  Stmt o = prepared("SELECT token_id, class, key_type, label, ckid, private FROM objects WHERE id = ?");
   o.bind(1, id);
   FH_ASSIGN_OR_RETURN(bool r, o.step());
   if (!r) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: no such object");
@@ -313,7 +381,7 @@ Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   row.meta.label = o.blob(3);
   row.meta.ckid = o.blob(4);
   row.meta.is_private = o.int64(5) != 0;
-  Stmt a(db_, "SELECT type, value, sealed FROM attributes WHERE object_id = ?");
+  Stmt a = prepared("SELECT type, value, sealed FROM attributes WHERE object_id = ?");
   a.bind(1, id);
   for (;;) {
     FH_ASSIGN_OR_RETURN(bool more, a.step());
@@ -332,7 +400,7 @@ Result<std::vector<FoundObject>> SqliteStore::find(const ObjectQuery& q) {
   if (!q.include_private) sql += " AND private = 0";
   sql += " ORDER BY id";
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, sql.c_str());
+  Stmt s = prepared(sql);
   int i = 1;
   s.bind(i++, q.token_id);
   if (q.cls) s.bind(i++, static_cast<int64_t>(*q.cls));
@@ -350,7 +418,7 @@ Result<std::vector<FoundObject>> SqliteStore::find(const ObjectQuery& q) {
 
 Result<int64_t> SqliteStore::count_objects(int64_t token_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT count(*) FROM objects WHERE token_id = ?");
+  Stmt s = prepared("SELECT count(*) FROM objects WHERE token_id = ?");
   s.bind(1, token_id);
   FH_ASSIGN_OR_RETURN(bool r, s.step());
   return r ? s.int64(0) : 0;
@@ -358,28 +426,28 @@ Result<int64_t> SqliteStore::count_objects(int64_t token_id) {
 
 Result<int64_t> SqliteStore::data_version() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "PRAGMA data_version");
+  Stmt s = prepared("PRAGMA data_version");
   FH_ASSIGN_OR_RETURN(bool r, s.step());
   return r ? s.int64(0) : 0;
 }
 
 Result<int64_t> SqliteStore::last_change_seq() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT coalesce(max(seq), 0) FROM changes");
+  Stmt s = prepared("SELECT coalesce(max(seq), 0) FROM changes");
   FH_ASSIGN_OR_RETURN(bool r, s.step());
   return r ? s.int64(0) : 0;
 }
 
 Result<int64_t> SqliteStore::oldest_change_seq() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT coalesce(min(seq), 0) FROM changes");
+  Stmt s = prepared("SELECT coalesce(min(seq), 0) FROM changes");
   FH_ASSIGN_OR_RETURN(bool r, s.step());
   return r ? s.int64(0) : 0;
 }
 
 Result<std::vector<Change>> SqliteStore::changes_since(int64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT seq, token_id, object_id, kind FROM changes WHERE seq > ? ORDER BY seq");
+  Stmt s = prepared("SELECT seq, token_id, object_id, kind FROM changes WHERE seq > ? ORDER BY seq");
   s.bind(1, seq);
   std::vector<Change> out;
   for (;;) {

@@ -7,14 +7,19 @@
 #include "core/result.h"
 #include "store/records.h"
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace ferrohsm::store {
+
+class Stmt;
 
 class SqliteStore {
  public:
@@ -41,7 +46,8 @@ class SqliteStore {
   Status delete_token(int64_t token_id);
 
   // Objects. `seal` is called inside the transaction with the new object's id so
-  // that sealed values can be bound to it.
+  // that sealed values can be bound to it. Concurrent inserts and deletes share one
+  // commit (group commit); each returns only once its change is durable.
   using Sealer = std::function<Result<std::vector<StoredAttr>>(int64_t object_id)>;
   Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal);
   Status update_object(int64_t id, const ObjectMeta& meta, const std::vector<StoredAttr>& attrs);
@@ -61,12 +67,31 @@ class SqliteStore {
   Status init_schema();
   Status exec(const char* sql);
   Status record_change(int64_t token_id, int64_t object_id, ChangeKind kind);
+  Status insert_attrs(int64_t id, const std::vector<StoredAttr>& attrs);
+  // One change queued for group commit; `body` runs inside the shared transaction.
+  struct WriteRequest {
+    const std::function<Status()>* body = nullptr;
+    Status status;
+    bool done = false;
+  };
+  // Runs `body` in a transaction shared with concurrent callers; returns once committed.
+  Status grouped(const std::function<Status()>& body);
+  void commit_batch(std::vector<WriteRequest*>& batch);
+  // The connection's cached statement for `sql`, prepared on first use (mu_ held).
+  Stmt prepared(const std::string& sql);
   template <typename F>
   Status transaction(F&& body);
 
   std::string path_;
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // one connection; calls serialise on it (only cache misses reach here)
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;  // prepared once per connection, under mu_
+  // Group commit of insert_object / delete_object: callers queue; one leader at a time
+  // writes the queue.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<WriteRequest*> queue_;
+  bool leader_active_ = false;
 };
 
 }  // namespace ferrohsm::store

@@ -113,10 +113,15 @@ Result<std::unique_ptr<CipherOp>> make_gcm(const CK_MECHANISM& mech, KeyPtr key,
   size_t iv_len = p->ulIvLen;
   OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len), OSSL_PARAM_construct_end()};
   const int enc = encrypt ? 1 : 0;
+  const EVP_CIPHER* cipher = aes_cipher(AesMode::kGcm, key->secret.size());
   int len = 0;
-  if (!ctx || EVP_CipherInit_ex2(ctx.get(), aes_cipher(AesMode::kGcm, key->secret.size()), nullptr, nullptr, enc,
-                                 params) != 1 ||
-      EVP_CipherInit_ex2(ctx.get(), nullptr, key->secret.data(), p->pIv, enc, nullptr) != 1 ||
+  // The common 96-bit IV is GCM's default: one init with key and IV, no parameter
+  // parsing. Other lengths set the IV length first, then key and IV.
+  const bool ok = p->ulIvLen == 12
+                      ? EVP_CipherInit_ex2(ctx.get(), cipher, key->secret.data(), p->pIv, enc, nullptr) == 1
+                      : EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, enc, params) == 1 &&
+                            EVP_CipherInit_ex2(ctx.get(), nullptr, key->secret.data(), p->pIv, enc, nullptr) == 1;
+  if (!ctx || !ok ||
       (p->ulAADLen != 0 &&
        EVP_CipherUpdate(ctx.get(), nullptr, &len, p->pAAD, static_cast<int>(p->ulAADLen)) != 1))
     return ossl_error(CKR_FUNCTION_FAILED, "GCM init failed");
