@@ -90,7 +90,8 @@ Result<GeneratedKey> Pkcs11Provider::generate(const Context& ctx, const Scope& s
   std::string handle = std::string(kHandlePrefix) + label;
   PublicKey key{};
   std::lock_guard lock(mutate_mu_);
-  auto s = run(ctx, "CKM_EC_EDWARDS_KEY_PAIR_GEN", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
+  auto s = run(ctx, "CKM_EC_EDWARDS_KEY_PAIR_GEN",
+               [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
     // Find first: a repeated run (or a second generate) finds the pair made before.
     FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, label));
     if (pub) {
