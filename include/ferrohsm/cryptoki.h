@@ -21,6 +21,19 @@
 #ifndef CKR_OPERATION_CANCEL_FAILED
 #define CKR_OPERATION_CANCEL_FAILED 0x00000202UL
 #endif
+// CK_C_INITIALIZE_ARGS as PKCS#11 defines it. NSS's header inserts a
+// LibraryParameters member before pReserved; every other caller (p11-kit, Java,
+// OpenSSH, libp11, Go …) passes this six-member layout, so FerroHSM reads the
+// arguments through it and never looks past its end.
+typedef struct FH_C_INITIALIZE_ARGS {
+  CK_CREATEMUTEX CreateMutex;
+  CK_DESTROYMUTEX DestroyMutex;
+  CK_LOCKMUTEX LockMutex;
+  CK_UNLOCKMUTEX UnlockMutex;
+  CK_FLAGS flags;
+  CK_VOID_PTR pReserved;
+} FH_C_INITIALIZE_ARGS;
+
 #ifndef CKS_RO_PUBLIC_SESSION
 #error "PKCS#11 headers not found"
 #endif

@@ -68,6 +68,7 @@ const R kPublicKey = {
     {CKA_WRAP, M, Default::True},
     {CKA_TRUSTED, kSoOnly, Default::False},
     {CKA_PUBLIC_KEY_INFO, 0, Default::None},
+    {CKA_WRAP_TEMPLATE, 0, Default::Empty},
 };
 
 const R kPrivateKey = {
@@ -84,6 +85,8 @@ const R kPrivateKey = {
     {CKA_WRAP_WITH_TRUSTED, M | kOnlyToTrue, Default::False},
     {CKA_ALWAYS_AUTHENTICATE, 0, Default::False},
     {CKA_PUBLIC_KEY_INFO, 0, Default::None},
+    {CKA_UNWRAP_TEMPLATE, 0, Default::Empty},
+    {CKA_DERIVE_TEMPLATE, 0, Default::Empty},
 };
 
 const R kSecretKey = {
@@ -101,6 +104,9 @@ const R kSecretKey = {
     {CKA_CHECK_VALUE, kReadOnly, Default::None},
     {CKA_WRAP_WITH_TRUSTED, M | kOnlyToTrue, Default::False},
     {CKA_TRUSTED, kSoOnly, Default::False},
+    {CKA_WRAP_TEMPLATE, 0, Default::Empty},
+    {CKA_UNWRAP_TEMPLATE, 0, Default::Empty},
+    {CKA_DERIVE_TEMPLATE, 0, Default::Empty},
 };
 
 const R kRsaPublic = {

@@ -41,7 +41,88 @@ void AttrMap::merge(const AttrMap& other) {
   for (const auto& [t, v] : other.m_) m_[t] = v;
 }
 
-Result<AttrMap> parse_template(const CK_ATTRIBUTE* tmpl, CK_ULONG count) {
+namespace {
+
+Result<AttrMap> parse(const CK_ATTRIBUTE* tmpl, CK_ULONG count, bool inner);
+
+// An attribute array's value: CK_ATTRIBUTEs, parsed and stored in the encoded form.
+Result<SecureBytes> parse_array(CK_ATTRIBUTE_TYPE type, ByteView v) {
+  if (v.size() % sizeof(CK_ATTRIBUTE) != 0)
+    return make_error(CKR_ATTRIBUTE_VALUE_INVALID, attribute_name(type) + " must be an array of CK_ATTRIBUTE");
+  FH_ASSIGN_OR_RETURN(AttrMap inner, parse(reinterpret_cast<const CK_ATTRIBUTE*>(v.data()),
+                                           static_cast<CK_ULONG>(v.size() / sizeof(CK_ATTRIBUTE)), true));
+  return encode_attr_array(inner);
+}
+
+void put_be(SecureBytes& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint64_t get_be(ByteView in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | in[at + static_cast<size_t>(i)];
+  return v;
+}
+
+}  // namespace
+
+SecureBytes encode_attr_array(const AttrMap& inner) {
+  SecureBytes out;
+  put_be(out, inner.size(), 4);
+  for (const auto& [t, v] : inner) {
+    put_be(out, t, 8);
+    put_be(out, v.size(), 4);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+Result<AttrMap> decode_attr_array(ByteView in) {
+  AttrMap out;
+  if (in.empty()) return out;  // an absent template is an empty one
+  const Error bad = make_error(CKR_GENERAL_ERROR, "stored attribute array is corrupt");
+  if (in.size() < 4) return bad;
+  const uint64_t count = get_be(in, 0, 4);
+  size_t at = 4;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (in.size() - at < 12) return bad;
+    const auto t = static_cast<CK_ATTRIBUTE_TYPE>(get_be(in, at, 8));
+    const size_t len = get_be(in, at + 8, 4);
+    at += 12;
+    if (in.size() - at < len) return bad;
+    out.set(t, in.subspan(at, len));
+    at += len;
+  }
+  if (at != in.size()) return bad;
+  return out;
+}
+
+Result<AttrMap> apply_key_template(const AttrMap& caller, ByteView stored_template) {
+  FH_ASSIGN_OR_RETURN(AttrMap required, decode_attr_array(stored_template));
+  AttrMap out = caller;
+  for (const auto& [t, v] : required) {
+    if (const SecureBytes* given = caller.get(t); given != nullptr && *given != v)
+      return make_error(CKR_TEMPLATE_INCONSISTENT, attribute_name(t) + " conflicts with the key's template");
+    out.set(t, ByteView(v.data(), v.size()));
+  }
+  return out;
+}
+
+bool matches_template(const AttrMap& attrs, ByteView stored_template) {
+  auto required = decode_attr_array(stored_template);
+  if (!required.ok()) return false;
+  for (const auto& [t, v] : *required) {
+    const SecureBytes* have = attrs.get(t);
+    if (have == nullptr || *have != v) return false;
+  }
+  return true;
+}
+
+Result<AttrMap> parse_template(const CK_ATTRIBUTE* tmpl, CK_ULONG count) { return parse(tmpl, count, false); }
+
+namespace {
+
+Result<AttrMap> parse(const CK_ATTRIBUTE* tmpl, CK_ULONG count, bool inner) {
   AttrMap out;
   if (count != 0 && tmpl == nullptr) return make_error(CKR_ARGUMENTS_BAD, "template is NULL with a non-zero count");
   for (CK_ULONG i = 0; i < count; ++i) {
@@ -75,11 +156,16 @@ Result<AttrMap> parse_template(const CK_ATTRIBUTE* tmpl, CK_ULONG count) {
       continue;
     }
     if (attribute_kind(a.type) == AttrKind::AttrArray) {
-      return make_error(CKR_ATTRIBUTE_VALUE_INVALID, attribute_name(a.type) + " is not supported yet");
+      if (inner) return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "attribute arrays cannot nest");
+      FH_ASSIGN_OR_RETURN(SecureBytes enc, parse_array(a.type, v));
+      out.set(a.type, std::move(enc));
+      continue;
     }
     out.set(a.type, v);
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace ferrohsm

@@ -43,6 +43,20 @@ class AttrMap {
 // NULL values with non-zero length (CKR_ARGUMENTS_BAD), the size of CK_BBOOL and
 // CK_ULONG attributes (CKR_ATTRIBUTE_VALUE_INVALID) and conflicting duplicates
 // (CKR_TEMPLATE_INCONSISTENT).
+// Attribute arrays (CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE, CKA_DERIVE_TEMPLATE) are
+// parsed the same way (no arrays inside arrays) and stored in the encoding below.
 Result<AttrMap> parse_template(const CK_ATTRIBUTE* tmpl, CK_ULONG count);
+
+// The stored form of an attribute array, independent of the platform's CK_ATTRIBUTE:
+// count (4 bytes), then per attribute its type (8), length (4) and value, big-endian.
+SecureBytes encode_attr_array(const AttrMap& inner);
+Result<AttrMap> decode_attr_array(ByteView stored);
+
+// Adds a key's template attribute (CKA_UNWRAP_TEMPLATE, CKA_DERIVE_TEMPLATE) to the
+// caller's template; a conflicting value is CKR_TEMPLATE_INCONSISTENT (§4.8, §4.9).
+Result<AttrMap> apply_key_template(const AttrMap& caller, ByteView stored_template);
+// True when `attrs` has every attribute of the stored template with the same value
+// (a CKA_WRAP_TEMPLATE test of the key to be wrapped).
+bool matches_template(const AttrMap& attrs, ByteView stored_template);
 
 }  // namespace ferrohsm

@@ -1,8 +1,11 @@
 // Hsm: key management — wrap, unwrap, derive, digest a key, and the RSA
 // sign-recover / verify-recover operations — with the guards PKCS#11 puts on them:
 // an unextractable key is never wrapped out, CKA_WRAP_WITH_TRUSTED needs a trusted
-// wrapping key, and usage attributes decide what each key may do.
+// wrapping key, CKA_WRAP/UNWRAP/DERIVE_TEMPLATE bind what a key wraps or makes, and
+// usage attributes decide what each key may do. Private keys travel as PKCS#8.
+#include "core/attribute_types.h"
 #include "core/hsm.h"
+#include "core/mech/pkcs8.h"
 #include "core/object_policy.h"
 #include "core/out_buf.h"
 
@@ -17,6 +20,19 @@ std::optional<CipherState>& recover_slot(Session& s, OpKind kind) {
 
 Session::Op recover_op(OpKind kind) {
   return kind == OpKind::SignRecover ? Session::kSignRecover : Session::kVerifyRecover;
+}
+
+// A private key from its unwrapped PKCS#8 form and the caller's template: the
+// template may not contradict the key (its type, its material).
+Result<AttrMap> private_key_from_unwrapped(const AttrMap& tmpl, ByteView pkcs8, bool so) {
+  FH_ASSIGN_OR_RETURN(AttrMap material, mech::private_key_from_pkcs8(pkcs8));
+  AttrMap attrs = tmpl;
+  for (const auto& [t, v] : material) {
+    if (const SecureBytes* given = tmpl.get(t); given != nullptr && *given != v)
+      return make_error(CKR_TEMPLATE_INCONSISTENT, attribute_name(t) + " does not match the unwrapped key");
+    attrs.set(t, ByteView(v.data(), v.size()));
+  }
+  return complete_created(attrs, so);
 }
 
 }  // namespace
@@ -44,11 +60,14 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot wrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr wk, key_for(*s, wrapping, CKA_WRAP, CKR_WRAPPING_KEY_HANDLE_INVALID));
   FH_ASSIGN_OR_RETURN(ObjectPtr target, key_for(*s, key, 0, CKR_KEY_HANDLE_INVALID));
-  if (target->cls() != CKO_SECRET_KEY) return make_error(CKR_KEY_NOT_WRAPPABLE, "only secret keys can be wrapped");
+  if (target->cls() != CKO_SECRET_KEY && target->cls() != CKO_PRIVATE_KEY)
+    return make_error(CKR_KEY_NOT_WRAPPABLE, "only secret and private keys can be wrapped");
   if (!target->attrs().get_bool_or(CKA_EXTRACTABLE, false))
     return make_error(CKR_KEY_UNEXTRACTABLE, "the key is not extractable");
   if (target->attrs().get_bool_or(CKA_WRAP_WITH_TRUSTED, false) && !wk->attrs().get_bool_or(CKA_TRUSTED, false))
     return make_error(CKR_KEY_NOT_WRAPPABLE, "the key may only be wrapped by a trusted key");
+  if (!matches_template(target->attrs(), wk->attrs().view(CKA_WRAP_TEMPLATE)))
+    return make_error(CKR_KEY_NOT_WRAPPABLE, "the key does not match the wrapping key's CKA_WRAP_TEMPLATE");
   CK_KEY_TYPE wkt = wk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   bool type_ok = false;
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == wkt;
@@ -59,7 +78,14 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
   if (k->bits < e->info.ulMinKeySize || k->bits > e->info.ulMaxKeySize)
     return make_error(CKR_WRAPPING_KEY_SIZE_RANGE, "wrapping key size outside the mechanism's range");
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, e->encrypt(m, k));
-  ByteView material = target->attrs().view(CKA_VALUE);
+  // A secret key is wrapped as its value, a private key as its PKCS#8 PrivateKeyInfo.
+  SecureBytes pkcs8;
+  if (target->cls() == CKO_PRIVATE_KEY) {
+    FH_ASSIGN_OR_RETURN(mech::KeyPtr pk, target->key());
+    FH_ASSIGN_OR_RETURN(pkcs8, mech::private_key_to_pkcs8(*pk));
+  }
+  ByteView material = target->cls() == CKO_PRIVATE_KEY ? ByteView(pkcs8.data(), pkcs8.size())
+                                                       : target->attrs().view(CKA_VALUE);
   CipherState tmp{std::move(op), wk, false, false, std::nullopt};
   bool done = false;
   Status st = cipher_step(tmp, tmp.op->one_shot_size(material.size()), out, done,
@@ -68,7 +94,7 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
 }
 
 Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
-                                         ByteView wrapped, const AttrMap& tmpl) {
+                                         ByteView wrapped, const AttrMap& caller_tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
   if (e == nullptr || e->decrypt == nullptr || !(e->info.flags & CKF_UNWRAP) ||
@@ -80,10 +106,12 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == ukt;
   if (!type_ok || uk->cls() == CKO_PUBLIC_KEY)
     return make_error(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, "the unwrapping key does not fit the mechanism");
+  FH_ASSIGN_OR_RETURN(const AttrMap tmpl, apply_key_template(caller_tmpl, uk->attrs().view(CKA_UNWRAP_TEMPLATE)));
   FH_TRY(check_writable(*s, tmpl.get_bool_or(CKA_TOKEN, false)));
   FH_TRY(check_private_access(*s, tmpl.get_bool_or(CKA_PRIVATE, true)));
-  if (auto c = tmpl.get_ulong(CKA_CLASS); c && *c != CKO_SECRET_KEY)
-    return make_error(CKR_TEMPLATE_INCONSISTENT, "FerroHSM unwraps secret keys only (not yet private keys)");
+  const CK_OBJECT_CLASS cls = tmpl.get_ulong(CKA_CLASS).value_or(CKO_SECRET_KEY);
+  if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY)
+    return make_error(CKR_TEMPLATE_INCONSISTENT, "only secret and private keys can be unwrapped");
   FH_ASSIGN_OR_RETURN(mech::KeyPtr k, uk->key());
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, e->decrypt(m, k));
   SecureBytes value(op->one_shot_size(wrapped.size()));
@@ -95,14 +123,19 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
     return make_error(rv, n.error().message);
   }
   value.resize(*n);
-  FH_ASSIGN_OR_RETURN(AttrMap attrs,
-                      complete_secret_from_value(tmpl, value, nullptr, s->token()->role() == Role::SO));
+  const bool so = s->token()->role() == Role::SO;
+  AttrMap attrs;
+  if (cls == CKO_PRIVATE_KEY) {
+    FH_ASSIGN_OR_RETURN(attrs, private_key_from_unwrapped(tmpl, value, so));
+  } else {
+    FH_ASSIGN_OR_RETURN(attrs, complete_secret_from_value(tmpl, value, nullptr, so));
+  }
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
   return obj->handle();
 }
 
 Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
-                                         const AttrMap& tmpl) {
+                                         const AttrMap& caller_tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
   if (e == nullptr || e->derive == nullptr || !mechanism_allowed(s->token().get(), m.mechanism))
@@ -112,6 +145,7 @@ Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   bool type_ok = e->key_types.empty();
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == bkt;
   if (!type_ok) return make_error(CKR_KEY_TYPE_INCONSISTENT, "the base key does not fit the mechanism");
+  FH_ASSIGN_OR_RETURN(const AttrMap tmpl, apply_key_template(caller_tmpl, bk->attrs().view(CKA_DERIVE_TEMPLATE)));
   FH_TRY(check_writable(*s, tmpl.get_bool_or(CKA_TOKEN, false)));
   FH_TRY(check_private_access(*s, tmpl.get_bool_or(CKA_PRIVATE, true)));
   FH_ASSIGN_OR_RETURN(mech::KeyPtr k, bk->key());
@@ -122,9 +156,21 @@ Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM
     return o->key();
   };
   AttrMap t = tmpl;
-  if (!t.has(CKA_KEY_TYPE)) t.set_ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
+  const bool data_out = t.get_ulong(CKA_CLASS) == CK_ULONG{CKO_DATA};
+  // CKM_HKDF_DATA makes a data object holding the output (§2.43.7); everything else a secret key.
+  if (data_out && m.mechanism != CKM_HKDF_DATA)
+    return make_error(CKR_TEMPLATE_INCONSISTENT, "only CKM_HKDF_DATA derives a data object");
+  if (!data_out && !t.has(CKA_KEY_TYPE)) t.set_ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
   FH_ASSIGN_OR_RETURN(SecureBytes value, e->derive(m, k, t.get_ulong(CKA_VALUE_LEN).value_or(0), ctx));
-  FH_ASSIGN_OR_RETURN(AttrMap attrs, complete_secret_from_value(t, value, &bk->attrs(), s->token()->role() == Role::SO));
+  const bool so = s->token()->role() == Role::SO;
+  AttrMap attrs;
+  if (data_out) {
+    t.erase(CKA_VALUE_LEN);
+    t.set(CKA_VALUE, std::move(value));
+    FH_ASSIGN_OR_RETURN(attrs, complete_created(t, so));
+  } else {
+    FH_ASSIGN_OR_RETURN(attrs, complete_secret_from_value(t, value, &bk->attrs(), so));
+  }
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
   return obj->handle();
 }

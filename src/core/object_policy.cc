@@ -31,6 +31,12 @@ void apply_default(AttrMap& out, const AttrRule& r);
 
 // Later rules are the more specific ones (a class's own default over the common one).
 void apply_defaults(AttrMap& out, const std::vector<AttrRule>& rules) {
+  // A key the caller makes for wrapping does not also encrypt or decrypt unless the
+  // template says so: otherwise C_Decrypt would hand out what C_WrapKey wrapped.
+  if (out.get_bool_or(CKA_WRAP, false) || out.get_bool_or(CKA_UNWRAP, false)) {
+    for (CK_ATTRIBUTE_TYPE t : {CKA_ENCRYPT, CKA_DECRYPT})
+      if (!out.has(t) && find_rule(rules, t) != nullptr) out.set_bool(t, false);
+  }
   for (auto it = rules.rbegin(); it != rules.rend(); ++it) apply_default(out, *it);
 }
 

@@ -1,4 +1,5 @@
 // Objects: create, copy, destroy, size, attributes and find.
+#include "core/attribute_types.h"
 #include "core/object_policy.h"
 #include "pkcs11/args.h"
 #include "pkcs11/module_state.h"
@@ -53,6 +54,43 @@ CK_RV fh_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, C
 
 // Every attribute is processed; each failing one gets CK_UNAVAILABLE_INFORMATION,
 // and the call returns the most telling of the failures.
+namespace {
+
+// An attribute array (§5.7): its length is count × sizeof(CK_ATTRIBUTE); with a buffer,
+// each element gets its type and, by the usual rules, its value or length.
+Status copy_attr_array(CK_ATTRIBUTE& a, const SecureBytes& stored, bool& small) {
+  FH_ASSIGN_OR_RETURN(AttrMap inner, decode_attr_array(ByteView(stored.data(), stored.size())));
+  const CK_ULONG need = static_cast<CK_ULONG>(inner.size() * sizeof(CK_ATTRIBUTE));
+  if (a.pValue == nullptr) {
+    a.ulValueLen = need;
+    return {};
+  }
+  if (a.ulValueLen < need) {
+    a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    small = true;
+    return {};
+  }
+  auto* out = static_cast<CK_ATTRIBUTE*>(a.pValue);
+  size_t i = 0;
+  for (const auto& [t, v] : inner) {
+    CK_ATTRIBUTE& e = out[i++];
+    e.type = t;
+    if (e.pValue == nullptr) {
+      e.ulValueLen = v.size();
+    } else if (e.ulValueLen >= v.size()) {
+      if (!v.empty()) std::memcpy(e.pValue, v.data(), v.size());
+      e.ulValueLen = v.size();
+    } else {
+      e.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+      small = true;
+    }
+  }
+  a.ulValueLen = need;
+  return {};
+}
+
+}  // namespace
+
 CK_RV fh_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
                              CK_ULONG ulCount) {
   return guard("C_GetAttributeValue", [&]() -> Status {
@@ -71,6 +109,10 @@ CK_RV fh_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
         continue;
       }
       const SecureBytes& v = *attrs.get(a.type);
+      if (attribute_kind(a.type) == AttrKind::AttrArray) {
+        FH_TRY(copy_attr_array(a, v, small));
+        continue;
+      }
       if (a.pValue == nullptr) {
         a.ulValueLen = v.size();
       } else if (a.ulValueLen >= v.size()) {

@@ -51,7 +51,7 @@ Status initialize(CK_VOID_PTR init_args) {
   install_fork_handler();
   std::string conf_path;
   if (init_args != nullptr) {
-    auto* a = static_cast<CK_C_INITIALIZE_ARGS*>(init_args);
+    auto* a = static_cast<const FH_C_INITIALIZE_ARGS*>(init_args);
     int given = (a->CreateMutex != nullptr) + (a->DestroyMutex != nullptr) + (a->LockMutex != nullptr) +
                 (a->UnlockMutex != nullptr);
     if (given != 0 && given != 4)

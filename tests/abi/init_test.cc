@@ -141,19 +141,31 @@ TEST_F(InitTest, UnknownReservedValueIsArgumentsBad) {
   SKIP_IF_SOFTHSM("SoftHSMv2 ignores a non-NULL pReserved (spec: CKR_ARGUMENTS_BAD)");
   // §5.4: pReserved must be NULL; FerroHSM's only extension is "ferrohsm_conf=<path>".
   char junk[] = "not-a-ferrohsm-setting";
-  CK_C_INITIALIZE_ARGS args{};
+  FH_C_INITIALIZE_ARGS args{};  // the standard six-member layout
   args.pReserved = junk;
-  EXPECT_CKR(CKR_ARGUMENTS_BAD, Init(&args));
+  EXPECT_CKR(CKR_ARGUMENTS_BAD, Init(reinterpret_cast<CK_C_INITIALIZE_ARGS*>(&args)));
+}
+
+// Callers pass the standard six-member struct (NSS's header has a seventh): the
+// module must not read past it. Here the word after it is a wild pointer.
+TEST_F(InitTest, NothingPastTheStandardArgumentsIsRead) {
+  struct {
+    FH_C_INITIALIZE_ARGS args;
+    void* beyond;
+  } mem{};
+  mem.args.flags = CKF_OS_LOCKING_OK;
+  mem.beyond = reinterpret_cast<void*>(uintptr_t{0x10});
+  EXPECT_CKR_OK(Init(reinterpret_cast<CK_C_INITIALIZE_ARGS*>(&mem.args)));
 }
 
 TEST_F(InitTest, ReservedConfigStringSelectsTheStore) {
   SKIP_IF_SOFTHSM("FerroHSM-only extension (pReserved = \"ferrohsm_conf=<path>\")");
   unsetenv("FERROHSM_CONF");
   std::string conf = store_->InitArgString();
-  CK_C_INITIALIZE_ARGS args{};
+  FH_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
   args.pReserved = conf.data();
-  ASSERT_CKR_OK(Init(&args));
+  ASSERT_CKR_OK(Init(reinterpret_cast<CK_C_INITIALIZE_ARGS*>(&args)));
   CK_SLOT_ID slot = InitToken("via-preserved");
   ASSERT_NE(slot, kNoSlot);
   std::string label(reinterpret_cast<const char*>(TokenInfo(slot).label), 32);

@@ -102,7 +102,8 @@ void register_aes(Registry& r) {
   for (const BlockMech& m : kBlockMechs) {
     Entry e;
     e.type = m.type;
-    e.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT};
+    // CBC_PAD also wraps and unwraps (any key length, thanks to the padding).
+    e.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT | (m.pad ? CKF_WRAP | CKF_UNWRAP : 0UL)};
     e.key_types = {CKK_AES};
     e.encrypt = block_encrypt;
     e.decrypt = block_decrypt;
@@ -110,8 +111,11 @@ void register_aes(Registry& r) {
   }
   Entry gcm;
   gcm.type = CKM_AES_GCM;
-  // Also message-based (message_aead.cc), single- and multi-part.
-  gcm.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT | CKF_MULTI_MESSAGE};
+  // Also message-based (message_aead.cc), single- and multi-part, and a key wrap
+  // (the wrapped form is ciphertext || tag).
+  gcm.info = {kMinBytes, kMaxBytes,
+              CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT |
+                  CKF_MULTI_MESSAGE};
   gcm.key_types = {CKK_AES};
   gcm.encrypt = gcm_encrypt;
   gcm.decrypt = gcm_decrypt;
