@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # make bench: FerroHSM, SoftHSMv2 and OpenSSL EVP in one run, alternating round by
 # round, then one table (medians over the rounds). Bounded: every loop stops by
-# itself; the whole run takes about 8–11 minutes on a 2-core machine.
+# itself; the whole run takes about 6–8 minutes on a 2-core machine.
 #
 # Knobs (environment):
 #   BENCH_BUILD_DIR            build tree with p11bench and the module (default build/release)
 #   BENCH_ROUNDS               alternating rounds (default 3)
 #   BENCH_SECONDS              seconds per measurement (default 0.25)
 #   BENCH_STAGES               token object counts (default "1000 10000 100000")
-#   BENCH_SOFTHSM_MAX_OBJECTS  SoftHSMv2's largest stage (default 1000: it creates ~40–100 objects/s)
+#   BENCH_SOFTHSM_MAX_OBJECTS  SoftHSMv2's largest stage (default 10000: it creates ~30–180 objects/s, 100k would take ~10 min)
 #   BENCH_POPULATE_SECONDS     time cap per population step (default 240)
 #   BENCH_PEERS                PKCS#11 peers (default "ferrohsm softhsm"; OpenSSL always runs)
 #   BENCH_KEEP=1               keep the temporary stores (printed path)
@@ -21,7 +21,7 @@ FERRO=$BUILD/src/pkcs11/libferrohsm-pkcs11.so
 SOFTHSM=${BENCH_SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 ROUNDS=${BENCH_ROUNDS:-3}
 STAGES=${BENCH_STAGES:-"1000 10000 100000"}
-SOFTHSM_MAX=${BENCH_SOFTHSM_MAX_OBJECTS:-1000}
+SOFTHSM_MAX=${BENCH_SOFTHSM_MAX_OBJECTS:-10000}
 POPULATE=${BENCH_POPULATE_SECONDS:-240}
 export BENCH_SECONDS=${BENCH_SECONDS:-0.25}
 
