@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 interop_setup "$@"
 need_cmd p11tool certtool openssl
 check "fresh token 'gnutls' (ferrohsm token init)" init_token gnutls
-init_args_known_bug "p11-kit, loading the module for GnuTLS,"
+init_args_check "p11-kit, loading the module for GnuTLS,"
 export GNUTLS_PIN="$USER_PIN" GNUTLS_SO_PIN="$SO_PIN"
 p11() { p11tool --provider "$module" --batch "$@"; }
 T="pkcs11:token=gnutls"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 interop_setup "$@"
 need_cmd java keytool openssl
 check "fresh token 'java' (ferrohsm token init)" init_token java
-init_args_known_bug "SunPKCS11"
+init_args_check "SunPKCS11"
 cat > "$work/sunpkcs11.cfg" <<CFG
 name = FerroHSM
 library = $module
