@@ -192,4 +192,13 @@ delete_objects() {
 }
 check "--delete-object removes the P-384 pair" delete_objects
 
+# ---- X25519: OpenSC 0.23 names the curve with a malformed PrintableString (its length
+# byte is one too large); FerroHSM accepts exactly that (docs/COMPATIBILITY.md).
+x25519() {
+  gen EC:curve25519 05
+  user -O --id 05 > "$work/x25519"
+  grep -q 'EC_MONTGOMERY\|EC-MONTGOMERY\|ec-montgomery\|Montgomery' "$work/x25519" || { cat "$work/x25519"; exit 1; }
+}
+check "keypairgen X25519 (EC:curve25519) makes a CKK_EC_MONTGOMERY pair" x25519
+
 finish

@@ -148,9 +148,16 @@ TEST(MechAes, ParameterAndKeyErrors) {
 }
 
 TEST(MechAes, RegistryInfo) {
-  for (CK_MECHANISM_TYPE t : {CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CBC_PAD, CKM_AES_GCM}) {
+  const std::pair<CK_MECHANISM_TYPE, CK_FLAGS> kFlags[] = {
+      {CKM_AES_ECB, CKF_ENCRYPT | CKF_DECRYPT},
+      {CKM_AES_CBC, CKF_ENCRYPT | CKF_DECRYPT},
+      {CKM_AES_CBC_PAD, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP},
+      {CKM_AES_GCM, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT |
+                        CKF_MULTI_MESSAGE},
+  };
+  for (const auto& [t, flags] : kFlags) {
     const Entry& e = entry(t);
-    EXPECT_EQ(e.info.flags, CKF_ENCRYPT | CKF_DECRYPT);
+    EXPECT_EQ(e.info.flags, flags);
     EXPECT_EQ(e.info.ulMinKeySize, 16u);
     EXPECT_EQ(e.info.ulMaxKeySize, 32u);
     EXPECT_EQ(e.key_types, std::vector<CK_KEY_TYPE>{CKK_AES});

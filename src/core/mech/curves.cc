@@ -79,11 +79,24 @@ bool valid_oid_body(ByteView body) {
 
 }  // namespace
 
+// OpenSC 0.23's pkcs11-tool sends "curve25519"/"curve448"/"edwards…" as a PrintableString
+// whose length byte counts one byte more than it sends (docs/COMPATIBILITY.md). Only
+// that exact malformation of a known curve name is accepted, so the tool works.
+static const Curve* opensc_023_curve_name(ByteView p) {
+  if (p.size() < 3 || p[0] != kTagPrintableString || p[1] != p.size() - 1) return nullptr;
+  std::string_view name = as_chars(p.subspan(2));
+  for (const Curve& c : kCurves)
+    if (c.key_type != CKK_EC && std::ranges::find(c.names, name) != c.names.end()) return &c;
+  return nullptr;
+}
+
 Result<const Curve*> curve_from_params(ByteView ec_params) {
   uint8_t tag = 0;
   ByteView value;
-  if (!der_tlv(ec_params, tag, value))
+  if (!der_tlv(ec_params, tag, value)) {
+    if (const Curve* c = opensc_023_curve_name(ec_params)) return c;
     return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_EC_PARAMS is not a DER value");
+  }
   if (tag == kTagOid) {
     if (!valid_oid_body(value)) return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_EC_PARAMS holds a malformed OID");
     for (const Curve& c : kCurves)
