@@ -85,12 +85,10 @@ Result<KeyPtr> ec_key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs)
             (!priv || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) == 1);
   ParamsPtr ossl_params(ok ? OSSL_PARAM_BLD_to_param(bld.get()) : nullptr);
   if (!ossl_params) return ossl_error(CKR_HOST_MEMORY, "cannot build EC parameters");
-  PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* pkey = nullptr;
-  if (!pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1 ||
-      EVP_PKEY_fromdata(pctx.get(), &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, ossl_params.get()) != 1)
-    return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the EC key");
-  return make_asym_key(cls, CKK_EC, pkey, c->bits);
+  FH_ASSIGN_OR_RETURN(PkeyPtr pkey, pkey_from_params("EC", priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                                                     ossl_params.get(), CKR_ATTRIBUTE_VALUE_INVALID,
+                                                     "OpenSSL rejected the EC key"));
+  return make_asym_key(cls, CKK_EC, pkey.release(), c->bits);
 }
 
 Status put_ec_public(const EVP_PKEY* pkey, const Curve& c, AttrMap& out) {
@@ -130,7 +128,7 @@ Result<GeneratedKeyPair> ec_generate_key_pair(const CK_MECHANISM& mech, const At
   FH_TRY(no_mech_param(mech));
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(pub, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
   FH_ASSIGN_OR_RETURN(const Curve* c, weierstrass_curve(params, CKR_CURVE_NOT_SUPPORTED));
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  PkeyCtxPtr ctx = provider_pkey_ctx("EC");  // not an ENGINE's (ossl.h)
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_group_name(ctx.get(), c->ossl_name) != 1 ||
       EVP_PKEY_generate(ctx.get(), &raw) != 1)

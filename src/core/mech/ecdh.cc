@@ -46,20 +46,14 @@ Result<PkeyPtr> peer_key(const Key& base, const Curve& c, ByteView public_data) 
   if (!unwrapped.ok()) return make_error(CKR_MECHANISM_PARAM_INVALID, "ECDH public data is not a point of the key's curve");
   ByteView raw = *unwrapped;
   if (base.key_type == CKK_EC_MONTGOMERY) {
-    PkeyPtr peer(EVP_PKEY_new_raw_public_key_ex(nullptr, c.ossl_name, nullptr, raw.data(), raw.size()));
-    if (!peer) return ossl_error(CKR_MECHANISM_PARAM_INVALID, "ECDH public data is not a valid public key");
-    return peer;
+    return raw_pkey(c.ossl_name, false, raw, CKR_MECHANISM_PARAM_INVALID, "ECDH public data is not a valid public key");
   }
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(c.ossl_name), 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(raw.data()), raw.size()),
       OSSL_PARAM_construct_end()};
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* peer = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
-    return ossl_error(CKR_MECHANISM_PARAM_INVALID, "ECDH public data is not a point of the key's curve");
-  return PkeyPtr(peer);
+  return pkey_from_params("EC", EVP_PKEY_PUBLIC_KEY, params, CKR_MECHANISM_PARAM_INVALID,
+                          "ECDH public data is not a point of the key's curve");
 }
 
 Result<SecureBytes> shared_secret(const Key& base, const CK_ECDH1_DERIVE_PARAMS& p, bool cofactor) {

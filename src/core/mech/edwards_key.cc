@@ -32,20 +32,19 @@ Result<Bytes> raw_public(const EVP_PKEY* pkey, const Curve& c) {
 Result<KeyPtr> raw_key_from_attributes(CK_KEY_TYPE kt, CK_OBJECT_CLASS cls, const AttrMap& attrs) {
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(attrs, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
   FH_ASSIGN_OR_RETURN(const Curve* c, raw_curve(params, kt, CKR_ATTRIBUTE_VALUE_INVALID));
-  EVP_PKEY* pkey = nullptr;
   if (cls == CKO_PUBLIC_KEY) {
     FH_ASSIGN_OR_RETURN(ByteView attr, required_attr(attrs, CKA_EC_POINT, "CKA_EC_POINT"));
     FH_ASSIGN_OR_RETURN(ByteView raw, unwrap_ec_point(attr, *c));
-    pkey = EVP_PKEY_new_raw_public_key_ex(nullptr, c->ossl_name, nullptr, raw.data(), raw.size());
-    if (pkey == nullptr) return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the public key");
-    return make_asym_key(cls, kt, pkey, c->bits);
+    FH_ASSIGN_OR_RETURN(PkeyPtr pub, raw_pkey(c->ossl_name, false, raw, CKR_ATTRIBUTE_VALUE_INVALID,
+                                              "OpenSSL rejected the public key"));
+    return make_asym_key(cls, kt, pub.release(), c->bits);
   }
   FH_ASSIGN_OR_RETURN(ByteView value, required_attr(attrs, CKA_VALUE, "CKA_VALUE"));
   if (value.size() != c->field_bytes)
     return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_VALUE has the wrong length for " + std::string(c->names[0]));
-  pkey = EVP_PKEY_new_raw_private_key_ex(nullptr, c->ossl_name, nullptr, value.data(), value.size());
-  if (pkey == nullptr) return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the private key");
-  KeyPtr key = make_asym_key(cls, kt, pkey, c->bits);
+  FH_ASSIGN_OR_RETURN(PkeyPtr priv, raw_pkey(c->ossl_name, true, value, CKR_ATTRIBUTE_VALUE_INVALID,
+                                             "OpenSSL rejected the private key"));
+  KeyPtr key = make_asym_key(cls, kt, priv.release(), c->bits);
   if (attrs.has(CKA_EC_POINT)) {  // when stored on the private key it must agree
     FH_ASSIGN_OR_RETURN(ByteView given, unwrap_ec_point(attrs.view(CKA_EC_POINT), *c));
     FH_ASSIGN_OR_RETURN(Bytes derived, raw_public(key->pkey, *c));
@@ -59,7 +58,7 @@ Result<GeneratedKeyPair> raw_generate_key_pair(CK_KEY_TYPE kt, const CK_MECHANIS
   FH_TRY(no_mech_param(mech));
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(pub, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
   FH_ASSIGN_OR_RETURN(const Curve* c, raw_curve(params, kt, CKR_CURVE_NOT_SUPPORTED));
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, c->ossl_name, nullptr));
+  PkeyCtxPtr ctx = provider_pkey_ctx(c->ossl_name);  // not an ENGINE's (ossl.h)
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_generate(ctx.get(), &raw) != 1)
     return ossl_error(CKR_FUNCTION_FAILED, "key generation failed");

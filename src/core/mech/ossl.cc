@@ -1,7 +1,10 @@
 #include "core/mech/ossl.h"
 
 #include <openssl/err.h>
+#include <openssl/objects.h>
 
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace ferrohsm::mech {
@@ -20,6 +23,57 @@ Error ossl_error(CK_RV rv, std::string_view what) {
 }
 
 void ossl_clear_errors() { ERR_clear_error(); }
+
+namespace {
+
+// A name of `keytype`'s EVP_KEYMGMT that OpenSSL's legacy name -> NID lookup does not
+// know (see ossl.h), or `keytype` itself when the provider has none. Looked up once per type.
+std::string provider_only_name(const char* keytype) {
+  static std::mutex mu;
+  static std::map<std::string, std::string, std::less<>> cache;
+  std::lock_guard lock(mu);
+  if (auto it = cache.find(std::string_view(keytype)); it != cache.end()) return it->second;
+  std::string found;
+  if (EVP_KEYMGMT* km = EVP_KEYMGMT_fetch(nullptr, keytype, nullptr)) {
+    EVP_KEYMGMT_names_do_all(
+        km,
+        [](const char* name, void* arg) {
+          auto* out = static_cast<std::string*>(arg);
+          std::string_view n(name);
+          bool dotted = !n.empty() && n.find_first_not_of("0123456789.") == std::string_view::npos;
+          if (out->empty() && dotted && OBJ_sn2nid(name) == NID_undef && OBJ_ln2nid(name) == NID_undef) *out = n;
+        },
+        &found);
+    EVP_KEYMGMT_free(km);
+  }
+  ERR_clear_error();
+  if (found.empty()) found = keytype;
+  return cache.emplace(keytype, std::move(found)).first->second;
+}
+
+}  // namespace
+
+PkeyCtxPtr provider_pkey_ctx(const char* keytype) {
+  return PkeyCtxPtr(EVP_PKEY_CTX_new_from_name(nullptr, provider_only_name(keytype).c_str(), nullptr));
+}
+
+Result<PkeyPtr> pkey_from_params(const char* keytype, int selection, const OSSL_PARAM* params, CK_RV rv,
+                                 std::string_view what) {
+  PkeyCtxPtr ctx = provider_pkey_ctx(keytype);
+  EVP_PKEY* pkey = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pkey, selection, const_cast<OSSL_PARAM*>(params)) != 1)
+    return ossl_error(rv, what);
+  return PkeyPtr(pkey);
+}
+
+Result<PkeyPtr> raw_pkey(const char* keytype, bool priv, ByteView raw, CK_RV rv, std::string_view what) {
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(priv ? OSSL_PKEY_PARAM_PRIV_KEY : OSSL_PKEY_PARAM_PUB_KEY,
+                                        const_cast<uint8_t*>(raw.data()), raw.size()),
+      OSSL_PARAM_construct_end()};
+  return pkey_from_params(keytype, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params, rv, what);
+}
 
 SecureBytes bn_to_bytes(const BIGNUM* bn, size_t pad) {
   size_t n = static_cast<size_t>(BN_num_bytes(bn));

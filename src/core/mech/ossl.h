@@ -41,6 +41,31 @@ Error ossl_error(CK_RV rv, std::string_view what);
 // Drops whatever OpenSSL queued (after a failure that is an expected outcome, e.g. a bad signature).
 void ossl_clear_errors();
 
+// Key import and generation that an ENGINE in the host process cannot take over.
+// OpenSSL 3.0 asks ENGINE_get_pkey_meth_engine() first whenever a key type name maps to
+// a legacy NID ("RSA", "EC", "ED25519" …): a process that set an ENGINE as default for
+// that NID (`openssl -engine pkcs11`, libp11) gets the engine's legacy EVP_PKEY_METHOD,
+// which has no EVP_KEYMGMT, so EVP_PKEY_fromdata fails ("operation not supported for
+// this keytype") and keygen makes a legacy key. A private OSSL_LIB_CTX or a property
+// query does not help (the engine tables are process-wide). The provider's own alias of
+// the type that OpenSSL's NID tables do not know — its dotted OID, e.g.
+// "1.2.840.113549.1.1.1" for RSA — makes int_ctx_new skip the engine lookup and fetch
+// the EVP_KEYMGMT, so the ctx and the keys it makes are provider-native.
+// (Operation contexts made later from such a key by EVP_PKEY_CTX_new_from_pkey still
+// go through an ENGINE registered for the NID; OpenSSL 3.0 has no public API against
+// that, and libp11's methods pass keys that are not theirs to OpenSSL's own code. Such a
+// legacy context ignores the OSSL_PARAMs of EVP_PKEY_*_init_ex and EVP_PKEY_CTX_set_params;
+// the EVP_PKEY_CTX_set_rsa_padding / set_signature_md / … calls work on both kinds.)
+// An EVP_PKEY_CTX for fromdata/keygen of `keytype` ("RSA", "EC", "ED25519" …); nullptr on failure.
+PkeyCtxPtr provider_pkey_ctx(const char* keytype);
+// A provider-native key of `keytype` from `params` (EVP_PKEY_fromdata with `selection`);
+// on failure an Error with `rv` and `what`.
+Result<PkeyPtr> pkey_from_params(const char* keytype, int selection, const OSSL_PARAM* params, CK_RV rv,
+                                 std::string_view what);
+// A provider-native X25519/X448/Ed25519/Ed448 key ("X25519" …) from its raw public or
+// private encoding (EVP_PKEY_new_raw_*_key_ex would ask the ENGINE tables too).
+Result<PkeyPtr> raw_pkey(const char* keytype, bool priv, ByteView raw, CK_RV rv, std::string_view what);
+
 // Big-endian bytes of `bn`, left-padded with zeros to `pad` bytes when pad > 0
 // (a number longer than `pad` is returned unpadded; callers size `pad` correctly).
 SecureBytes bn_to_bytes(const BIGNUM* bn, size_t pad = 0);

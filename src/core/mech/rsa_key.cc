@@ -103,12 +103,8 @@ Result<PkeyPtr> build_pkey(const RsaNumbers& k, bool priv) {
   }
   ParamsPtr params(ok ? OSSL_PARAM_BLD_to_param(bld.get()) : nullptr);
   if (!params) return ossl_error(CKR_HOST_MEMORY, "cannot build RSA parameters");
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* pkey = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
-    return ossl_error(CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the RSA key");
-  return PkeyPtr(pkey);
+  return pkey_from_params("RSA", priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params.get(),
+                          CKR_ATTRIBUTE_VALUE_INVALID, "OpenSSL rejected the RSA key");
 }
 
 // Reads an optional big integer attribute; a present but empty value is invalid.
@@ -173,7 +169,7 @@ Result<GeneratedKeyPair> rsa_generate_key_pair(const CK_MECHANISM& mech, const A
     e.reset(BN_new());
     if (!e || BN_set_word(e.get(), RSA_F4) != 1) return ossl_error(CKR_HOST_MEMORY, "BN allocation failed");
   }
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  PkeyCtxPtr ctx = provider_pkey_ctx("RSA");  // not an ENGINE's (ossl.h)
   EVP_PKEY* raw = nullptr;
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
       EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), static_cast<int>(*bits)) != 1 ||
