@@ -116,9 +116,13 @@ Result<GeneratedKey> Pkcs11Provider::generate(const Context& ctx, const Scope& s
         attr(CKA_EXTRACTABLE, &no, sizeof no),       attr(CKA_SIGN, &yes, sizeof yes),
         attr(CKA_LABEL, label.data(), label.size()), attr(CKA_ID, label.data(), label.size()),
     };
-    FHC_ASSIGN_OR_RETURN(auto pair,
-                         session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t));
-    FHC_ASSIGN_OR_RETURN(key, read_public(session, pair.first, verdict));
+    auto pair = session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t);
+    // SoftHSMv2 answers CKR_GENERAL_ERROR to a key generation that races signatures on
+    // other sessions of a pool: try again (bounded; the search above keeps it idempotent).
+    for (int again = 0; again < 4 && !pair && pair.rv() == CKR_GENERAL_ERROR; ++again)
+      pair = session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t);
+    if (!pair) return pair.error();
+    FHC_ASSIGN_OR_RETURN(key, read_public(session, pair->first, verdict));
     return {};
   });
   if (!s) return s.error();
