@@ -134,12 +134,12 @@ TEST_F(EngineDefault, EdwardsAndMontgomeryKeysAreProviderNativeAndWork) {
   EXPECT_EQ(to_hex(*z), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 }
 
-// The rest of B2, disabled until rsa.cc and rsa_cipher.cc set their PSS / OAEP parameters
-// with the EVP_PKEY_CTX_set_rsa_* calls: the context EVP_PKEY_CTX_new_from_pkey makes is the
-// engine's legacy one, and a legacy context drops the OSSL_PARAMs of EVP_PKEY_*_init_ex
-// (and of EVP_PKEY_CTX_set_params), so PSS signs as PKCS#1 v1.5 and OAEP encrypts as v1.5.
+// The rest of B2: the context EVP_PKEY_CTX_new_from_pkey makes is the engine's legacy
+// one, and a legacy context drops the OSSL_PARAMs of EVP_PKEY_*_init_ex (and of
+// EVP_PKEY_CTX_set_params), so rsa.cc and rsa_cipher.cc set PSS / OAEP parameters with the
+// EVP_PKEY_CTX_set_rsa_* calls; otherwise PSS would sign as PKCS#1 v1.5 and OAEP as v1.5.
 // Round trips through FerroHSM alone stay consistent, hence the cross-mechanism checks.
-TEST_F(EngineDefault, DISABLED_RsaPssAndOaepParametersReachTheOperation) {
+TEST_F(EngineDefault, RsaPssAndOaepParametersReachTheOperation) {
   Pair k = pair_from(generate_pair(CKM_RSA_PKCS_KEY_PAIR_GEN, attrs({{CKA_MODULUS_BITS, ulong_bytes(2048)}})));
   ASSERT_TRUE(k.pub && k.priv);
   CK_RSA_PKCS_PSS_PARAMS pss{CKM_SHA256, CKG_MGF1_SHA256, 32};

@@ -93,22 +93,22 @@ Result<RsaSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, bool sign) {
 
 enum class Use { kSign, kVerify, kRecover };
 
+// Plain *_init and the EVP_PKEY_CTX_set_rsa_* calls rather than *_init_ex with
+// OSSL_PARAMs: when the host process made an ENGINE the default for RSA (libp11's
+// `openssl -engine pkcs11`), OpenSSL 3.0 hands us the engine's legacy context, which
+// ignores init parameters but honours these calls (see ossl.h, provider_pkey_ctx).
 Result<PkeyCtxPtr> make_ctx(const Key& key, const RsaSetup& s, Use use) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey, nullptr));
   if (!ctx) return ossl_error(CKR_HOST_MEMORY, "EVP_PKEY_CTX_new failed");
-  OSSL_PARAM params[5];
-  OSSL_PARAM* p = params;
-  int salt = s.salt_len;
-  if (s.pss_hash != nullptr) {
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, const_cast<char*>(s.pss_hash->name), 0);
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, const_cast<char*>(OSSL_PKEY_RSA_PAD_MODE_PSS), 0);
-    *p++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &salt);
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, const_cast<char*>(s.mgf_hash->name), 0);
+  int rc = use == Use::kSign     ? EVP_PKEY_sign_init(ctx.get())
+           : use == Use::kVerify ? EVP_PKEY_verify_init(ctx.get())
+                                 : EVP_PKEY_verify_recover_init(ctx.get());
+  if (rc == 1 && s.pss_hash != nullptr) {
+    rc = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_signature_md(ctx.get(), s.pss_hash->md()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), s.salt_len) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), s.mgf_hash->md()) == 1;
   }
-  *p = OSSL_PARAM_construct_end();
-  int rc = use == Use::kSign     ? EVP_PKEY_sign_init_ex(ctx.get(), params)
-           : use == Use::kVerify ? EVP_PKEY_verify_init_ex(ctx.get(), params)
-                                 : EVP_PKEY_verify_recover_init_ex(ctx.get(), params);
   if (rc != 1) return ossl_error(CKR_FUNCTION_FAILED, "RSA signature init failed");
   return ctx;
 }

@@ -69,29 +69,29 @@ Result<RsaCipherSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, Dir di
   return s;
 }
 
+// Plain *_init and EVP_PKEY_CTX_set_rsa_* calls, not *_init_ex with OSSL_PARAMs: an
+// ENGINE the host made default hands us a legacy context that ignores init
+// parameters (see rsa.cc, make_ctx).
 Result<PkeyCtxPtr> make_ctx(const Key& key, const RsaCipherSetup& s, Dir dir) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey, nullptr));
   if (!ctx) return ossl_error(CKR_HOST_MEMORY, "EVP_PKEY_CTX_new failed");
-  int pad = s.padding;
-  OSSL_PARAM params[5];
-  OSSL_PARAM* p = params;
-  *p++ = OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad);
-  if (s.oaep_hash != nullptr) {
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, const_cast<char*>(s.oaep_hash->name), 0);
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, const_cast<char*>(s.mgf_hash->name), 0);
-    if (!s.label.empty())
-      *p++ = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, const_cast<uint8_t*>(s.label.data()),
-                                               s.label.size());
-  }
-  *p = OSSL_PARAM_construct_end();
   int rc = 0;
   switch (dir) {
-    case Dir::kEncrypt: rc = EVP_PKEY_encrypt_init_ex(ctx.get(), params); break;
-    case Dir::kDecrypt: rc = EVP_PKEY_decrypt_init_ex(ctx.get(), params); break;
-    case Dir::kSignRecover: rc = EVP_PKEY_sign_init(ctx.get()) == 1 ? EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pad) : 0; break;
-    case Dir::kVerifyRecover:
-      rc = EVP_PKEY_verify_recover_init(ctx.get()) == 1 ? EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pad) : 0;
-      break;
+    case Dir::kEncrypt: rc = EVP_PKEY_encrypt_init(ctx.get()); break;
+    case Dir::kDecrypt: rc = EVP_PKEY_decrypt_init(ctx.get()); break;
+    case Dir::kSignRecover: rc = EVP_PKEY_sign_init(ctx.get()); break;
+    case Dir::kVerifyRecover: rc = EVP_PKEY_verify_recover_init(ctx.get()); break;
+  }
+  if (rc == 1) rc = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), s.padding);
+  if (rc == 1 && s.oaep_hash != nullptr) {
+    rc = EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), s.oaep_hash->md()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), s.mgf_hash->md()) == 1;
+    if (rc == 1 && !s.label.empty()) {
+      // set0 takes ownership of an OPENSSL_malloc'ed copy.
+      auto* label = static_cast<unsigned char*>(OPENSSL_memdup(s.label.data(), s.label.size()));
+      rc = label != nullptr && EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), label, static_cast<int>(s.label.size())) == 1;
+      if (rc != 1) OPENSSL_free(label);
+    }
   }
   if (rc != 1) return ossl_error(CKR_FUNCTION_FAILED, "RSA init failed");
   return ctx;
