@@ -56,6 +56,20 @@ CK_RV fh_C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, C
 // and the call returns the most telling of the failures.
 namespace {
 
+// One value by §5.7's rules: NULL asks for the length; a short buffer gets
+// CK_UNAVAILABLE_INFORMATION and makes the call CKR_BUFFER_TOO_SMALL.
+void copy_value(CK_ATTRIBUTE& a, const SecureBytes& v, bool& small) {
+  if (a.pValue == nullptr) {
+    a.ulValueLen = v.size();
+  } else if (a.ulValueLen >= v.size()) {
+    if (!v.empty()) std::memcpy(a.pValue, v.data(), v.size());
+    a.ulValueLen = v.size();
+  } else {
+    a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    small = true;
+  }
+}
+
 // An attribute array (§5.7): its length is count × sizeof(CK_ATTRIBUTE); with a buffer,
 // each element gets its type and, by the usual rules, its value or length.
 Status copy_attr_array(CK_ATTRIBUTE& a, const SecureBytes& stored, bool& small) {
@@ -75,15 +89,7 @@ Status copy_attr_array(CK_ATTRIBUTE& a, const SecureBytes& stored, bool& small) 
   for (const auto& [t, v] : inner) {
     CK_ATTRIBUTE& e = out[i++];
     e.type = t;
-    if (e.pValue == nullptr) {
-      e.ulValueLen = v.size();
-    } else if (e.ulValueLen >= v.size()) {
-      if (!v.empty()) std::memcpy(e.pValue, v.data(), v.size());
-      e.ulValueLen = v.size();
-    } else {
-      e.ulValueLen = CK_UNAVAILABLE_INFORMATION;
-      small = true;
-    }
+    copy_value(e, v, small);
   }
   a.ulValueLen = need;
   return {};
@@ -113,15 +119,7 @@ CK_RV fh_C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObjec
         FH_TRY(copy_attr_array(a, v, small));
         continue;
       }
-      if (a.pValue == nullptr) {
-        a.ulValueLen = v.size();
-      } else if (a.ulValueLen >= v.size()) {
-        if (!v.empty()) std::memcpy(a.pValue, v.data(), v.size());
-        a.ulValueLen = v.size();
-      } else {
-        a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
-        small = true;
-      }
+      copy_value(a, v, small);
     }
     if (sensitive) return make_error(CKR_ATTRIBUTE_SENSITIVE, "an attribute is sensitive");
     if (invalid) return make_error(CKR_ATTRIBUTE_TYPE_INVALID, "an attribute is not valid for this object");
