@@ -27,7 +27,10 @@ std::span<const LadderRung> recovery_ladder();
 RecoveryStep recovery_step(CK_RV rv);
 const char* recovery_step_name(RecoveryStep step);
 
-// How many ladder steps one call may take before it reports the last error.
-inline constexpr int kMaxRecoveriesPerCall = 4;
+// How many ladder steps one call may take before it reports the last error. Sessions
+// of one pool share the token's login, so under frequent forced logouts a call can
+// lose its fresh login to another worker's fault more than once: the budget allows
+// for that and still ends a call that cannot make progress.
+inline constexpr int kMaxRecoveriesPerCall = 8;
 
 }  // namespace ferrohsm::client
