@@ -62,7 +62,7 @@ check "keypairgen Ed25519"           gen EC:edwards25519 03
 objects_listed() {
   user -O > "$work/objects"
   for id in 01 02 03 04; do
-    grep -q "ID: *$id" "$work/objects"
+    grep -Eq "^[[:space:]]*ID:[[:space:]]+$id$" "$work/objects"
   done
   [ "$(grep -c '^Private Key Object' "$work/objects")" -eq 4 ]
   [ "$(grep -c '^Public Key Object' "$work/objects")" -eq 4 ]
@@ -188,7 +188,7 @@ check "pkcs11-tool --test-fork (C_Initialize in a forked child)" forktest
 delete_objects() {
   user --delete-object --type privkey --id 04
   user --delete-object --type pubkey --id 04
-  ! user -O --id 04 | grep -q 'ID: *04'
+  ! user -O --id 04 | grep -Eq '^[[:space:]]*ID:[[:space:]]+04$'
 }
 check "--delete-object removes the P-384 pair" delete_objects
 

@@ -19,10 +19,10 @@ gen_by_uri() {
   "$cli" key generate --uri 'pkcs11:token=uri-a' --type ec:p256 --label 'my key' --id 0c
   objects 'uri b' > "$work/b"
   objects uri-a > "$work/a"
-  grep -q "ID: *0a0b" "$work/b"
-  ! grep -q "ID: *0c" "$work/b"
-  grep -q "ID: *0c" "$work/a"
-  ! grep -q "ID: *0a0b" "$work/a"
+  grep -Eq "^[[:space:]]*ID:[[:space:]]+0a0b$" "$work/b"
+  ! grep -Eq "^[[:space:]]*ID:[[:space:]]+0c$" "$work/b"
+  grep -Eq "^[[:space:]]*ID:[[:space:]]+0c$" "$work/a"
+  ! grep -Eq "^[[:space:]]*ID:[[:space:]]+0a0b$" "$work/a"
 }
 check "key generate --uri 'pkcs11:token=uri%20b' puts the key on that token only" gen_by_uri
 
