@@ -1,6 +1,7 @@
 #include "p11.h"
 
-#include <dlfcn.h>
+#include "base/names.h"
+#include "base/pkcs11_library.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -15,18 +16,14 @@ const std::string kP384Oid("\x06\x05\x2b\x81\x04\x00\x22", 7);
 const std::string kEd25519Oid("\x06\x03\x2b\x65\x70", 5);
 
 Module open_library(const std::string& path) {
+  auto lib = ferrohsm::load_pkcs11_library(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib.ok()) {
+    std::fprintf(stderr, "p11bench: %s\n", lib.error().message.c_str());
+    std::exit(2);
+  }
   Module m;
-  m.dl = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (m.dl == nullptr) {
-    std::fprintf(stderr, "p11bench: cannot load %s: %s\n", path.c_str(), dlerror());
-    std::exit(2);
-  }
-  auto get = reinterpret_cast<CK_C_GetFunctionList>(dlsym(m.dl, "C_GetFunctionList"));
-  if (get == nullptr) {
-    std::fprintf(stderr, "p11bench: %s exports no C_GetFunctionList\n", path.c_str());
-    std::exit(2);
-  }
-  check(get(&m.f), "C_GetFunctionList");
+  m.dl = lib->handle;
+  m.f = lib->functions;
   return m;
 }
 
@@ -43,30 +40,8 @@ void unload_module(Module& m) {
 }
 
 std::string rv_name(CK_RV rv) {
-  struct Name {
-    CK_RV rv;
-    const char* name;
-  };
-  static const Name kNames[] = {
-      {CKR_OK, "CKR_OK"},
-      {CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID"},
-      {CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID"},
-      {CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT"},
-      {CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT"},
-      {CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID"},
-      {CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT"},
-      {CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED"},
-      {CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN"},
-      {CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR"},
-      {CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR"},
-  };
   char buf[64];
-  for (const Name& n : kNames)
-    if (n.rv == rv) {
-      std::snprintf(buf, sizeof buf, "%s (0x%lx)", n.name, static_cast<unsigned long>(rv));
-      return buf;
-    }
-  std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(rv));
+  std::snprintf(buf, sizeof buf, "%s (0x%lx)", ferrohsm::rv_name(rv), static_cast<unsigned long>(rv));
   return buf;
 }
 

@@ -6,7 +6,7 @@
 // pkcs11-tool at the token. Its PINs are random, kept in ./var (mode 0600).
 #include <ferrohsm/cryptoki.h>
 
-#include <dlfcn.h>
+#include "base/pkcs11_library.h"
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -144,14 +144,11 @@ int main(int argc, char** argv) {
   std::string so_pin = read_or_make_pin(fs::path(var) / "demo-so.pin");
   std::string user_pin = read_or_make_pin(fs::path(var) / "demo-user.pin");
 
-  void* lib = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) die(std::string("cannot load ") + module + ": " + dlerror());
-  auto get_interface = reinterpret_cast<CK_C_GetInterface>(dlsym(lib, "C_GetInterface"));
-  if (get_interface == nullptr) die("the library exports no C_GetInterface");
-  CK_INTERFACE_PTR iface = nullptr;
-  CK_VERSION v30 = {3, 0};
-  check(get_interface((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &iface, 0), "C_GetInterface");
-  p11 = static_cast<CK_FUNCTION_LIST_3_0*>(iface->pFunctionList);
+  // dlopen and C_GetInterface("PKCS 11"), as an application would.
+  auto lib = ferrohsm::load_pkcs11_library(module, RTLD_NOW | RTLD_LOCAL);
+  if (!lib.ok()) die(lib.error().message);
+  if (lib->functions_3_0 == nullptr) die("the library offers no PKCS#11 3.0 interface");
+  p11 = lib->functions_3_0;
   std::printf("Loaded %s (PKCS#11 %d.%d interface).\n", module.c_str(), p11->version.major, p11->version.minor);
 
   CK_C_INITIALIZE_ARGS args{};

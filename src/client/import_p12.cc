@@ -22,7 +22,7 @@ CK_ATTRIBUTE attr(CK_ATTRIBUTE_TYPE type, T* value) {
 
 Result<std::size_t> objects_labelled(Session& session, const std::string& label) {
   CK_ATTRIBUTE templ[] = {attr(CKA_LABEL, label)};
-  FHC_ASSIGN_OR_RETURN(auto found, session.find(templ, 8));
+  FH_ASSIGN_OR_RETURN(auto found, session.find(templ, 8));
   return found.size();
 }
 
@@ -32,7 +32,7 @@ Status import_p12(Session& session, const P12Contents& c, const ImportRequest& r
   if (request.key_label.empty()) return Error{ErrorKind::invalid_argument, CKR_OK, "--key-label is required"};
   const std::string cert_label = request.cert_label.empty() ? request.key_label : request.cert_label;
   for (const std::string* label : {&request.key_label, &cert_label}) {
-    FHC_ASSIGN_OR_RETURN(std::size_t n, objects_labelled(session, *label));
+    FH_ASSIGN_OR_RETURN(std::size_t n, objects_labelled(session, *label));
     if (n > 0) {
       return Error{ErrorKind::invalid_argument, CKR_OK,
                    "label '" + *label + "' is already in use on the token (" + std::to_string(n) +

@@ -3,7 +3,7 @@
 #include <ferrohsm/client/names.h>
 #include <ferrohsm/client/session.h>
 
-#include <dlfcn.h>
+#include "base/pkcs11_library.h"
 
 #include <algorithm>
 #include <cstring>
@@ -20,34 +20,6 @@ std::mutex& cache_mutex() {
 std::map<std::string, std::weak_ptr<Module>>& cache() {
   static std::map<std::string, std::weak_ptr<Module>> c;
   return c;
-}
-
-struct FunctionList {
-  CK_FUNCTION_LIST* fn = nullptr;
-  bool via_interface = false;
-};
-
-Result<FunctionList> function_list(void* handle, const std::string& path) {
-  if (auto get_interface = reinterpret_cast<CK_C_GetInterface>(dlsym(handle, "C_GetInterface"))) {
-    CK_INTERFACE* iface = nullptr;
-    static CK_UTF8CHAR kName[] = "PKCS 11";
-    CK_RV rv = get_interface(kName, nullptr, &iface, 0);
-    if (rv == CKR_OK && iface != nullptr && iface->pFunctionList != nullptr) {
-      return FunctionList{static_cast<CK_FUNCTION_LIST*>(iface->pFunctionList), true};
-    }
-  }
-  auto get_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(handle, "C_GetFunctionList"));
-  if (get_list == nullptr) {
-    return Error{ErrorKind::load, CKR_OK, "PKCS#11 library " + path + " exports neither C_GetInterface nor C_GetFunctionList"};
-  }
-  CK_FUNCTION_LIST* fn = nullptr;
-  CK_RV rv = get_list(&fn);
-  if (rv != CKR_OK || fn == nullptr) {
-    Error e = pkcs11_error(rv, "C_GetFunctionList of " + path);
-    e.kind = ErrorKind::load;
-    return e;
-  }
-  return FunctionList{fn, false};
 }
 
 }  // namespace
@@ -68,24 +40,18 @@ Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   std::lock_guard lock(cache_mutex());
   if (auto existing = cache()[path].lock()) return existing;
 
-  // RTLD_NODELETE: libraries with atexit handlers (SoftHSMv2, OpenSSL inside) must stay mapped.
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    return Error{ErrorKind::load, CKR_OK, "cannot load PKCS#11 library " + path + ": " + (why ? why : "unknown error")};
-  }
-  auto list = function_list(handle, path);
-  if (!list) return list.error();
-
+  auto loaded = load_pkcs11_library(path);
+  if (!loaded) return Error{ErrorKind::load, CKR_OK, loaded.error().message};
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
-  CK_RV rv = list->fn->C_Initialize(&args);
+  CK_RV rv = loaded->functions->C_Initialize(&args);
   if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     Error e = pkcs11_error(rv, "C_Initialize of " + path);
     e.kind = ErrorKind::load;
     return e;
   }
-  std::shared_ptr<Module> module(new Module(path, handle, list->fn, list->via_interface, list->fn->version));
+  std::shared_ptr<Module> module(
+      new Module(path, loaded->handle, loaded->functions, loaded->via_interface, loaded->version));
   module->owns_initialize_ = (rv == CKR_OK);
   cache()[path] = module;
   return module;
@@ -124,7 +90,7 @@ Result<CK_TOKEN_INFO> Module::token_info(CK_SLOT_ID slot) const {
 }
 
 Result<CK_SLOT_ID> Module::find_token(std::string_view label) const {
-  FHC_ASSIGN_OR_RETURN(auto ids, slots(true));
+  FH_ASSIGN_OR_RETURN(auto ids, slots(true));
   for (CK_SLOT_ID id : ids) {
     auto info = token_info(id);
     if (!info) continue;
@@ -154,11 +120,11 @@ Status Module::init_token(CK_SLOT_ID slot, const Secret& so_pin, std::string_vie
                               reinterpret_cast<CK_UTF8CHAR*>(padded.data()));
   if (rv != CKR_OK) return pkcs11_error(rv, "C_InitToken");
   // Some modules (SoftHSMv2) move an initialised token to a new slot id.
-  FHC_ASSIGN_OR_RETURN(CK_SLOT_ID token_slot, find_token(label));
-  FHC_ASSIGN_OR_RETURN(Session session, open_session(token_slot, true));
-  FHC_TRY(session.login(CKU_SO, so_pin));
-  FHC_TRY(session.init_pin(user_pin));
-  FHC_TRY(session.logout());
+  FH_ASSIGN_OR_RETURN(CK_SLOT_ID token_slot, find_token(label));
+  FH_ASSIGN_OR_RETURN(Session session, open_session(token_slot, true));
+  FH_TRY(session.login(CKU_SO, so_pin));
+  FH_TRY(session.init_pin(user_pin));
+  FH_TRY(session.logout());
   return {};
 }
 

@@ -69,14 +69,14 @@ Bytes der_octet_string(const Bytes& content) {
 }
 
 Status read_rsa(EVP_PKEY* k, P12Contents& c) {
-  FHC_ASSIGN_OR_RETURN(c.modulus, bn_param(k, OSSL_PKEY_PARAM_RSA_N));
-  FHC_ASSIGN_OR_RETURN(c.public_exponent, bn_param(k, OSSL_PKEY_PARAM_RSA_E));
-  FHC_ASSIGN_OR_RETURN(c.private_exponent, bn_param(k, OSSL_PKEY_PARAM_RSA_D));
-  FHC_ASSIGN_OR_RETURN(c.prime1, bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR1));
-  FHC_ASSIGN_OR_RETURN(c.prime2, bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR2));
-  FHC_ASSIGN_OR_RETURN(c.exponent1, bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT1));
-  FHC_ASSIGN_OR_RETURN(c.exponent2, bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT2));
-  FHC_ASSIGN_OR_RETURN(c.coefficient, bn_param(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1));
+  FH_ASSIGN_OR_RETURN(c.modulus, bn_param(k, OSSL_PKEY_PARAM_RSA_N));
+  FH_ASSIGN_OR_RETURN(c.public_exponent, bn_param(k, OSSL_PKEY_PARAM_RSA_E));
+  FH_ASSIGN_OR_RETURN(c.private_exponent, bn_param(k, OSSL_PKEY_PARAM_RSA_D));
+  FH_ASSIGN_OR_RETURN(c.prime1, bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR1));
+  FH_ASSIGN_OR_RETURN(c.prime2, bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR2));
+  FH_ASSIGN_OR_RETURN(c.exponent1, bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT1));
+  FH_ASSIGN_OR_RETURN(c.exponent2, bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT2));
+  FH_ASSIGN_OR_RETURN(c.coefficient, bn_param(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1));
   return {};
 }
 
@@ -89,9 +89,9 @@ Status read_ec(EVP_PKEY* k, P12Contents& c) {
   if (nid == NID_undef) nid = OBJ_txt2nid(group);
   ASN1_OBJECT* oid = nid == NID_undef ? nullptr : OBJ_nid2obj(nid);
   if (oid == nullptr) return Error{ErrorKind::invalid_argument, CKR_OK, std::string("unknown EC curve ") + group};
-  FHC_ASSIGN_OR_RETURN(c.ec_params, der([&](unsigned char** out) { return i2d_ASN1_OBJECT(oid, out); }));
+  FH_ASSIGN_OR_RETURN(c.ec_params, der([&](unsigned char** out) { return i2d_ASN1_OBJECT(oid, out); }));
   std::size_t field_bytes = static_cast<std::size_t>((EVP_PKEY_get_bits(k) + 7) / 8);
-  FHC_ASSIGN_OR_RETURN(c.ec_value, bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, field_bytes));
+  FH_ASSIGN_OR_RETURN(c.ec_value, bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, field_bytes));
   std::size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0, &len) != 1) {
     return crypto_error("EC public point");
@@ -144,22 +144,22 @@ Result<P12Contents> read_p12(const std::string& path, const Secret& password) {
   P12Contents c;
   if (EVP_PKEY_is_a(key.get(), "RSA")) {
     c.key_type = P12KeyType::rsa;
-    FHC_TRY(read_rsa(key.get(), c));
+    FH_TRY(read_rsa(key.get(), c));
   } else if (EVP_PKEY_is_a(key.get(), "EC")) {
     c.key_type = P12KeyType::ec;
-    FHC_TRY(read_ec(key.get(), c));
+    FH_TRY(read_ec(key.get(), c));
   } else {
     const char* name = EVP_PKEY_get0_type_name(key.get());
     return Error{ErrorKind::invalid_argument, CKR_OK,
                  std::string("unsupported key type ") + (name ? name : "?") + " in " + path +
                      " (import-p12 takes RSA and EC keys)"};
   }
-  FHC_ASSIGN_OR_RETURN(c.cert_der, der([&](unsigned char** out) { return i2d_X509(cert.get(), out); }));
-  FHC_ASSIGN_OR_RETURN(c.subject_der,
+  FH_ASSIGN_OR_RETURN(c.cert_der, der([&](unsigned char** out) { return i2d_X509(cert.get(), out); }));
+  FH_ASSIGN_OR_RETURN(c.subject_der,
                        der([&](unsigned char** out) { return i2d_X509_NAME(X509_get_subject_name(cert.get()), out); }));
-  FHC_ASSIGN_OR_RETURN(c.issuer_der,
+  FH_ASSIGN_OR_RETURN(c.issuer_der,
                        der([&](unsigned char** out) { return i2d_X509_NAME(X509_get_issuer_name(cert.get()), out); }));
-  FHC_ASSIGN_OR_RETURN(c.serial_der, der([&](unsigned char** out) {
+  FH_ASSIGN_OR_RETURN(c.serial_der, der([&](unsigned char** out) {
                          return i2d_ASN1_INTEGER(X509_get_serialNumber(cert.get()), out);
                        }));
   return c;

@@ -17,7 +17,7 @@ Status Registry::start(std::vector<SlotConfig> configs) {
   {
     std::unique_lock lock(mu_);
     for (auto& c : configs) {
-      FHC_TRY(validate(c));
+      FH_TRY(validate(c));
       if (slot_locked(c.slot_ref) != nullptr) {
         return Error{ErrorKind::config, CKR_OK, "slot '" + c.slot_ref + "' is configured twice"};
       }
@@ -147,20 +147,20 @@ Result<std::shared_ptr<SlotServer>> Registry::route(std::string_view slot_ref) {
 
 Result<Bytes> Registry::sign(std::string_view slot_ref, std::string_view key_ref, std::span<const std::uint8_t> data,
                              const Mechanism& mechanism, std::optional<Secret> pin) {
-  FHC_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
+  FH_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
   return worker->sign(key_ref, data, mechanism, std::move(pin));
 }
 
 Result<bool> Registry::verify(std::string_view slot_ref, std::string_view key_ref,
                               std::span<const std::uint8_t> data, std::span<const std::uint8_t> signature,
                               const Mechanism& mechanism, std::optional<Secret> pin) {
-  FHC_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
+  FH_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
   return worker->verify(key_ref, data, signature, mechanism, std::move(pin));
 }
 
 Status Registry::run(std::string_view slot_ref, std::string_view operation, const SlotServer::SessionOp& op,
                      bool needs_login, std::optional<Secret> pin) {
-  FHC_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
+  FH_ASSIGN_OR_RETURN(auto worker, route(slot_ref));
   return worker->run(operation, op, needs_login, std::move(pin));
 }
 

@@ -65,7 +65,7 @@ Result<CK_SESSION_INFO> Session::info() const {
 }
 
 Result<bool> Session::logged_in() const {
-  FHC_ASSIGN_OR_RETURN(CK_SESSION_INFO i, info());
+  FH_ASSIGN_OR_RETURN(CK_SESSION_INFO i, info());
   return i.state == CKS_RO_USER_FUNCTIONS || i.state == CKS_RW_USER_FUNCTIONS || i.state == CKS_RW_SO_FUNCTIONS;
 }
 

@@ -39,15 +39,15 @@ void SlotServer::emit(const char* name, const std::string& mechanism, Clock::tim
 // uninitialized → open: load the module (shared), find the slot, open the session.
 Status SlotServer::open_locked() {
   if (!module_) {
-    FHC_ASSIGN_OR_RETURN(module_, Module::load(config_->module_path));
+    FH_ASSIGN_OR_RETURN(module_, Module::load(config_->module_path));
   }
   CK_SLOT_ID slot = 0;
   if (config_->token_label) {
-    FHC_ASSIGN_OR_RETURN(slot, module_->find_token(*config_->token_label));
+    FH_ASSIGN_OR_RETURN(slot, module_->find_token(*config_->token_label));
   } else {
     slot = *config_->slot_id;
   }
-  FHC_ASSIGN_OR_RETURN(Session session, module_->open_session(slot, config_->read_write));
+  FH_ASSIGN_OR_RETURN(Session session, module_->open_session(slot, config_->read_write));
   live_ = std::make_unique<Live>(std::move(session));
   state_ = SlotState::open;
   failed_ = false;
@@ -176,7 +176,7 @@ Status SlotServer::recover_locked(RecoveryStep step, const std::string& mechanis
 }
 
 Result<CK_OBJECT_HANDLE> SlotServer::find_key_locked(CK_OBJECT_CLASS klass, std::string_view key_ref) {
-  FHC_ASSIGN_OR_RETURN(std::string label, resolve_key_label(*config_, key_ref));
+  FH_ASSIGN_OR_RETURN(std::string label, resolve_key_label(*config_, key_ref));
   auto cache_key = std::pair{klass, label};
   if (auto it = live_->keys.find(cache_key); it != live_->keys.end()) return it->second;
 

@@ -25,7 +25,7 @@ SlotServer::SlotServer(std::shared_ptr<const SlotConfig> config, int worker_inde
 SlotServer::~SlotServer() { shutdown(); }
 
 Status SlotServer::start() {
-  FHC_TRY(validate(*config_));
+  FH_TRY(validate(*config_));
   if (worker_index_ < 1 || worker_index_ > config_->session_pool_size) {
     return Error{ErrorKind::config, CKR_OK,
                  where() + ": worker index must be in 1.." + std::to_string(config_->session_pool_size)};
@@ -44,8 +44,8 @@ Result<T> SlotServer::run_locked(const std::optional<Secret>& pin, bool needs_lo
   for (int steps = 0;; ++steps) {
     std::uint64_t epoch = activity_->login_epoch.load();
     Result<T> r = [&]() -> Result<T> {
-      FHC_TRY(ensure_open_locked());
-      if (needs_login) FHC_TRY(ensure_logged_in_locked(pin));
+      FH_TRY(ensure_open_locked());
+      if (needs_login) FH_TRY(ensure_logged_in_locked(pin));
       return op(*live_);
     }();
     if (r.ok()) return r;
@@ -74,7 +74,7 @@ Result<Bytes> SlotServer::sign(std::string_view key_ref, std::span<const std::ui
   std::string mech = mechanism_name(mechanism.type);
   std::lock_guard lock(mu_);
   auto r = run_locked<Bytes>(pin, true, mech, [&](Live& live) -> Result<Bytes> {
-    FHC_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, find_key_locked(CKO_PRIVATE_KEY, key_ref));
+    FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, find_key_locked(CKO_PRIVATE_KEY, key_ref));
     auto sig = live.session.sign(mechanism, key, data);
     if (!sig) return Error{sig.error().kind, sig.rv(), where() + ": " + sig.error().message};
     return sig;
@@ -91,7 +91,7 @@ Result<bool> SlotServer::verify(std::string_view key_ref, std::span<const std::u
   std::lock_guard lock(mu_);
   // Public keys need no login; a per-call PIN still logs in (private public-key objects).
   auto r = run_locked<bool>(pin, pin.has_value(), mech, [&](Live& live) -> Result<bool> {
-    FHC_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, find_key_locked(CKO_PUBLIC_KEY, key_ref));
+    FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, find_key_locked(CKO_PUBLIC_KEY, key_ref));
     auto ok = live.session.verify(mechanism, key, data, signature);
     if (!ok) return Error{ok.error().kind, ok.rv(), where() + ": " + ok.error().message};
     return ok;
@@ -123,7 +123,7 @@ Status SlotServer::login(std::optional<Secret> pin) {
       if (still.ok() && *still) return true;
       state_ = SlotState::open;
     }
-    FHC_TRY(login_locked(pin, PinReason::login));  // explicit: the policy does not apply
+    FH_TRY(login_locked(pin, PinReason::login));  // explicit: the policy does not apply
     return true;
   });
   if (!r) return r.error();

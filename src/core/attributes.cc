@@ -1,6 +1,6 @@
 #include "core/attributes.h"
 
-#include "core/attribute_types.h"
+#include "base/names.h"
 
 #include <cstring>
 

@@ -3,8 +3,8 @@
 // live in SecureBytes so that key material is wiped when the map dies.
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <map>
 #include <optional>

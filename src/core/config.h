@@ -5,7 +5,7 @@
 // $XDG_DATA_HOME/ferrohsm/ (~/.local/share/ferrohsm/).
 #pragma once
 
-#include "core/result.h"
+#include "base/result.h"
 
 #include <cstdint>
 #include <map>

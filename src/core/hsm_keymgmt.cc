@@ -3,7 +3,7 @@
 // an unextractable key is never wrapped out, CKA_WRAP_WITH_TRUSTED needs a trusted
 // wrapping key, CKA_WRAP/UNWRAP/DERIVE_TEMPLATE bind what a key wraps or makes, and
 // usage attributes decide what each key may do. Private keys travel as PKCS#8.
-#include "core/attribute_types.h"
+#include "base/names.h"
 #include "core/hsm.h"
 #include "core/mech/pkcs8.h"
 #include "core/object_policy.h"

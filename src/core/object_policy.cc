@@ -1,7 +1,7 @@
 #include "core/object_policy.h"
 
 #include "core/attribute_rules.h"
-#include "core/attribute_types.h"
+#include "base/names.h"
 
 namespace ferrohsm {
 namespace {

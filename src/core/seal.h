@@ -6,8 +6,8 @@
 // raised later. Blob layout: version (1) || nonce (12) || ciphertext || tag (16).
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <string>
 

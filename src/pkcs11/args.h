@@ -2,8 +2,8 @@
 // become CKR_ARGUMENTS_BAD before any work is done.
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <string_view>
 

@@ -1,5 +1,5 @@
 // Objects: create, copy, destroy, size, attributes and find.
-#include "core/attribute_types.h"
+#include "base/names.h"
 #include "core/object_policy.h"
 #include "pkcs11/args.h"
 #include "pkcs11/module_state.h"

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "core/log.h"
-#include "core/result.h"
-#include "core/rv_names.h"
+#include "base/result.h"
+#include "base/names.h"
 
 #include <new>
 

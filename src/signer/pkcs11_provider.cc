@@ -25,7 +25,7 @@ using Found = std::optional<CK_OBJECT_HANDLE>;
 
 client::Result<Found> find_one(client::Session& session, CK_OBJECT_CLASS cls, const std::string& label) {
   CK_ATTRIBUTE templ[] = {attr(CKA_CLASS, &cls, sizeof cls), attr(CKA_LABEL, label.data(), label.size())};
-  FHC_ASSIGN_OR_RETURN(auto found, session.find(templ, 2));
+  FH_ASSIGN_OR_RETURN(auto found, session.find(templ, 2));
   if (found.empty()) return Found{};
   return Found(found.front());
 }
@@ -36,16 +36,16 @@ client::Result<Found> find_one(client::Session& session, CK_OBJECT_CLASS cls, co
 // ladder as CKR_USER_NOT_LOGGED_IN (→ log in again, run again) when it says it is not.
 client::Result<Found> find_private(client::Session& session, const std::string& label) {
   for (int look = 0; look < 3; ++look) {
-    FHC_ASSIGN_OR_RETURN(Found priv, find_one(session, CKO_PRIVATE_KEY, label));
+    FH_ASSIGN_OR_RETURN(Found priv, find_one(session, CKO_PRIVATE_KEY, label));
     if (priv) return priv;
-    FHC_ASSIGN_OR_RETURN(bool logged_in, session.logged_in());
+    FH_ASSIGN_OR_RETURN(bool logged_in, session.logged_in());
     if (!logged_in) return client::pkcs11_error(CKR_USER_NOT_LOGGED_IN, "C_FindObjects (private key)");
   }
   return Found{};
 }
 
 client::Result<PublicKey> read_public(client::Session& session, CK_OBJECT_HANDLE pub, std::optional<Error>& verdict) {
-  FHC_ASSIGN_OR_RETURN(auto b, session.attribute(pub, CKA_EC_POINT));
+  FH_ASSIGN_OR_RETURN(auto b, session.attribute(pub, CKA_EC_POINT));
   // DER OCTET STRING (04 20 ‖ key) per PKCS#11 3.0, or the raw 32 bytes some tokens give.
   PublicKey out{};
   if (b.size() == 34 && b[0] == 0x04 && b[1] == 0x20) std::copy(b.begin() + 2, b.end(), out.begin());
@@ -93,14 +93,14 @@ Result<GeneratedKey> Pkcs11Provider::generate(const Context& ctx, const Scope& s
   auto s = run(ctx, "CKM_EC_EDWARDS_KEY_PAIR_GEN",
                [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
     // Find first: a repeated run (or a second generate) finds the pair made before.
-    FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, label));
+    FH_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, label));
     if (pub) {
-      FHC_ASSIGN_OR_RETURN(Found priv, find_private(session, label));
+      FH_ASSIGN_OR_RETURN(Found priv, find_private(session, label));
       if (!priv) {
         verdict = Error::retired("key " + handle + " was retired; pick a new key_id");
         return {};
       }
-      FHC_ASSIGN_OR_RETURN(key, read_public(session, *pub, verdict));
+      FH_ASSIGN_OR_RETURN(key, read_public(session, *pub, verdict));
       return {};
     }
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -122,7 +122,7 @@ Result<GeneratedKey> Pkcs11Provider::generate(const Context& ctx, const Scope& s
     for (int again = 0; again < 4 && !pair && pair.rv() == CKR_GENERAL_ERROR; ++again)
       pair = session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t);
     if (!pair) return pair.error();
-    FHC_ASSIGN_OR_RETURN(key, read_public(session, pair->first, verdict));
+    FH_ASSIGN_OR_RETURN(key, read_public(session, pair->first, verdict));
     return {};
   });
   if (!s) return s.error();
@@ -134,14 +134,14 @@ Result<Signature> Pkcs11Provider::sign(const Context& ctx, const std::string& ha
   if (!label) return Error::key_not_found("not a pkcs11 handle of label '" + label_ + "'");
   Signature out{};
   auto s = run(ctx, "CKM_EDDSA", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
-    FHC_ASSIGN_OR_RETURN(Found priv, find_private(session, *label));
+    FH_ASSIGN_OR_RETURN(Found priv, find_private(session, *label));
     if (!priv) {
-      FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
+      FH_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
       if (pub) verdict = Error::retired("key " + handle_id + " is retired");
       else verdict = Error::key_not_found("no key labelled " + *label + " on the token");
       return {};
     }
-    FHC_ASSIGN_OR_RETURN(auto sig, session.sign(client::Mechanism{CKM_EDDSA, {}}, *priv, digest));
+    FH_ASSIGN_OR_RETURN(auto sig, session.sign(client::Mechanism{CKM_EDDSA, {}}, *priv, digest));
     if (sig.size() != out.size()) {
       verdict = Error::unavailable("the token returned a signature of the wrong length");
       return {};
@@ -158,12 +158,12 @@ Result<PublicKey> Pkcs11Provider::public_key(const Context& ctx, const std::stri
   if (!label) return Error::key_not_found("not a pkcs11 handle of label '" + label_ + "'");
   PublicKey key{};
   auto s = run(ctx, "public_key", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
-    FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
+    FH_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
     if (!pub) {
       verdict = Error::key_not_found("no key labelled " + *label + " on the token");
       return {};
     }
-    FHC_ASSIGN_OR_RETURN(key, read_public(session, *pub, verdict));
+    FH_ASSIGN_OR_RETURN(key, read_public(session, *pub, verdict));
     return {};
   });
   if (!s) return s.error();
@@ -175,9 +175,9 @@ Status Pkcs11Provider::retire(const Context& ctx, const std::string& handle_id) 
   if (!label) return Error::key_not_found("not a pkcs11 handle of label '" + label_ + "'");
   std::lock_guard lock(mutate_mu_);
   return run(ctx, "retire", [&](client::Session& session, std::optional<Error>& verdict) -> client::Status {
-    FHC_ASSIGN_OR_RETURN(Found priv, find_private(session, *label));
+    FH_ASSIGN_OR_RETURN(Found priv, find_private(session, *label));
     if (priv) return session.destroy_object(*priv);  // a repeated run finds it gone: fine
-    FHC_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
+    FH_ASSIGN_OR_RETURN(Found pub, find_one(session, CKO_PUBLIC_KEY, *label));
     if (!pub) verdict = Error::key_not_found("no key labelled " + *label + " on the token");
     return {};
   });

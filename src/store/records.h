@@ -3,7 +3,7 @@
 // sealed). The store never sees a PIN or an unsealed secret.
 #pragma once
 
-#include "core/bytes.h"
+#include "base/bytes.h"
 
 #include <ferrohsm/cryptoki.h>
 

@@ -1,6 +1,6 @@
 #include "store/sqlite_store.h"
 
-#include "store/sqlite_stmt.h"
+#include "base/sqlite_stmt.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>

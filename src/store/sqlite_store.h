@@ -4,7 +4,7 @@
 // which a reader consults only when SQLite's data_version says the file moved.
 #pragma once
 
-#include "core/result.h"
+#include "base/result.h"
 #include "store/records.h"
 
 #include <condition_variable>

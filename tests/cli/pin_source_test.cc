@@ -1,4 +1,4 @@
-#include "pin_source.h"
+#include "base/pin_source.h"
 
 #include "run_tool.h"
 
@@ -13,10 +13,10 @@ using test::TempDir;
 
 TEST(PinFile, FirstLineWithoutItsEnding) {
   TempDir d;
-  EXPECT_EQ(*read_pin_file(d.write("a", "1234\n")), SecureString("1234"));
-  EXPECT_EQ(*read_pin_file(d.write("b", "abcd\r\nsecond line\n")), SecureString("abcd"));
-  EXPECT_EQ(*read_pin_file(d.write("c", "no-newline")), SecureString("no-newline"));
-  EXPECT_EQ(*read_pin_file(d.write("d", " spaced pin \n")), SecureString(" spaced pin "));
+  EXPECT_EQ(*read_pin_file(d.write("a", "1234\n")), Secret("1234"));
+  EXPECT_EQ(*read_pin_file(d.write("b", "abcd\r\nsecond line\n")), Secret("abcd"));
+  EXPECT_EQ(*read_pin_file(d.write("c", "no-newline")), Secret("no-newline"));
+  EXPECT_EQ(*read_pin_file(d.write("d", " spaced pin \n")), Secret(" spaced pin "));
 }
 
 TEST(PinFile, MissingOrEmptyIsAUsageError) {
@@ -46,13 +46,13 @@ TEST_F(ObtainPin, FileWinsOverEnvironment) {
   TempDir d;
   ::setenv("FERROHSM_TEST_PIN", "from-env", 1);
   PinSource src{"user PIN", d.write("p", "from-file\n"), "--pin-file", "FERROHSM_TEST_PIN", false};
-  EXPECT_EQ(*obtain_pin(src), SecureString("from-file"));
+  EXPECT_EQ(*obtain_pin(src), Secret("from-file"));
 }
 
 TEST_F(ObtainPin, EnvironmentWhenNoFile) {
   ::setenv("FERROHSM_TEST_PIN", "from-env", 1);
   PinSource src{"user PIN", "", "--pin-file", "FERROHSM_TEST_PIN", false};
-  EXPECT_EQ(*obtain_pin(src), SecureString("from-env"));
+  EXPECT_EQ(*obtain_pin(src), Secret("from-env"));
 }
 
 TEST_F(ObtainPin, UnreadableFileIsNotSilentlyReplacedByTheEnvironment) {

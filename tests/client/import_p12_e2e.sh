@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end: `openssl pkcs12 -export` → ferrohsm-import-p12 → `pkcs11-tool --sign` →
+# End to end: `openssl pkcs12 -export` → ferrohsm import-p12 → `pkcs11-tool --sign` →
 # `openssl dgst -verify` with the certificate's key, for an RSA and an EC key.
 # Usage: import_p12_e2e.sh IMPORT_TOOL MODULE [softhsm|ferrohsm]
 set -euo pipefail

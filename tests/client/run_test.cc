@@ -35,9 +35,9 @@ class RunTest : public ::testing::Test {
       CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
       CK_ATTRIBUTE templ[] = {{CKA_CLASS, &klass, sizeof klass},
                               {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-      FHC_ASSIGN_OR_RETURN(auto found, session.find(templ, 2));
+      FH_ASSIGN_OR_RETURN(auto found, session.find(templ, 2));
       if (found.size() != 1) return fc::Error{fc::ErrorKind::key_not_found, CKR_OK, "no key " + label};
-      FHC_ASSIGN_OR_RETURN(out, session.sign(mech(CKM_ECDSA), found.front(), kDigest));
+      FH_ASSIGN_OR_RETURN(out, session.sign(mech(CKM_ECDSA), found.front(), kDigest));
       return {};
     };
   }
@@ -133,7 +133,7 @@ TEST_F(RunTest, WithoutNeedsLoginThePinChainIsNotAsked) {
   auto s = reg.run(
       "faulty", "peek",
       [&](fc::Session& session) -> fc::Status {
-        FHC_ASSIGN_OR_RETURN(bool logged_in, session.logged_in());
+        FH_ASSIGN_OR_RETURN(bool logged_in, session.logged_in());
         seen = logged_in;
         return {};
       },

@@ -1,8 +1,11 @@
 // Hex / DER helpers and the case bookkeeping of harness.h.
 #include "harness.h"
 
+#include "base/bytes.h"
+
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 
 namespace wycheproof {
 
@@ -14,8 +17,7 @@ const CK_OBJECT_CLASS kPrivateClass = CKO_PRIVATE_KEY;
 
 Bytes hex(const std::string& h) {
   Bytes out;
-  out.reserve(h.size() / 2);
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  if (!ferrohsm::from_hex(h, out)) throw std::invalid_argument("not hex: " + h);
   return out;
 }
 

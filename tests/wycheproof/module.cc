@@ -1,5 +1,7 @@
 #include "module.h"
 
+#include "base/pkcs11_library.h"
+
 #include <dlfcn.h>
 #include <stdlib.h>
 
@@ -35,18 +37,13 @@ struct Loaded {
     std::ofstream(conf) << "[store]\npath = \"" << dir << "/ferrohsm.db\"\n\n[log]\nlevel = \"error\"\n\n"
                         << "[pin]\nkdf_iterations = 1000\n\n[dev]\nallow_weak_kdf = true\n";
     setenv("FERROHSM_CONF", conf.c_str(), 1);
-    dl = dlopen(FERROHSM_MODULE_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (dl == nullptr) {
-      error = std::string("dlopen: ") + dlerror();
+    auto lib = ferrohsm::load_pkcs11_library(FERROHSM_MODULE_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (!lib.ok() || lib->functions_3_0 == nullptr) {
+      error = lib.ok() ? "the module offers no PKCS#11 3.0 interface" : lib.error().message;
       return;
     }
-    auto get_interface = reinterpret_cast<CK_C_GetInterface>(dlsym(dl, "C_GetInterface"));
-    CK_INTERFACE_PTR iface = nullptr;
-    if (get_interface == nullptr || get_interface(u8("PKCS 11"), nullptr, &iface, 0) != CKR_OK || iface == nullptr) {
-      error = "C_GetInterface failed";
-      return;
-    }
-    auto* f = static_cast<CK_FUNCTION_LIST_3_0*>(iface->pFunctionList);
+    dl = lib->handle;
+    auto* f = lib->functions_3_0;
     if (step(f->C_Initialize(nullptr), "C_Initialize")) return;
     initialized = f;
     CK_ULONG n = 0;

@@ -13,5 +13,7 @@ void register_info_command(CLI::App& app, Commands& cmds);
 void register_token_commands(CLI::App& app, Commands& cmds);
 void register_pin_commands(CLI::App& app, Commands& cmds);
 void register_key_commands(CLI::App& app, Commands& cmds);
+// Works on any PKCS#11 library through the client layer, not on the embedded store.
+void register_import_p12_command(CLI::App& app);
 
 }  // namespace ferrohsm::cli

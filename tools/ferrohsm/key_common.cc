@@ -12,7 +12,7 @@ Result<KeyTarget> user_session(Context& ctx, const TokenOptions& tok, const PinF
   auto chosen = select_token(ctx.hsm(), tok, t.uri ? &*t.uri : nullptr);
   if (!chosen) return context(what, chosen.error());
   t.token = *chosen;
-  FH_ASSIGN_OR_RETURN(SecureString pin, obtain_pin(user_pin(pins), what));
+  FH_ASSIGN_OR_RETURN(Secret pin, obtain_pin(user_pin(pins), what));
   auto s = login_session(ctx.hsm(), t.token.slot, rw, CKU_USER, pin);
   if (!s) return context(what, s.error());
   t.session = std::make_unique<SessionGuard>(std::move(*s));

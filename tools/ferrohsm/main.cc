@@ -5,10 +5,6 @@
 
 #include <CLI/CLI.hpp>
 
-#ifdef FERROHSM_HAVE_IMPORT_P12
-#include <ferrohsm/client/import_p12.h>
-#endif
-
 #include <exception>
 #include <iostream>
 
@@ -27,9 +23,7 @@ int run(int argc, char** argv) {
   register_token_commands(app, cmds);
   register_pin_commands(app, cmds);
   register_key_commands(app, cmds);
-#ifdef FERROHSM_HAVE_IMPORT_P12
-  ferrohsm::client::register_import_p12_command(app);
-#endif
+  register_import_p12_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,7 +3,7 @@
 // variables that back them.
 #pragma once
 
-#include "pin_source.h"
+#include "base/pin_source.h"
 
 #include <ferrohsm/cryptoki.h>
 

@@ -1,6 +1,6 @@
 #include "output.h"
 
-#include "core/rv_names.h"
+#include "base/names.h"
 #include "exit_codes.h"
 
 #include <array>

@@ -3,7 +3,7 @@
 // (CKR_…)" — and, with --json, a document {"ok": false, "error": …} on stdout.
 #pragma once
 
-#include "core/result.h"
+#include "base/result.h"
 
 #include <nlohmann/json.hpp>
 

@@ -23,8 +23,8 @@ Result<TokenRef> chosen_token(Context& ctx, const TokenOptions& o, const std::st
 Status run_change(Context& ctx, const PinOptions& o) {
   const std::string what = o.so ? "pin change --so" : "pin change";
   FH_ASSIGN_OR_RETURN(TokenRef t, chosen_token(ctx, o.token, what));
-  FH_ASSIGN_OR_RETURN(SecureString old_pin, obtain_pin(o.so ? so_pin(o.pins) : user_pin(o.pins), what));
-  FH_ASSIGN_OR_RETURN(SecureString fresh, obtain_pin(new_pin(o.pins, o.so ? "new SO PIN" : "new user PIN"), what));
+  FH_ASSIGN_OR_RETURN(Secret old_pin, obtain_pin(o.so ? so_pin(o.pins) : user_pin(o.pins), what));
+  FH_ASSIGN_OR_RETURN(Secret fresh, obtain_pin(new_pin(o.pins, o.so ? "new SO PIN" : "new user PIN"), what));
   auto session = login_session(ctx.hsm(), t.slot, true, o.so ? CKU_SO : CKU_USER, old_pin);
   if (!session) return context(what, session.error());
   if (Status s = ctx.hsm().set_pin(session->handle(), old_pin, fresh); !s)
@@ -38,8 +38,8 @@ Status run_change(Context& ctx, const PinOptions& o) {
 // clears the user's failure counter and so the lock.
 Status run_init(Context& ctx, const PinOptions& o, const std::string& what) {
   FH_ASSIGN_OR_RETURN(TokenRef t, chosen_token(ctx, o.token, what));
-  FH_ASSIGN_OR_RETURN(SecureString so, obtain_pin(so_pin(o.pins), what));
-  FH_ASSIGN_OR_RETURN(SecureString user, obtain_pin(user_pin(o.pins, true), what));
+  FH_ASSIGN_OR_RETURN(Secret so, obtain_pin(so_pin(o.pins), what));
+  FH_ASSIGN_OR_RETURN(Secret user, obtain_pin(user_pin(o.pins, true), what));
   auto session = login_session(ctx.hsm(), t.slot, true, CKU_SO, so);
   if (!session) return context(what, session.error());
   if (Status s = ctx.hsm().init_pin(session->handle(), user); !s) return context(what + " (C_InitPIN)", s.error());

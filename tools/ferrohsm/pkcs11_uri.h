@@ -3,8 +3,8 @@
 // ignores), and formatting an object's URI for `key list`.
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <optional>
 #include <string>

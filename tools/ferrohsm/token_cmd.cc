@@ -32,8 +32,8 @@ Status run_init(Context& ctx, const InitOptions& o) {
   }
   if (o.slot) slot = *o.slot;
   // Both PINs first, so that nothing changes when the second cannot be had.
-  FH_ASSIGN_OR_RETURN(SecureString so, obtain_pin(so_pin(o.pins, true), "token init"));
-  FH_ASSIGN_OR_RETURN(SecureString user, obtain_pin(user_pin(o.pins, true), "token init"));
+  FH_ASSIGN_OR_RETURN(Secret so, obtain_pin(so_pin(o.pins, true), "token init"));
+  FH_ASSIGN_OR_RETURN(Secret user, obtain_pin(user_pin(o.pins, true), "token init"));
   // The user PIN is set after the token exists: check it first so that a bad one
   // does not leave a token without a user PIN.
   const Config& cfg = ctx.config();
@@ -77,7 +77,7 @@ Status run_delete(Context& ctx, const TokenOptions& o, const PinFiles& pins) {
   FH_ASSIGN_OR_RETURN(std::optional<Pkcs11Uri> uri, parse_uri_option(o));
   auto t = select_token(hsm, o, uri ? &*uri : nullptr);
   if (!t) return context("token delete", t.error());
-  FH_ASSIGN_OR_RETURN(SecureString so, obtain_pin(so_pin(pins), "token delete"));
+  FH_ASSIGN_OR_RETURN(Secret so, obtain_pin(so_pin(pins), "token delete"));
   {
     // The SO PIN confirms the deletion; the session closes before the token goes.
     auto session = login_session(hsm, t->slot, true, CKU_SO, so);

@@ -4,8 +4,8 @@
 // curves, the raw public key; the unwrapped form is accepted too).
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <string_view>
 #include <vector>

@@ -5,7 +5,7 @@
 // fetched once per process (thread-safe) and shared by every operation.
 #pragma once
 
-#include "core/bytes.h"
+#include "base/bytes.h"
 
 #include <ferrohsm/cryptoki.h>
 #include <openssl/evp.h>

@@ -4,8 +4,8 @@
 // least as large as the size the operation reported for that step.
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <memory>
 

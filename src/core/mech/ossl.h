@@ -4,8 +4,8 @@
 // and big-number <-> byte conversions that wipe what they held.
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

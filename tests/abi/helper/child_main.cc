@@ -10,7 +10,7 @@
 // renumbers them per process). The module finds its config through the inherited environment (FERROHSM_CONF or
 // SOFTHSM2_CONF); the user PIN comes in env FERROHSM_TEST_USER_PIN (never printed).
 // Exit status: 0 success, 2 usage, 3 load failure, 4 a PKCS#11 call failed.
-#include <dlfcn.h>
+#include "base/pkcs11_library.h"
 #include <ferrohsm/cryptoki.h>
 
 #include <chrono>
@@ -108,9 +108,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: abi_child_helper <module> create|churn <token-label> <label> [ms]\n");
     return 2;
   }
-  void* dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  if (dl == nullptr) return 3;
-  auto get_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(dl, "C_GetFunctionList"));
-  if (get_list == nullptr || get_list(&g_f) != CKR_OK) return 3;
+  auto lib = ferrohsm::load_pkcs11_library(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (!lib.ok()) return 3;
+  g_f = lib->functions;
   return Run(argc, argv);
 }

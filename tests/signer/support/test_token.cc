@@ -1,7 +1,7 @@
 #include "support/test_token.h"
 
 #include <ferrohsm/client/module.h>
-#include <ferrohsm/client/secret.h>
+#include "base/secret.h"
 #include <unistd.h>
 
 #include <cstdlib>

@@ -9,14 +9,10 @@
 #pragma once
 
 #include <ferrohsm/client/result.h>
-#include <ferrohsm/client/secret.h>
+#include "base/secret.h"
 #include <ferrohsm/client/session.h>
 
 #include <string>
-
-namespace CLI {
-class App;
-}
 
 namespace ferrohsm::client {
 
@@ -49,8 +45,5 @@ struct ImportRequest {
 // the logged-in read-write session. A label already in use is refused before anything is
 // created; a failure part-way destroys what was created, leaving the token unchanged.
 Status import_p12(Session& session, const P12Contents& contents, const ImportRequest& request);
-
-// Adds the `import-p12` subcommand to a CLI11 app (the `ferrohsm` tool and the test tool).
-void register_import_p12_command(CLI::App& app);
 
 }  // namespace ferrohsm::client

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <ferrohsm/client/result.h>
-#include <ferrohsm/client/secret.h>
+#include "base/secret.h"
 
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
-// Names for PKCS#11 codes, for messages and telemetry: rv_name(CKR_PIN_INCORRECT) is
-// "CKR_PIN_INCORRECT"; an unknown code prints as hex. One table per mapping.
+// The client's error helpers. PKCS#11 names come from the one table in base/names.h.
 #pragma once
 
+#include "base/names.h"
 #include <ferrohsm/client/result.h>
 
 #include <optional>
@@ -10,10 +10,9 @@
 
 namespace ferrohsm::client {
 
-std::string rv_name(CK_RV rv);
-std::string mechanism_name(CK_MECHANISM_TYPE mechanism);
-// "CKM_SHA256_RSA_PKCS" or "SHA256-RSA-PKCS" (pkcs11-tool's spelling) → the code.
-std::optional<CK_MECHANISM_TYPE> mechanism_from_name(std::string_view name);
+using ::ferrohsm::mechanism_from_name;  // the tables are base/names.h's
+using ::ferrohsm::mechanism_name;
+using ::ferrohsm::rv_name;
 
 // An Error of kind `pkcs11` (or the kind the code implies, e.g. pin_incorrect) whose
 // message is "<what>: CKR_…".

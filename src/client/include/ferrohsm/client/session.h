@@ -4,7 +4,8 @@
 #pragma once
 
 #include <ferrohsm/client/result.h>
-#include <ferrohsm/client/secret.h>
+#include "base/bytes.h"
+#include "base/secret.h"
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +16,7 @@
 namespace ferrohsm::client {
 
 class Module;
-using Bytes = std::vector<std::uint8_t>;
+using ::ferrohsm::Bytes;  // base/bytes.h
 
 // A mechanism and its parameter bytes (e.g. a CK_RSA_PKCS_PSS_PARAMS laid out in memory).
 struct Mechanism {

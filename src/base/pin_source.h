@@ -1,15 +1,15 @@
 // Where a PIN comes from, in order: a file named by an option (its first line), an
 // environment variable, or a no-echo prompt on the controlling terminal (/dev/tty).
 // A PIN is never a plain command-line value, never printed and never logged; it lives
-// in SecureString, which wipes its memory.
+// in a Secret, which wipes its memory. Used by the CLI, the client layer and the signer.
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/result.h"
+#include "base/secret.h"
 
 #include <string>
 
-namespace ferrohsm::cli {
+namespace ferrohsm {
 
 struct PinSource {
   std::string what;         // "user PIN", "SO PIN", "new user PIN" — for prompts and messages
@@ -21,12 +21,12 @@ struct PinSource {
 
 // The first line of `path`, without its line ending. CKR_ARGUMENTS_BAD when the file
 // cannot be read or the line is empty.
-Result<SecureString> read_pin_file(const std::string& path);
+Result<Secret> read_pin_file(const std::string& path);
 
 // The PIN from the first source available. With no file, no variable and no
 // terminal: CKR_ARGUMENTS_BAD naming the option and the variable.
-Result<SecureString> obtain_pin(const PinSource& src);
+Result<Secret> obtain_pin(const PinSource& src);
 // The same, with `what` (the command) in front of an error.
-Result<SecureString> obtain_pin(const PinSource& src, const std::string& what);
+Result<Secret> obtain_pin(const PinSource& src, const std::string& what);
 
-}  // namespace ferrohsm::cli
+}  // namespace ferrohsm

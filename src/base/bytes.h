@@ -33,7 +33,6 @@ struct WipingAllocator {
 };
 
 using SecureBytes = std::vector<uint8_t, WipingAllocator<uint8_t>>;
-using SecureString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
 
 inline ByteView as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 inline std::string_view as_chars(ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }

@@ -1,6 +1,6 @@
-#include "store/sqlite_stmt.h"
+#include "base/sqlite_stmt.h"
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 
 Error sqlite_error(sqlite3* db, const std::string& what) {
   int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
@@ -40,4 +40,4 @@ std::string Stmt::text(int col) const {
   return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
 }
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

@@ -4,14 +4,14 @@
 // next user finds it fresh and no read transaction is left open).
 #pragma once
 
-#include "core/bytes.h"
-#include "core/result.h"
+#include "base/bytes.h"
+#include "base/result.h"
 
 #include <sqlite3.h>
 
 #include <string>
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 
 Error sqlite_error(sqlite3* db, const std::string& what);
 
@@ -56,4 +56,4 @@ class Stmt {
   bool owned_ = true;
 };
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

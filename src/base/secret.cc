@@ -1,9 +1,9 @@
 // Secret: the wipe-on-destroy string for PINs and passwords.
-#include <ferrohsm/client/secret.h>
+#include "base/secret.h"
 
 #include <openssl/crypto.h>
 
-namespace ferrohsm::client {
+namespace ferrohsm {
 
 Secret::Secret(std::string_view value) {
   value_.reserve(value.size() < 32 ? 32 : value.size());  // no reallocation (and stray copy) on assign
@@ -33,4 +33,4 @@ void Secret::wipe() {
   value_.clear();
 }
 
-}  // namespace ferrohsm::client
+}  // namespace ferrohsm

@@ -1,4 +1,4 @@
-#include "core/bytes.h"
+#include "base/bytes.h"
 
 #include <openssl/crypto.h>
 

@@ -1,9 +1,28 @@
-#include "core/attribute_types.h"
+#include "base/names.h"
 
+#include <cctype>
 #include <cstdio>
+#include <utility>
 
 namespace ferrohsm {
 namespace {
+
+#define FH_NAME(x) std::pair<CK_ULONG, const char*>{x, #x},
+constexpr std::pair<CK_ULONG, const char*> kRvNames[] = {
+#include "base/names_ckr.inc"
+};
+constexpr std::pair<CK_ULONG, const char*> kMechanismNames[] = {
+#include "base/names_ckm.inc"
+};
+#undef FH_NAME
+
+template <size_t N>
+const char* find_name(const std::pair<CK_ULONG, const char*> (&table)[N], CK_ULONG code) {
+  for (const auto& [value, name] : table)
+    if (value == code) return name;
+  return nullptr;
+}
+
 
 struct AttrType {
   CK_ATTRIBUTE_TYPE type;
@@ -45,6 +64,29 @@ const AttrType* lookup(CK_ATTRIBUTE_TYPE t) {
 }
 
 }  // namespace
+
+const char* rv_name(CK_RV rv) {
+  if (const char* n = find_name(kRvNames, rv)) return n;
+  static thread_local char buf[32];
+  std::snprintf(buf, sizeof buf, "CKR_0x%08lx", static_cast<unsigned long>(rv));
+  return buf;
+}
+
+std::string mechanism_name(CK_MECHANISM_TYPE type) {
+  if (const char* n = find_name(kMechanismNames, type)) return n;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%08lx", static_cast<unsigned long>(type));
+  return buf;
+}
+
+std::optional<CK_MECHANISM_TYPE> mechanism_from_name(std::string_view name) {
+  std::string wanted;
+  for (char c : name) wanted.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  if (wanted.rfind("CKM_", 0) != 0) wanted = "CKM_" + wanted;
+  for (const auto& [value, n] : kMechanismNames)
+    if (wanted == n) return value;
+  return std::nullopt;
+}
 
 AttrKind attribute_kind(CK_ATTRIBUTE_TYPE t) {
   const AttrType* a = lookup(t);

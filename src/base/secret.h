@@ -1,11 +1,12 @@
 // A PIN or password held only as long as it is needed: move-only, wiped with
-// OPENSSL_cleanse when destroyed or moved from, never printed.
+// OPENSSL_cleanse when destroyed or moved from, never printed. The tree's one type
+// for secret text (key bytes live in SecureBytes, base/bytes.h).
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace ferrohsm::client {
+namespace ferrohsm {
 
 class Secret {
  public:
@@ -22,6 +23,7 @@ class Secret {
   // The bytes, for the one C_Login (or PKCS12_parse) that uses them.
   const char* data() const { return value_.data(); }
   std::string_view view() const { return value_; }
+  bool operator==(const Secret& other) const { return value_ == other.value_; }
   void wipe();
 
  private:
@@ -30,4 +32,4 @@ class Secret {
 
 using Pin = Secret;
 
-}  // namespace ferrohsm::client
+}  // namespace ferrohsm

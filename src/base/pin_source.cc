@@ -1,4 +1,6 @@
-#include "pin_source.h"
+#include "base/pin_source.h"
+
+#include "base/bytes.h"
 
 #include <fcntl.h>
 #include <termios.h>
@@ -9,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace ferrohsm::cli {
+namespace ferrohsm {
 namespace {
 
 constexpr size_t kMaxPinLine = 4096;
@@ -30,19 +32,22 @@ class Fd {
 
 // Reads one line from `fd` (without its ending) into `out`; false at end of input
 // before any byte.
-bool read_line(int fd, SecureString& out) {
-  out.clear();
+bool read_line(int fd, Secret& out) {
+  char line[kMaxPinLine];
+  size_t len = 0;
   bool any = false;
   char c = 0;
-  while (out.size() < kMaxPinLine) {
+  while (len < kMaxPinLine) {
     ssize_t n = ::read(fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     any = true;
     if (c == '\n') break;
-    out.push_back(c);
+    line[len++] = c;
   }
-  if (!out.empty() && out.back() == '\r') out.pop_back();
+  if (len > 0 && line[len - 1] == '\r') --len;
+  out = Secret(std::string_view(line, len));
+  secure_wipe(line, sizeof line);
   secure_wipe(&c, sizeof c);
   return any;
 }
@@ -103,13 +108,13 @@ void say(int fd, const std::string& text) {
   }
 }
 
-Result<SecureString> prompt(const PinSource& src) {
+Result<Secret> prompt(const PinSource& src) {
   Fd tty(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (tty.get() < 0)
     return make_error(CKR_ARGUMENTS_BAD, "no " + src.what + " given and no terminal to ask on: use " + src.file_option +
                                              " FILE or set $" + src.env);
   NoEcho quiet(tty.get());
-  SecureString pin, again;
+  Secret pin, again;
   say(tty.get(), "Enter " + src.what + ": ");
   if (!read_line(tty.get(), pin)) return make_error(CKR_CANCEL, src.what + ": input ended");
   if (src.confirm) {
@@ -123,28 +128,28 @@ Result<SecureString> prompt(const PinSource& src) {
 
 }  // namespace
 
-Result<SecureString> read_pin_file(const std::string& path) {
+Result<Secret> read_pin_file(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0)
     return make_error(CKR_ARGUMENTS_BAD, "PIN file '" + path + "' cannot be read: " + std::strerror(errno));
-  SecureString pin;
+  Secret pin;
   read_line(fd.get(), pin);
   if (pin.empty()) return make_error(CKR_ARGUMENTS_BAD, "PIN file '" + path + "' has an empty first line");
   return pin;
 }
 
-Result<SecureString> obtain_pin(const PinSource& src) {
+Result<Secret> obtain_pin(const PinSource& src) {
   if (!src.file.empty()) return read_pin_file(src.file);
   if (!src.env.empty()) {
-    if (const char* v = std::getenv(src.env.c_str()); v != nullptr && *v != '\0') return SecureString(v);
+    if (const char* v = std::getenv(src.env.c_str()); v != nullptr && *v != '\0') return Secret(v);
   }
   return prompt(src);
 }
 
-Result<SecureString> obtain_pin(const PinSource& src, const std::string& what) {
+Result<Secret> obtain_pin(const PinSource& src, const std::string& what) {
   auto pin = obtain_pin(src);
   if (!pin) return make_error(pin.error().rv, what + ": " + pin.error().message);
-  return pin;
+  return std::move(*pin);
 }
 
-}  // namespace ferrohsm::cli
+}  // namespace ferrohsm
