@@ -15,8 +15,8 @@ namespace {
 CK_FUNCTION_LIST_3_0 make_list_30() {
   CK_FUNCTION_LIST_3_0 l{};
   l.version = {3, 0};
-#define FH_FN(name, params, args) l.name = fh_##name;
-#include "pkcs11/functions.inc"
+#define FH_FN(name, params, args, wire) l.name = fh_##name;
+#include "base/pkcs11_functions.inc"
 #undef FH_FN
   return l;
 }

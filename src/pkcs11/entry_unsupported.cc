@@ -8,7 +8,7 @@
 // The weak defaults ignore their parameters by design.
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
-#define FH_FN(name, params, args)                                                  \
+#define FH_FN(name, params, args, wire)                                                  \
   __attribute__((weak)) CK_RV fh_##name params {                                   \
     return ::ferrohsm::p11::guard(#name, []() -> ::ferrohsm::Status {               \
       FH_HSM(h);                                                                    \
@@ -16,5 +16,5 @@
       return ::ferrohsm::make_error(CKR_FUNCTION_NOT_SUPPORTED, "not implemented"); \
     });                                                                             \
   }
-#include "pkcs11/functions.inc"
+#include "base/pkcs11_functions.inc"
 #undef FH_FN

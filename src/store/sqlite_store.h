@@ -17,9 +17,11 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace ferrohsm::store {
+namespace ferrohsm {
+class Stmt;  // base/sqlite_stmt.h
+}
 
-class Stmt;
+namespace ferrohsm::store {
 
 class SqliteStore {
  public:
