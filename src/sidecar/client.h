@@ -37,19 +37,23 @@ class Client {
   // One call: the Return, or the transport's failure as the code the application gets
   // (CKR_DEVICE_REMOVED when the connection was lost during the call, CKR_TOKEN_NOT_PRESENT
   // when no server can be reached).
-  Result<wire::Return> send(const wire::Call& call);
+  // `generation` is the context's generation the call was encoded for: when the
+  // connection of that generation is gone, the call is not sent anywhere else.
+  Result<wire::Return> send(wire::Call& call, uint32_t generation);
 
   wire::client::Context& context() { return ctx_; }
   // True while a connection is up (for C_WaitForSlotEvent and slot lists).
-  bool connected() const;
+  bool connected();
   // Connects now if there is no connection and the retry interval has passed.
   bool ensure_connected();
   const std::string& identity() const { return identity_; }
 
  private:
-  std::shared_ptr<Connection> current() const;
+  // The live connection, or nullptr (a connection found lost is let go here).
+  std::shared_ptr<Connection> current();
   std::shared_ptr<Connection> reconnect();
   void lost(const std::shared_ptr<Connection>& c);
+  void lost_locked();
 
   Settings settings_;
   wire::client::Context ctx_;

@@ -19,6 +19,9 @@ template <typename Send, typename... C>
 CK_RV invoke(Context& ctx, uint32_t function, Send&& send, C... codecs) {
   Call call;
   call.set_function(function);
+  // The connection this call's session handles were translated for: the call must go
+  // to that connection or nowhere.
+  const uint32_t generation = ctx.generation();
   uint64_t budget = ctx.budget() > 4096 ? ctx.budget() - 4096 : 0;  // room for the envelope
   CK_RV early = CKR_OK;
   auto put = [&](auto& c) {
@@ -29,7 +32,7 @@ CK_RV invoke(Context& ctx, uint32_t function, Send&& send, C... codecs) {
   };
   (put(codecs), ...);
   if (early != CKR_OK) return early;
-  Result<Return> ret = send(call);
+  Result<Return> ret = send(call, generation);
   if (!ret.ok()) return ret.rv();
   if (ret->args_size() != static_cast<int>(sizeof...(C))) return CKR_DEVICE_ERROR;  // not our protocol
   const CK_RV rv = static_cast<CK_RV>(ret->rv());

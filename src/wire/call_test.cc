@@ -52,7 +52,7 @@ CK_RV fake_get(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR t, CK_ULONG
 
 struct Loop {
   client::Context cctx{1 << 20};
-  Result<Return> operator()(const Call& call) {
+  Result<Return> operator()(const Call& call, uint32_t) {
     server::Context sctx;
     sctx.budget = 1 << 20;
     Return ret;

@@ -13,10 +13,10 @@ using test::TempDir;
 
 TEST(PinFile, FirstLineWithoutItsEnding) {
   TempDir d;
-  EXPECT_EQ(*read_pin_file(d.write("a", "1234\n")), Secret("1234"));
-  EXPECT_EQ(*read_pin_file(d.write("b", "abcd\r\nsecond line\n")), Secret("abcd"));
-  EXPECT_EQ(*read_pin_file(d.write("c", "no-newline")), Secret("no-newline"));
-  EXPECT_EQ(*read_pin_file(d.write("d", " spaced pin \n")), Secret(" spaced pin "));
+  EXPECT_EQ(read_pin_file(d.write("a", "1234\n"))->view(), "1234");
+  EXPECT_EQ(read_pin_file(d.write("b", "abcd\r\nsecond line\n"))->view(), "abcd");
+  EXPECT_EQ(read_pin_file(d.write("c", "no-newline"))->view(), "no-newline");
+  EXPECT_EQ(read_pin_file(d.write("d", " spaced pin \n"))->view(), " spaced pin ");
 }
 
 TEST(PinFile, MissingOrEmptyIsAUsageError) {
@@ -46,13 +46,13 @@ TEST_F(ObtainPin, FileWinsOverEnvironment) {
   TempDir d;
   ::setenv("FERROHSM_TEST_PIN", "from-env", 1);
   PinSource src{"user PIN", d.write("p", "from-file\n"), "--pin-file", "FERROHSM_TEST_PIN", false};
-  EXPECT_EQ(*obtain_pin(src), Secret("from-file"));
+  EXPECT_EQ(obtain_pin(src)->view(), "from-file");
 }
 
 TEST_F(ObtainPin, EnvironmentWhenNoFile) {
   ::setenv("FERROHSM_TEST_PIN", "from-env", 1);
   PinSource src{"user PIN", "", "--pin-file", "FERROHSM_TEST_PIN", false};
-  EXPECT_EQ(*obtain_pin(src), Secret("from-env"));
+  EXPECT_EQ(obtain_pin(src)->view(), "from-env");
 }
 
 TEST_F(ObtainPin, UnreadableFileIsNotSilentlyReplacedByTheEnvironment) {

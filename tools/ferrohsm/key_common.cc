@@ -13,7 +13,7 @@ Result<KeyTarget> user_session(Context& ctx, const TokenOptions& tok, const PinF
   if (!chosen) return context(what, chosen.error());
   t.token = *chosen;
   FH_ASSIGN_OR_RETURN(Secret pin, obtain_pin(user_pin(pins), what));
-  auto s = login_session(ctx.hsm(), t.token.slot, rw, CKU_USER, pin);
+  auto s = login_session(ctx.hsm(), t.token.slot, rw, CKU_USER, pin.view());
   if (!s) return context(what, s.error());
   t.session = std::make_unique<SessionGuard>(std::move(*s));
   return t;

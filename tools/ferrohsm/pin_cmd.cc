@@ -25,9 +25,9 @@ Status run_change(Context& ctx, const PinOptions& o) {
   FH_ASSIGN_OR_RETURN(TokenRef t, chosen_token(ctx, o.token, what));
   FH_ASSIGN_OR_RETURN(Secret old_pin, obtain_pin(o.so ? so_pin(o.pins) : user_pin(o.pins), what));
   FH_ASSIGN_OR_RETURN(Secret fresh, obtain_pin(new_pin(o.pins, o.so ? "new SO PIN" : "new user PIN"), what));
-  auto session = login_session(ctx.hsm(), t.slot, true, o.so ? CKU_SO : CKU_USER, old_pin);
+  auto session = login_session(ctx.hsm(), t.slot, true, o.so ? CKU_SO : CKU_USER, old_pin.view());
   if (!session) return context(what, session.error());
-  if (Status s = ctx.hsm().set_pin(session->handle(), old_pin, fresh); !s)
+  if (Status s = ctx.hsm().set_pin(session->handle(), old_pin.view(), fresh.view()); !s)
     return context(what + " (C_SetPIN)", s.error());
   ctx.out().doc() = {{"slot", t.slot}, {"token", t.label}, {"changed", o.so ? "so" : "user"}};
   ctx.out().line(std::string(o.so ? "SO" : "user") + " PIN of token '" + t.label + "' changed");
@@ -40,9 +40,9 @@ Status run_init(Context& ctx, const PinOptions& o, const std::string& what) {
   FH_ASSIGN_OR_RETURN(TokenRef t, chosen_token(ctx, o.token, what));
   FH_ASSIGN_OR_RETURN(Secret so, obtain_pin(so_pin(o.pins), what));
   FH_ASSIGN_OR_RETURN(Secret user, obtain_pin(user_pin(o.pins, true), what));
-  auto session = login_session(ctx.hsm(), t.slot, true, CKU_SO, so);
+  auto session = login_session(ctx.hsm(), t.slot, true, CKU_SO, so.view());
   if (!session) return context(what, session.error());
-  if (Status s = ctx.hsm().init_pin(session->handle(), user); !s) return context(what + " (C_InitPIN)", s.error());
+  if (Status s = ctx.hsm().init_pin(session->handle(), user.view()); !s) return context(what + " (C_InitPIN)", s.error());
   ctx.out().doc() = {{"slot", t.slot}, {"token", t.label}, {"user_pin", "set"}};
   ctx.out().line("user PIN of token '" + t.label + "' set by the SO" + (what == "pin unlock" ? "; unlocked" : ""));
   return {};

@@ -40,11 +40,11 @@ Status run_init(Context& ctx, const InitOptions& o) {
   if (user.size() < cfg.pin_min_length || user.size() > cfg.pin_max_length)
     return make_error(CKR_PIN_LEN_RANGE, "token init: the user PIN must have " + std::to_string(cfg.pin_min_length) +
                                              " to " + std::to_string(cfg.pin_max_length) + " characters");
-  if (Status s = hsm.init_token(slot, so, o.label); !s) return context("token init (C_InitToken)", s.error());
+  if (Status s = hsm.init_token(slot, so.view(), o.label); !s) return context("token init (C_InitToken)", s.error());
   {
-    auto session = login_session(hsm, slot, true, CKU_SO, so);
+    auto session = login_session(hsm, slot, true, CKU_SO, so.view());
     if (!session) return context("token init", session.error());
-    if (Status s = hsm.init_pin(session->handle(), user); !s) return context("token init (C_InitPIN)", s.error());
+    if (Status s = hsm.init_pin(session->handle(), user.view()); !s) return context("token init (C_InitPIN)", s.error());
   }
   FH_ASSIGN_OR_RETURN(std::vector<TokenRef> after, list_slots(hsm));
   for (const TokenRef& t : after) {
@@ -80,7 +80,7 @@ Status run_delete(Context& ctx, const TokenOptions& o, const PinFiles& pins) {
   FH_ASSIGN_OR_RETURN(Secret so, obtain_pin(so_pin(pins), "token delete"));
   {
     // The SO PIN confirms the deletion; the session closes before the token goes.
-    auto session = login_session(hsm, t->slot, true, CKU_SO, so);
+    auto session = login_session(hsm, t->slot, true, CKU_SO, so.view());
     if (!session) return context("token delete", session.error());
   }
   if (Status s = hsm.delete_token(t->slot); !s) return context("token delete", s.error());

@@ -1,0 +1,46 @@
+#include "sidecar/functions.h"
+
+#include "wire/call.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace ferrohsm::sidecar {
+namespace {
+
+std::atomic<Client*> g_client{nullptr};
+
+CK_RV not_initialized() { return CKR_CRYPTOKI_NOT_INITIALIZED; }
+
+// One call of `function` through the active client. Slot-level calls that ask about
+// slots and tokens are tried once more when the connection changed under them.
+template <typename... C>
+CK_RV call(uint32_t function, C... codecs) {
+  Client* c = active();
+  if (c == nullptr) return not_initialized();
+  auto send = [c](wire::Call& call, uint32_t generation) { return c->send(call, generation); };
+  return wire::client::invoke(c->context(), function, send, codecs...);
+}
+
+}  // namespace
+
+Client* active() { return g_client.load(std::memory_order_acquire); }
+void set_active(Client* c) { g_client.store(c, std::memory_order_release); }
+
+#define FH_UNPAREN(...) __VA_ARGS__
+#define FH_FN(name, params, args, wire)                     \
+  FH_IF_REMOTE(wire)                                        \
+  (CK_RV sc_##name params {                                 \
+    using namespace ::ferrohsm::wire;                       \
+    using namespace ::ferrohsm::wire::client;               \
+    return call(kFn_##name, FH_UNPAREN wire);               \
+  })
+#include "base/pkcs11_functions.inc"
+#undef FH_FN
+#undef FH_UNPAREN
+
+}  // namespace ferrohsm::sidecar

@@ -1,0 +1,27 @@
+// The sidecar implementation of every PKCS#11 function that crosses the wire: sc_C_*,
+// one per remote row of base/pkcs11_functions.inc, each encoding its arguments with the
+// row's codecs and sending the call on the active Client. The module's function table
+// calls these in sidecar mode (src/pkcs11/entry_general.cc).
+#pragma once
+
+#include "base/pkcs11_table.h"
+#include "sidecar/client.h"
+
+namespace ferrohsm::sidecar {
+
+// The client of the initialised library, or nullptr (set by the module at C_Initialize,
+// cleared at C_Finalize; the module keeps calls and finalisation apart).
+Client* active();
+void set_active(Client* c);
+
+#define FH_FN(name, params, args, wire) FH_IF_REMOTE(wire)(CK_RV sc_##name params;)
+#include "base/pkcs11_functions.inc"
+#undef FH_FN
+
+// The functions the library answers itself in sidecar mode.
+CK_RV sc_local_C_GetInfo(CK_INFO_PTR pInfo);
+CK_RV sc_local_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved);
+// Wakes threads waiting in C_WaitForSlotEvent (C_Finalize).
+void wake_waiters();
+
+}  // namespace ferrohsm::sidecar
