@@ -68,8 +68,9 @@ std::string percent_decode(std::string_view s) {
 std::string canonical_uri(std::string_view path, bool normalize) {
   std::string p(path.empty() ? "/" : path);
   if (normalize) {
+    const std::string original = p;  // the segments below point into it
     std::vector<std::string_view> segments;
-    std::string_view rest = p;
+    std::string_view rest = original;
     bool dir = rest.ends_with("/") || rest.ends_with("/.") || rest.ends_with("/..");
     while (!rest.empty()) {
       auto slash = rest.find('/');

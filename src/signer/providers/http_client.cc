@@ -42,8 +42,10 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   return size * n;
 }
 
+// localhost, [::1] or an IPv4 literal in 127.0.0.0/8 (not a name that merely starts with "127.").
 bool is_loopback(std::string_view host) {
-  return host == "localhost" || host == "[::1]" || host.starts_with("127.");
+  if (host == "localhost" || host == "[::1]") return true;
+  return host.starts_with("127.") && host.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 }  // namespace
 
