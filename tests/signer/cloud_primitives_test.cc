@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "ferrohsm/signer/cloud/crc32c.h"
 #include "ferrohsm/signer/cloud/http_client.h"
@@ -113,6 +114,7 @@ TEST(CloudRetry, TheDeadlineBoundsAttemptsAndWaits) {
   std::vector<std::chrono::milliseconds> timeouts;
   auto r = cloud::with_retries<int>(ctx, policy, "op", [&](std::chrono::milliseconds t) -> cloud::Attempt<int> {
     timeouts.push_back(t);
+    std::this_thread::sleep_for(30ms);  // each attempt takes a while: ten cannot fit in 150 ms
     return {Error::unavailable("slow"), true};
   });
   auto took = Context::Clock::now() - start;

@@ -1,4 +1,5 @@
 #include "aws_kms_client.h"
+#include "ferrohsm/signer/cloud/json_fields.h"
 
 #include <spdlog/spdlog.h>
 
@@ -86,8 +87,9 @@ Result<KmsReply> KmsClient::call(const Context& ctx, std::string_view operation,
     }
     std::string type = res->header("x-amzn-errortype");
     if (reply.body.is_object()) {
-      if (type.empty()) type = reply.body.value("__type", "");
-      reply.message = reply.body.value("message", reply.body.value("Message", ""));
+      if (type.empty()) type = cloud::text(reply.body, "__type");
+      reply.message = cloud::text(reply.body, "message");
+      if (reply.message.empty()) reply.message = cloud::text(reply.body, "Message");
     }
     reply.error_type = short_type(type.empty() ? "HTTP" + std::to_string(res->status) : type);
     std::vector<std::string> secrets = {creds->keys.secret_access_key, creds->keys.session_token};

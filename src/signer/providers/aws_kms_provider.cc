@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "aws_kms_client.h"
+#include "ferrohsm/signer/cloud/json_fields.h"
 #include "ferrohsm/signer/cloud/names.h"
 #include "ferrohsm/signer/cloud/providers.h"
 #include "ferrohsm/signer/ed25519.h"
@@ -66,7 +67,7 @@ class AwsKmsProvider final : public KeyProvider {
     if (!found) return found.error();
     json metadata;
     if (found->ok()) {
-      metadata = found->body["KeyMetadata"];
+      metadata = cloud::member(found->body, "KeyMetadata");
     } else if (found->error_type == "NotFoundException") {
       auto made = create(ctx, scope, key_id, alias);
       if (!made) return made.error();
@@ -74,7 +75,7 @@ class AwsKmsProvider final : public KeyProvider {
     } else {
       return cloud::kms_error("DescribeKey", *found);
     }
-    std::string arn = metadata.value("Arn", "");
+    std::string arn = cloud::text(metadata, "Arn");
     if (auto s = usable(metadata, alias); !s) return s.error();
     auto pub = fetch_public_key(ctx, arn);
     if (!pub) return pub.error();
@@ -89,8 +90,8 @@ class AwsKmsProvider final : public KeyProvider {
                         {"SigningAlgorithm", kAlgorithm}});
     if (!r) return r.error();
     if (!r->ok()) return state_error(ctx, "Sign", handle_id, *r);
-    auto sig = from_base64(r->body.value("Signature", ""));
-    if (r->body.value("KeyId", "") != handle_id || r->body.value("SigningAlgorithm", "") != kAlgorithm || !sig ||
+    auto sig = from_base64(cloud::text(r->body, "Signature"));
+    if (cloud::text(r->body, "KeyId") != handle_id || cloud::text(r->body, "SigningAlgorithm") != kAlgorithm || !sig ||
         sig->size() != 64)
       return Error::unavailable("aws-kms Sign: KMS answered for another key, algorithm or signature size");
     Signature out{};
@@ -142,8 +143,8 @@ class AwsKmsProvider final : public KeyProvider {
     auto made = kms_.call(ctx, "CreateKey", request);
     if (!made) return made.error();
     if (!made->ok()) return cloud::kms_error("CreateKey", *made);
-    json metadata = made->body["KeyMetadata"];
-    std::string arn = metadata.value("Arn", "");
+    json metadata = cloud::member(made->body, "KeyMetadata");
+    std::string arn = cloud::text(metadata, "Arn");
     auto aliased = kms_.call(ctx, "CreateAlias", {{"AliasName", alias}, {"TargetKeyId", arn}});
     if (aliased && aliased->ok()) {
       spdlog::info("aws-kms: created key {} ({})", arn, alias);
@@ -157,13 +158,13 @@ class AwsKmsProvider final : public KeyProvider {
     auto found = kms_.call(ctx, "DescribeKey", {{"KeyId", alias}});
     if (!found) return found.error();
     if (!found->ok()) return cloud::kms_error("DescribeKey", *found);
-    return found->body["KeyMetadata"];
+    return cloud::member(found->body, "KeyMetadata");
   }
 
   // A key found under our alias must be an enabled Ed25519 signing key.
   static Status usable(const json& m, const std::string& alias) {
-    std::string spec = m.value("KeySpec", ""), usage = m.value("KeyUsage", ""), state = m.value("KeyState", "");
-    std::string arn = m.value("Arn", "");
+    std::string spec = cloud::text(m, "KeySpec"), usage = cloud::text(m, "KeyUsage"), state = cloud::text(m, "KeyState");
+    std::string arn = cloud::text(m, "Arn");
     if (spec != kKeySpec || usage != "SIGN_VERIFY")
       return Error::not_supported("aws-kms: " + alias + " names key " + arn + " (" + spec + ", " + usage +
                                   "), not an " + std::string(kKeySpec) + " SIGN_VERIFY key");
@@ -178,10 +179,10 @@ class AwsKmsProvider final : public KeyProvider {
     auto r = kms_.call(ctx, "GetPublicKey", {{"KeyId", arn}});
     if (!r) return r.error();
     if (!r->ok()) return state_error(ctx, "GetPublicKey", arn, *r);
-    std::string spec = r->body.value("KeySpec", ""), usage = r->body.value("KeyUsage", "");
+    std::string spec = cloud::text(r->body, "KeySpec"), usage = cloud::text(r->body, "KeyUsage");
     if (spec != kKeySpec || usage != "SIGN_VERIFY")
       return Error::not_supported("aws-kms: key " + arn + " is " + spec + " " + usage + ", not an Ed25519 signing key");
-    auto der = from_base64(r->body.value("PublicKey", ""));
+    auto der = from_base64(cloud::text(r->body, "PublicKey"));
     if (!der) return Error::unavailable("aws-kms GetPublicKey: the public key is not base64");
     auto pub = ed25519::from_spki_der(*der);
     if (!pub) return Error::unavailable("aws-kms GetPublicKey: " + pub.error().message);
@@ -194,7 +195,7 @@ class AwsKmsProvider final : public KeyProvider {
     auto d = kms_.call(ctx, "DescribeKey", {{"KeyId", arn}});
     if (!d) return d.error();
     if (!d->ok()) return cloud::kms_error("DescribeKey", *d);
-    return d->body["KeyMetadata"].value("KeyState", "");
+    return cloud::text(cloud::member(d->body, "KeyMetadata"), "KeyState");
   }
 
   // KMSInvalidStateException means different things by the key's state: retired (pending

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "bearer_rest.h"
+#include "ferrohsm/signer/cloud/json_fields.h"
 #include "ferrohsm/signer/cloud/providers.h"
 
 namespace ferrohsm::signer {
@@ -66,8 +67,9 @@ class AzureKvProvider final : public KeyProvider {
       spdlog::warn("{}", text);
       return Error::unavailable(text);
     }
-    const json& key = r->body.value("key", json::object());
-    std::string type = key.value("kty", "?") + (key.contains("crv") ? " " + key.value("crv", "") : "");
+    const json& key = cloud::member(r->body, "key");
+    std::string type = cloud::text(key, "kty") + (key.contains("crv") ? " " + cloud::text(key, "crv") : "");
+    if (type.empty()) type = "of an unknown type";
     spdlog::warn("azure-kv: refused key {} ({}): Key Vault has no Ed25519", handle, type);
     return Error::not_supported("azure-kv: key " + handle + " is " + type + ", not Ed25519. " +
                                 std::string(kAzureNoEd25519));

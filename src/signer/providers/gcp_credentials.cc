@@ -1,4 +1,5 @@
 #include "gcp_credentials.h"
+#include "ferrohsm/signer/cloud/json_fields.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -47,19 +48,20 @@ Result<GcpTokenSource> from_service_account(const GcpKmsSettings& s, const std::
   std::ostringstream ss;
   ss << in.rdbuf();
   json j = json::parse(ss.str(), nullptr, false);
-  if (!j.is_object() || j.value("type", "") != "service_account" || !j.contains("client_email") ||
+  if (!j.is_object() || cloud::text(j, "type") != "service_account" || !j.contains("client_email") ||
       !j.contains("private_key"))
     return Error::invalid("gcp-kms: " + path + " is not a service-account key (type service_account, client_email, private_key)");
-  std::string pem = j.value("private_key", "");
+  std::string pem = cloud::text(j, "private_key");
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   RsaKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), PkeyFree{});
   std::fill(pem.begin(), pem.end(), '\0');
   if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
     return Error::invalid("gcp-kms: the private_key of " + path + " is not an RSA key in PEM");
-  std::string email = j.value("client_email", "");
-  std::string key_id = j.value("private_key_id", "");
+  std::string email = cloud::text(j, "client_email");
+  std::string key_id = cloud::text(j, "private_key_id");
   std::string token_uri = !s.token_endpoint.empty() ? s.token_endpoint
-                                                     : j.value("token_uri", "https://oauth2.googleapis.com/token");
+                                                     : !cloud::text(j, "token_uri").empty() ? cloud::text(j, "token_uri")
+                                                                                    : "https://oauth2.googleapis.com/token";
   if (auto c = check_endpoint("the token endpoint", token_uri); !c) return c.error();
   GcpTokenSource src;
   src.description = "service account " + email + " (token endpoint " + token_uri + ")";

@@ -10,11 +10,13 @@
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "bearer_rest.h"
+#include "ferrohsm/signer/cloud/json_fields.h"
 #include "ferrohsm/signer/cloud/crc32c.h"
 #include "ferrohsm/signer/cloud/names.h"
 #include "ferrohsm/signer/cloud/providers.h"
@@ -56,11 +58,13 @@ Error gcp_error(std::string_view what, const RestReply& r) {
 
 // Cloud KMS integers of int64 wrappers come as decimal strings.
 std::optional<std::uint32_t> crc_field(const json& body, const char* name) {
-  if (!body.contains(name)) return std::nullopt;
-  const json& v = body[name];
-  if (v.is_string()) return static_cast<std::uint32_t>(std::stoull(v.get<std::string>()));
-  if (v.is_number_unsigned() || v.is_number_integer()) return static_cast<std::uint32_t>(v.get<std::uint64_t>());
-  return std::nullopt;
+  const json& v = cloud::member(body, name);
+  if (v.is_number_unsigned()) return static_cast<std::uint32_t>(v.get<std::uint64_t>());
+  std::string text = v.is_string() ? v.get<std::string>() : "";
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > 0xFFFFFFFFu) return std::nullopt;
+  return static_cast<std::uint32_t>(n);
 }
 
 std::string crypto_key_id(const Scope& scope, const KeyId& key_id) {
@@ -98,8 +102,8 @@ class GcpKmsProvider final : public KeyProvider {
     } else {
       return gcp_error("get crypto key", *found);
     }
-    const json& tmpl = crypto_key.value("versionTemplate", json::object());
-    if (crypto_key.value("purpose", "") != "ASYMMETRIC_SIGN" || tmpl.value("algorithm", "") != kAlgorithm)
+    const json& tmpl = cloud::member(crypto_key, "versionTemplate");
+    if (cloud::text(crypto_key, "purpose") != "ASYMMETRIC_SIGN" || cloud::text(tmpl, "algorithm") != kAlgorithm)
       return Error::not_supported("gcp-kms: " + key + " is not an ASYMMETRIC_SIGN " + std::string(kAlgorithm) + " key");
     std::string version = key + "/cryptoKeyVersions/1";
     if (auto s = wait_enabled(ctx, version); !s) return s.error();
@@ -114,16 +118,16 @@ class GcpKmsProvider final : public KeyProvider {
     std::uint32_t data_crc = cloud::crc32c(digest);
     json request = {{"data", to_base64(digest)}, {"dataCrc32c", std::to_string(data_crc)}};
     auto r = rest_.call(ctx, "POST", url(handle_id) + ":asymmetricSign", request, [&](const json& b) -> std::string {
-      if (!b.value("verifiedDataCrc32c", false)) return "the service did not verify dataCrc32c (request damaged?)";
-      if (b.value("name", "") != handle_id) return "the answer names another key version";
-      auto sig = from_base64(b.value("signature", ""));
+      if (!cloud::flag(b, "verifiedDataCrc32c")) return "the service did not verify dataCrc32c (request damaged?)";
+      if (cloud::text(b, "name") != handle_id) return "the answer names another key version";
+      auto sig = from_base64(cloud::text(b, "signature"));
       auto crc = crc_field(b, "signatureCrc32c");
       if (!sig || !crc || cloud::crc32c(*sig) != *crc) return "signatureCrc32c does not match the signature";
       return {};
     });
     if (!r) return r.error();
     if (!r->ok()) return state_error(ctx, "asymmetricSign", handle_id, *r);
-    auto sig = from_base64(r->body.value("signature", ""));
+    auto sig = from_base64(cloud::text(r->body, "signature"));
     if (!sig || sig->size() != 64) return Error::unavailable("gcp-kms asymmetricSign: the signature is not 64 bytes");
     Signature out{};
     std::copy(sig->begin(), sig->end(), out.begin());
@@ -215,7 +219,7 @@ class GcpKmsProvider final : public KeyProvider {
     auto r = rest_.call(ctx, "GET", url(version), std::nullopt);
     if (!r) return r.error();
     if (!r->ok()) return gcp_error("get key version", *r);
-    return r->body.value("state", "");
+    return cloud::text(r->body, "state");
   }
 
   static Status state_verdict(const std::string& version, const std::string& state) {
@@ -248,15 +252,15 @@ class GcpKmsProvider final : public KeyProvider {
   Result<PublicKey> fetch_public_key(const Context& ctx, const std::string& version) {
     auto r = rest_.call(ctx, "GET", url(version) + "/publicKey", std::nullopt, [](const json& b) -> std::string {
       auto crc = crc_field(b, "pemCrc32c");
-      if (!crc || cloud::crc32c(b.value("pem", "")) != *crc) return "pemCrc32c does not match the PEM";
+      if (!crc || cloud::crc32c(cloud::text(b, "pem")) != *crc) return "pemCrc32c does not match the PEM";
       return {};
     });
     if (!r) return r.error();
     if (!r->ok()) return state_error(ctx, "getPublicKey", version, *r);
-    if (r->body.value("algorithm", "") != kAlgorithm)
-      return Error::not_supported("gcp-kms: key version " + version + " is " + r->body.value("algorithm", "?") +
+    if (cloud::text(r->body, "algorithm") != kAlgorithm)
+      return Error::not_supported("gcp-kms: key version " + version + " is " + cloud::text(r->body, "algorithm") +
                                   ", not " + std::string(kAlgorithm));
-    auto pub = ed25519::from_spki_pem(r->body.value("pem", ""));
+    auto pub = ed25519::from_spki_pem(cloud::text(r->body, "pem"));
     if (!pub) return Error::unavailable("gcp-kms getPublicKey: " + pub.error().message);
     std::lock_guard lock(known_mu_);
     known_[version] = *pub;
