@@ -8,6 +8,9 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <vector>
+
+#include "config_cloud.h"
 
 namespace ferrohsm::signer {
 
@@ -32,7 +35,7 @@ Setter text_at(F get) {
 }
 
 const std::map<std::string, Setter>& toml_keys() {
-  static const std::map<std::string, Setter> keys = {
+  static std::map<std::string, Setter> keys = {
       {"listen", text(&Config::listen)},
       {"state_dir", text(&Config::state_dir)},
       {"database", text(&Config::database)},
@@ -66,6 +69,23 @@ const std::map<std::string, Setter>& toml_keys() {
          return {};
        }},
   };
+  static const bool cloud_added = [] {
+    for (const auto& t : config_detail::cloud_text_settings())
+      keys.emplace(std::string(t.key), [set = t.set](Config& c, const toml::node& n) -> Status {
+        if (!n.is_string()) return Error::invalid("must be a string");
+        set(c, *n.value<std::string>());
+        return {};
+      });
+    for (const auto& t : config_detail::cloud_number_settings())
+      keys.emplace(std::string(t.key), [t](Config& c, const toml::node& n) -> Status {
+        if (!n.is_integer() || *n.value<std::int64_t>() < t.min || *n.value<std::int64_t>() > t.max)
+          return Error::invalid("must be an integer between " + std::to_string(t.min) + " and " + std::to_string(t.max));
+        t.set(c, static_cast<int>(*n.value<std::int64_t>()));
+        return {};
+      });
+    return true;
+  }();
+  (void)cloud_added;
   return keys;
 }
 
@@ -79,6 +99,8 @@ Status apply_table(Config& config, const toml::table& table, const std::string& 
     auto it = toml_keys().find(key);
     if (it == toml_keys().end()) {
       if (key == "pkcs11.pin") return Error::invalid("config key 'pkcs11.pin' is not accepted: use pkcs11.pin_file");
+      if (key == "azure_kv.client_secret")
+        return Error::invalid("config key 'azure_kv.client_secret' is not accepted: use azure_kv.client_secret_file");
       return Error::invalid("unknown config key '" + key + "'");
     }
     if (auto s = it->second(config, node); !s) return Error::invalid("config key '" + key + "' " + s.error().message);
@@ -162,6 +184,18 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   auto* o_log = app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   auto* o_port = app.add_option("--port-file", port_file, "write the bound TCP port here once listening");
   app.add_flag("--list-providers", list, "print the key providers this binary has and exit");
+  auto cloud_text = config_detail::cloud_text_settings();
+  auto cloud_numbers = config_detail::cloud_number_settings();
+  std::vector<std::string> text_values(cloud_text.size());
+  std::vector<int> number_values(cloud_numbers.size());
+  std::vector<CLI::Option*> text_options, number_options;
+  for (std::size_t i = 0; i < cloud_text.size(); ++i)
+    text_options.push_back(
+        app.add_option(std::string(cloud_text[i].flag), text_values[i], std::string(cloud_text[i].help)));
+  for (std::size_t i = 0; i < cloud_numbers.size(); ++i)
+    number_options.push_back(app.add_option(std::string(cloud_numbers[i].flag), number_values[i],
+                                            std::string(cloud_numbers[i].help))
+                                 ->check(CLI::Range(cloud_numbers[i].min, cloud_numbers[i].max)));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -208,6 +242,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   set(o_timeout, c.request_timeout_ms, timeout_ms);
   set(o_log, c.log_level, log_level);
   set(o_port, c.port_file, port_file);
+  for (std::size_t i = 0; i < cloud_text.size(); ++i)
+    if (text_options[i]->count() > 0) cloud_text[i].set(c, text_values[i]);
+  for (std::size_t i = 0; i < cloud_numbers.size(); ++i)
+    if (number_options[i]->count() > 0) cloud_numbers[i].set(c, number_values[i]);
   if (auto s = finalize_config(c); !s) {
     out.exit_now = true;
     out.exit_code = 2;

@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 namespace ferrohsm::signer::ed25519 {
 
@@ -64,6 +65,27 @@ std::string public_pem(const PublicKey& pub) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(n));
+}
+
+namespace {
+Result<PublicKey> raw_of_spki(Pkey key) {
+  if (!key) return Error::invalid("not a SubjectPublicKeyInfo");
+  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_ED25519) return Error::invalid("not an Ed25519 public key");
+  return public_of(key);
+}
+}  // namespace
+
+Result<PublicKey> from_spki_der(std::span<const std::uint8_t> der) {
+  const unsigned char* p = der.data();
+  Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (key && p != der.data() + der.size()) return Error::invalid("trailing bytes after the SubjectPublicKeyInfo");
+  return raw_of_spki(std::move(key));
+}
+
+Result<PublicKey> from_spki_pem(std::string_view pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  if (!bio) return Error::internal("OpenSSL could not make a memory BIO");
+  return raw_of_spki(Pkey(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr)));
 }
 
 }  // namespace ferrohsm::signer::ed25519

@@ -19,6 +19,7 @@ constexpr KindName kKindNames[] = {
     {ErrorKind::kDeadlineExceeded, "deadline_exceeded"},
     {ErrorKind::kCancelled, "cancelled"},
     {ErrorKind::kNotBuilt, "not_built"},
+    {ErrorKind::kNotSupported, "not_supported"},
     {ErrorKind::kInternal, "internal"},
 };
 }  // namespace

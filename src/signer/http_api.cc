@@ -26,7 +26,7 @@ constexpr KindStatus kKindStatus[] = {
     {ErrorKind::kNoActiveKey, 409},         {ErrorKind::kInvalidArgument, 400},
     {ErrorKind::kInvalidState, 409},        {ErrorKind::kDeadlineExceeded, 504},
     {ErrorKind::kCancelled, 503},           {ErrorKind::kNotBuilt, 501},
-    {ErrorKind::kInternal, 500},
+    {ErrorKind::kNotSupported, 501},        {ErrorKind::kInternal, 500},
 };
 
 struct Reply {

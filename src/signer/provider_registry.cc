@@ -18,6 +18,9 @@
 #if FERROHSM_SIGNER_WITH_PKCS11
 #include "ferrohsm/signer/pkcs11_provider.h"
 #endif
+#if FERROHSM_SIGNER_WITH_AWS_KMS || FERROHSM_SIGNER_WITH_GCP_KMS || FERROHSM_SIGNER_WITH_AZURE_KV
+#include "ferrohsm/signer/cloud/providers.h"
+#endif
 
 namespace ferrohsm::signer {
 
@@ -33,10 +36,15 @@ constexpr ProviderInfo kProviders[] = {
     {"pkcs11", "FERROHSM_SIGNER_PKCS11",
      FERROHSM_SIGNER_WITH_PKCS11 ? ProviderAvailability::kCompiled : ProviderAvailability::kNotBuiltYet,
      "Ed25519 keys on any PKCS#11 token listing CKM_EDDSA (FerroHSM, SoftHSMv2, vendor HSMs)"},
-    {"aws-kms", "FERROHSM_SIGNER_AWS_KMS", compiled_if(FERROHSM_SIGNER_WITH_AWS_KMS), "AWS KMS"},
-    {"gcp-kms", "FERROHSM_SIGNER_GCP_KMS", compiled_if(FERROHSM_SIGNER_WITH_GCP_KMS), "Google Cloud KMS"},
+    {"aws-kms", "FERROHSM_SIGNER_AWS_KMS", compiled_if(FERROHSM_SIGNER_WITH_AWS_KMS),
+     "AWS KMS: Ed25519 keys (ECC_NIST_EDWARDS25519), Sign ED25519_SHA_512, retire = ScheduleKeyDeletion; "
+     "handle = key ARN"},
+    {"gcp-kms", "FERROHSM_SIGNER_GCP_KMS", compiled_if(FERROHSM_SIGNER_WITH_GCP_KMS),
+     "Google Cloud KMS: Ed25519 keys (EC_SIGN_ED25519), asymmetricSign with CRC32C checks, retire = destroy; "
+     "handle = key version name"},
     {"azure-kv", "FERROHSM_SIGNER_AZURE_KV", compiled_if(FERROHSM_SIGNER_WITH_AZURE_KV),
-     "Azure Key Vault"},
+     "Azure Key Vault: Key Vault offers no Ed25519 keys, so it cannot generate or sign with a signer key "
+     "(refused with a message naming that limit)"},
 };
 
 std::string names_list() {
@@ -82,6 +90,15 @@ Result<std::unique_ptr<KeyProvider>> make_provider(std::string_view name,
   }
 #if FERROHSM_SIGNER_WITH_PKCS11
   if (name == "pkcs11") return make_pkcs11_provider(settings.pkcs11);
+#endif
+#if FERROHSM_SIGNER_WITH_AWS_KMS
+  if (name == "aws-kms") return make_aws_kms_provider(settings.aws_kms);
+#endif
+#if FERROHSM_SIGNER_WITH_GCP_KMS
+  if (name == "gcp-kms") return make_gcp_kms_provider(settings.gcp_kms);
+#endif
+#if FERROHSM_SIGNER_WITH_AZURE_KV
+  if (name == "azure-kv") return make_azure_kv_provider(settings.azure_kv);
 #endif
   return Error{ErrorKind::kNotBuilt, "key provider '" + std::string(name) + "' has no adapter in this binary"};
 }

@@ -101,5 +101,49 @@ TEST(Config, PinFlagIsFlaggedAndListProvidersExits) {
   EXPECT_NE(bad.exit_code, 0);
 }
 
+TEST(Config, CloudProviderSettingsFromTomlAndFlags) {
+  TempDir dir;
+  write_text(dir.file("signer.toml"), R"(key_provider = "aws-kms"
+[aws_kms]
+region = "eu-west-1"
+endpoint = "https://kms.eu-west-1.amazonaws.com"
+deletion_window_days = 7
+[gcp_kms]
+key_ring = "projects/p/locations/l/keyRings/r"
+protection_level = "SOFTWARE"
+[azure_kv]
+vault_url = "https://v.vault.azure.net"
+client_secret_file = "/run/secrets/azure"
+[cloud]
+max_attempts = 2
+)");
+  auto cl = parse({"--config", dir.file("signer.toml"), "--aws-region", "us-east-2", "--cloud-attempt-timeout-ms", "1500",
+                   "--gcp-metadata-host", "127.0.0.1:8080"});
+  ASSERT_FALSE(cl.exit_now) << cl.output;
+  const auto& p = cl.config.providers;
+  EXPECT_EQ(cl.config.key_provider, "aws-kms");
+  EXPECT_EQ(p.aws_kms.region, "us-east-2");  // the flag wins over the file
+  EXPECT_EQ(p.aws_kms.endpoint, "https://kms.eu-west-1.amazonaws.com");
+  EXPECT_EQ(p.aws_kms.deletion_window_days, 7);
+  EXPECT_EQ(p.gcp_kms.key_ring, "projects/p/locations/l/keyRings/r");
+  EXPECT_EQ(p.gcp_kms.protection_level, "SOFTWARE");
+  EXPECT_EQ(p.gcp_kms.metadata_host, "127.0.0.1:8080");
+  EXPECT_EQ(p.azure_kv.client_secret_file, "/run/secrets/azure");
+  for (const auto* http : {&p.aws_kms.http, &p.gcp_kms.http, &p.azure_kv.http}) {
+    EXPECT_EQ(http->max_attempts, 2);
+    EXPECT_EQ(http->attempt_timeout_ms, 1500);
+  }
+  write_text(dir.file("secret.toml"), "[azure_kv]\nclient_secret = \"x\"\n");
+  auto secret = parse({"--config", dir.file("secret.toml")});
+  EXPECT_TRUE(secret.exit_now);
+  EXPECT_NE(secret.output.find("use azure_kv.client_secret_file"), std::string::npos) << secret.output;
+  write_text(dir.file("window.toml"), "[aws_kms]\ndeletion_window_days = 3\n");
+  auto window = parse({"--config", dir.file("window.toml")});
+  EXPECT_TRUE(window.exit_now);
+  EXPECT_NE(window.output.find("between 7 and 30"), std::string::npos) << window.output;
+  EXPECT_TRUE(parse({"--cloud-max-attempts", "0"}).exit_now);
+  EXPECT_TRUE(parse({"--azure-client-secret", "x"}).exit_now);  // no flag puts a cloud secret on the command line
+}
+
 }  // namespace
 }  // namespace ferrohsm::signer::testing

@@ -15,16 +15,28 @@ TEST(ProviderRegistry, KnowsEveryName) {
   EXPECT_EQ(find_provider("nope"), nullptr);
 }
 
-TEST(ProviderRegistry, CloudProvidersWithoutTheirOptionNameTheOption) {
+// A build with an option compiles its adapter (which then wants its configuration); a
+// build without it refuses the name, naming the option (also shown on a real binary by
+// daemon_e2e_test.cc's ferrohsm-signer-without-cloud).
+TEST(ProviderRegistry, CloudProvidersFollowTheirBuildOptions) {
   struct Case {
     const char* name;
     const char* option;
-  } cases[] = {{"aws-kms", "-DFERROHSM_SIGNER_AWS_KMS=ON"},
-               {"gcp-kms", "-DFERROHSM_SIGNER_GCP_KMS=ON"},
-               {"azure-kv", "-DFERROHSM_SIGNER_AZURE_KV=ON"}};
+    bool built;
+  } cases[] = {{"aws-kms", "-DFERROHSM_SIGNER_AWS_KMS=ON", FERROHSM_SIGNER_WITH_AWS_KMS},
+               {"gcp-kms", "-DFERROHSM_SIGNER_GCP_KMS=ON", FERROHSM_SIGNER_WITH_GCP_KMS},
+               {"azure-kv", "-DFERROHSM_SIGNER_AZURE_KV=ON", FERROHSM_SIGNER_WITH_AZURE_KV}};
   for (const auto& c : cases) {
-    if (find_provider(c.name)->availability == ProviderAvailability::kCompiled) continue;
-    auto p = make_provider(c.name, ProviderSettings{});
+    ProviderSettings unconfigured;
+    auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    unconfigured.aws_kms.env = unconfigured.gcp_kms.env = unconfigured.azure_kv.env = no_env;
+    auto p = make_provider(c.name, unconfigured);
+    ASSERT_FALSE(p) << c.name;
+    if (c.built) {
+      EXPECT_EQ(find_provider(c.name)->availability, ProviderAvailability::kCompiled) << c.name;
+      EXPECT_EQ(p.error().kind, ErrorKind::kInvalidArgument) << p.error().message;  // its settings are missing
+      continue;
+    }
     ASSERT_FALSE(p) << c.name;
     EXPECT_EQ(p.error().kind, ErrorKind::kNotBuilt);
     EXPECT_NE(p.error().message.find(c.option), std::string::npos) << p.error().message;

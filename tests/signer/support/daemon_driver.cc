@@ -78,13 +78,22 @@ std::string sign_and_verify_with_openssl(Daemon& daemon, const TempDir& dir, con
 }
 
 std::pair<std::string, std::string> rotate_and_verify(Daemon& daemon, const TempDir& dir, const std::string& handle_prefix) {
+  return rotate_and_verify(daemon, dir, [&](const std::string& handle, const std::string& key_id) {
+    EXPECT_EQ(handle, handle_prefix + key_id);
+  });
+}
+
+std::pair<std::string, std::string> rotate_and_verify(
+    Daemon& daemon, const TempDir& dir,
+    const std::function<void(const std::string& handle, const std::string& key_id)>& check_handle) {
   auto gen = daemon.curl_json("POST", "/v1/scopes/payments/keys", 201);
   std::string first = gen.value("key_id", "");
-  EXPECT_EQ(gen.value("handle_id", ""), handle_prefix + first);
+  check_handle(gen.value("handle_id", ""), first);
   EXPECT_EQ(sign_and_verify_with_openssl(daemon, dir, "payments", "one"), first);
   auto opened = daemon.curl_json("POST", "/v1/scopes/payments/rotation/open", 201);
   std::string second = opened.value("key_id", "");
   EXPECT_EQ(opened.value("state", ""), "pending");
+  check_handle(opened.value("handle_id", ""), second);
   EXPECT_NE(second, first);
   EXPECT_EQ(sign_and_verify_with_openssl(daemon, dir, "payments", "pending"), first);  // pending does not sign
   daemon.curl_json("POST", "/v1/scopes/payments/rotation/activate", 200);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,5 +52,10 @@ std::string sign_and_verify_with_openssl(Daemon& daemon, const TempDir& dir, con
 // the second (active) key id.
 std::pair<std::string, std::string> rotate_and_verify(Daemon& daemon, const TempDir& dir,
                                                       const std::string& handle_prefix);
+// The same, with the handle checked by `check_handle(handle, key_id)` (cloud handles do
+// not end with the key id: an ARN, a key version name).
+std::pair<std::string, std::string> rotate_and_verify(
+    Daemon& daemon, const TempDir& dir,
+    const std::function<void(const std::string& handle, const std::string& key_id)>& check_handle);
 
 }  // namespace ferrohsm::signer::testing

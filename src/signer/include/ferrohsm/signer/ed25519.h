@@ -27,5 +27,9 @@ Result<Signature> sign(const Pkey& key, std::span<const std::uint8_t> message);
 bool verify(const PublicKey& pub, std::span<const std::uint8_t> message, std::span<const std::uint8_t> signature);
 // SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----" …) of a raw public key.
 std::string public_pem(const PublicKey& pub);
+// The raw key of a SubjectPublicKeyInfo (DER, or PEM "PUBLIC KEY"), as cloud KMSs return
+// them; kInvalidArgument when it is not an Ed25519 key.
+Result<PublicKey> from_spki_der(std::span<const std::uint8_t> der);
+Result<PublicKey> from_spki_pem(std::string_view pem);
 
 }  // namespace ferrohsm::signer::ed25519

@@ -21,6 +21,7 @@ enum class ErrorKind {
   kDeadlineExceeded,     // the context's deadline passed
   kCancelled,            // the context was cancelled
   kNotBuilt,             // a provider this binary was compiled without
+  kNotSupported,         // the custodian cannot do this at all (Azure Key Vault has no Ed25519 keys)
   kInternal,             // a bug or an unexpected library failure
 };
 
@@ -37,6 +38,7 @@ struct Error {
   static Error invalid(std::string msg) { return {ErrorKind::kInvalidArgument, std::move(msg)}; }
   static Error state(std::string msg) { return {ErrorKind::kInvalidState, std::move(msg)}; }
   static Error internal(std::string msg) { return {ErrorKind::kInternal, std::move(msg)}; }
+  static Error not_supported(std::string msg) { return {ErrorKind::kNotSupported, std::move(msg)}; }
 };
 
 // A value or a domain error.

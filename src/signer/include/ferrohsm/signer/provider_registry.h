@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "ferrohsm/signer/cloud/settings.h"
 #include "ferrohsm/signer/errors.h"
 #include "ferrohsm/signer/key_provider.h"
 
@@ -27,6 +28,9 @@ struct Pkcs11Settings {
 struct ProviderSettings {
   std::string software_seed_file;
   Pkcs11Settings pkcs11;
+  AwsKmsSettings aws_kms;
+  GcpKmsSettings gcp_kms;
+  AzureKvSettings azure_kv;
 };
 
 enum class ProviderAvailability { kCompiled, kNotCompiled, kNotBuiltYet };
