@@ -1,0 +1,298 @@
+#include "core/app.h"
+
+#include "core/core.h"
+#include "core/hsm.h"
+
+#include <algorithm>
+#include <set>
+
+namespace ferrohsm {
+
+App::App(Core& core, AppOptions options, std::unique_ptr<Hsm> keystore, std::vector<std::unique_ptr<Backend>> bridges)
+    : core_(core), options_(std::move(options)), keystore_(std::move(keystore)), bridges_(std::move(bridges)) {
+  core_.attach(this);
+}
+
+App::~App() {
+  wipe();
+  core_.detach(this);
+}
+
+Backend& App::of_session(CK_SESSION_HANDLE h) {
+  if (h >= kBridgeBase) {
+    const size_t i = (h - kBridgeBase) / kBridgeSpan;
+    if (i < bridges_.size()) return *bridges_[i];
+  }
+  return *keystore_;  // it answers CKR_SESSION_HANDLE_INVALID for a handle it does not know
+}
+
+bool App::visible(Backend& b, CK_SLOT_ID slot) {
+  if (!options_.sees_token) return true;
+  std::optional<std::string> label = b.token_label(slot);
+  if (!label) return options_.admin;  // an uninitialised token: only for those who may initialise it
+  return options_.sees_token(*label);
+}
+
+Result<Backend*> App::of_slot(CK_SLOT_ID slot) {
+  for (auto& b : bridges_) {
+    auto ids = b->slots();
+    if (ids.ok() && std::find(ids->begin(), ids->end(), slot) != ids->end()) {
+      if (!visible(*b, slot)) break;
+      return b.get();
+    }
+  }
+  if (!visible(*keystore_, slot)) return make_error(CKR_SLOT_ID_INVALID, "no slot " + std::to_string(slot));
+  return static_cast<Backend*>(keystore_.get());
+}
+
+bool App::mechanism_allowed(Backend& b, CK_SLOT_ID slot, CK_MECHANISM_TYPE type) {
+  const auto& policies = core_.config().token_policy;
+  if (policies.empty()) return true;
+  std::optional<std::string> label = b.token_label(slot);
+  if (!label) return true;
+  auto it = policies.find(*label);
+  if (it == policies.end()) return true;
+  const MechanismPolicy& p = it->second;
+  if (!p.allow.empty() && !p.allow.count(type)) return false;
+  return !p.deny.count(type);
+}
+
+Status App::check_mechanism(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE m) {
+  if (core_.config().token_policy.empty()) return {};  // the common case costs nothing
+  Backend& b = of_session(h);
+  FH_ASSIGN_OR_RETURN(CK_SLOT_ID slot, b.session_slot(h));
+  if (!mechanism_allowed(b, slot, m)) return make_error(CKR_MECHANISM_INVALID, "the token's policy does not allow this mechanism");
+  return {};
+}
+
+// --- slots ---------------------------------------------------------------------------
+
+Result<std::vector<CK_SLOT_ID>> App::slots() {
+  std::vector<CK_SLOT_ID> out;
+  std::set<CK_SLOT_ID> bridged;
+  for (auto& b : bridges_) {
+    FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> ids, b->slots());
+    for (CK_SLOT_ID id : ids) {
+      bridged.insert(id);
+      if (visible(*b, id)) out.push_back(id);
+    }
+  }
+  FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> own, keystore_->slots());
+  for (CK_SLOT_ID id : own)
+    if (!bridged.count(id) && visible(*keystore_, id)) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<CK_SLOT_INFO> App::slot_info(CK_SLOT_ID slot) {
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  return b->slot_info(slot);
+}
+
+Result<CK_TOKEN_INFO> App::token_info(CK_SLOT_ID slot) {
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  return b->token_info(slot);
+}
+
+std::optional<std::string> App::token_label(CK_SLOT_ID slot) {
+  auto b = of_slot(slot);
+  return b.ok() ? (*b)->token_label(slot) : std::nullopt;
+}
+
+Result<std::vector<MechanismCaps>> App::mechanisms(CK_SLOT_ID slot) {
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  FH_ASSIGN_OR_RETURN(std::vector<MechanismCaps> caps, b->mechanisms(slot));
+  std::erase_if(caps, [&](const MechanismCaps& c) { return !mechanism_allowed(*b, slot, c.type); });
+  return caps;
+}
+
+Result<std::vector<CK_MECHANISM_TYPE>> App::mechanism_list(CK_SLOT_ID slot) {
+  FH_ASSIGN_OR_RETURN(std::vector<MechanismCaps> caps, mechanisms(slot));
+  std::vector<CK_MECHANISM_TYPE> out;
+  out.reserve(caps.size());
+  for (const MechanismCaps& c : caps) out.push_back(c.type);
+  return out;
+}
+
+Result<CK_MECHANISM_INFO> App::mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type) {
+  FH_ASSIGN_OR_RETURN(std::vector<MechanismCaps> caps, mechanisms(slot));
+  for (const MechanismCaps& c : caps)
+    if (c.type == type) return c.info;
+  return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
+}
+
+Status App::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label) {
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  if (!options_.admin)
+    return make_error(CKR_FUNCTION_NOT_PERMITTED, options_.identity + " may not initialise tokens");
+  return b->init_token(slot, so_pin, label);
+}
+
+Status App::delete_token(CK_SLOT_ID slot) {
+  if (!options_.admin) return make_error(CKR_FUNCTION_NOT_PERMITTED, options_.identity + " may not delete tokens");
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  if (b != keystore_.get()) return make_error(CKR_FUNCTION_NOT_SUPPORTED, "a bridged token is deleted where it lives");
+  return keystore_->delete_token(slot);
+}
+
+std::vector<std::string> App::logged_in_tokens() { return keystore_->logged_in_tokens(); }
+
+// --- sessions ----------------------------------------------------------------------------
+
+Result<CK_SESSION_HANDLE> App::open_session(CK_SLOT_ID slot, CK_FLAGS flags) {
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  if (options_.max_sessions != 0 && session_count() >= options_.max_sessions)
+    return make_error(CKR_SESSION_COUNT, "this connection has " + std::to_string(options_.max_sessions) + " sessions open");
+  return b->open_session(slot, flags);
+}
+
+size_t App::session_count() {
+  size_t n = keystore_->session_count();
+  for (auto& b : bridges_) n += b->session_count();
+  return n;
+}
+
+Status App::close_session(CK_SESSION_HANDLE h) { return of_session(h).close_session(h); }
+
+Status App::close_all_sessions(CK_SLOT_ID slot) {
+  FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
+  return b->close_all_sessions(slot);
+}
+
+Result<CK_SESSION_INFO> App::session_info(CK_SESSION_HANDLE h) { return of_session(h).session_info(h); }
+Result<CK_SLOT_ID> App::session_slot(CK_SESSION_HANDLE h) { return of_session(h).session_slot(h); }
+Status App::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) { return of_session(h).login(h, user, pin); }
+Status App::logout(CK_SESSION_HANDLE h) { return of_session(h).logout(h); }
+Status App::init_pin(CK_SESSION_HANDLE h, std::string_view pin) { return of_session(h).init_pin(h, pin); }
+Status App::set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_view new_pin) {
+  return of_session(h).set_pin(h, old_pin, new_pin);
+}
+
+// --- objects ------------------------------------------------------------------------------
+
+Result<CK_OBJECT_HANDLE> App::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+  return of_session(h).create_object(h, tmpl);
+}
+Result<CK_OBJECT_HANDLE> App::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
+  return of_session(h).copy_object(h, o, tmpl);
+}
+Status App::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) { return of_session(h).destroy_object(h, o); }
+Result<CK_ULONG> App::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) { return of_session(h).object_size(h, o); }
+Status App::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
+  return of_session(h).get_attributes(h, o, tmpl);
+}
+Status App::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
+  return of_session(h).set_attributes(h, o, tmpl);
+}
+Status App::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) { return of_session(h).find_init(h, tmpl); }
+Result<std::vector<CK_OBJECT_HANDLE>> App::find_next(CK_SESSION_HANDLE h, CK_ULONG max) {
+  return of_session(h).find_next(h, max);
+}
+Status App::find_final(CK_SESSION_HANDLE h) { return of_session(h).find_final(h); }
+
+// --- keys and random ---------------------------------------------------------------------
+
+Result<CK_OBJECT_HANDLE> App::generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).generate_key(h, m, tmpl);
+}
+Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> App::generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM& m,
+                                                                              const AttrMap& pub, const AttrMap& priv) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).generate_key_pair(h, m, pub, priv);
+}
+Status App::generate_random(CK_SESSION_HANDLE h, MutableByteView out) { return of_session(h).generate_random(h, out); }
+Status App::seed_random(CK_SESSION_HANDLE h, ByteView seed) { return of_session(h).seed_random(h, seed); }
+
+// --- signatures, ciphers, digests ---------------------------------------------------------
+
+Status App::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).sign_init(h, m, key);
+}
+Status App::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) { return of_session(h).sign(h, data, sig); }
+Status App::sign_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).sign_update(h, data); }
+Status App::sign_final(CK_SESSION_HANDLE h, OutBuf sig) { return of_session(h).sign_final(h, sig); }
+Status App::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).verify_init(h, m, key);
+}
+Status App::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) { return of_session(h).verify(h, data, sig); }
+Status App::verify_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).verify_update(h, data); }
+Status App::verify_final(CK_SESSION_HANDLE h, ByteView sig) { return of_session(h).verify_final(h, sig); }
+Status App::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).cipher_init(d, h, m, key);
+}
+Status App::cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) { return of_session(h).cipher(d, h, in, out); }
+Status App::cipher_update(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
+  return of_session(h).cipher_update(d, h, in, out);
+}
+Status App::cipher_final(CipherDir d, CK_SESSION_HANDLE h, OutBuf out) { return of_session(h).cipher_final(d, h, out); }
+Status App::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).digest_init(h, m);
+}
+Status App::digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out) { return of_session(h).digest(h, data, out); }
+Status App::digest_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).digest_update(h, data); }
+Status App::digest_final(CK_SESSION_HANDLE h, OutBuf out) { return of_session(h).digest_final(h, out); }
+Status App::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) { return of_session(h).digest_key(h, key); }
+Status App::recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).recover_init(kind, h, m, key);
+}
+Status App::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
+  return of_session(h).recover(kind, h, in, out);
+}
+
+Status App::get_operation_state(CK_SESSION_HANDLE h, OutBuf out) { return of_session(h).get_operation_state(h, out); }
+Status App::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key) {
+  return of_session(h).set_operation_state(h, state, enc_key, auth_key);
+}
+
+Status App::message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).message_init(d, h, m, key);
+}
+Status App::message(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad, ByteView in,
+                    OutBuf out) {
+  return of_session(h).message(d, h, param, param_len, aad, in, out);
+}
+Status App::message_begin(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad) {
+  return of_session(h).message_begin(d, h, param, param_len, aad);
+}
+Status App::message_next(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView in, OutBuf out,
+                         CK_FLAGS flags) {
+  return of_session(h).message_next(d, h, param, param_len, in, out, flags);
+}
+Status App::message_final(CipherDir d, CK_SESSION_HANDLE h) { return of_session(h).message_final(d, h); }
+std::optional<CK_MECHANISM_TYPE> App::message_mechanism(CK_SESSION_HANDLE h, CipherDir d) {
+  return of_session(h).message_mechanism(h, d);
+}
+
+// --- key management -----------------------------------------------------------------------
+
+Status App::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
+                     OutBuf out) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).wrap_key(h, m, wrapping, key, out);
+}
+Result<CK_OBJECT_HANDLE> App::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
+                                         ByteView wrapped, const AttrMap& tmpl) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).unwrap_key(h, m, unwrapping, wrapped, tmpl);
+}
+Result<CK_OBJECT_HANDLE> App::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
+                                         const AttrMap& tmpl) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).derive_key(h, m, base, tmpl);
+}
+
+void App::end_operation(CK_SESSION_HANDLE h, OpKind kind) { of_session(h).end_operation(h, kind); }
+
+void App::wipe() {
+  keystore_->wipe();
+  for (auto& b : bridges_) b->wipe();
+}
+
+}  // namespace ferrohsm

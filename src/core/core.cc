@@ -1,0 +1,55 @@
+#include "core/core.h"
+
+#include "core/hsm.h"
+#include "core/log.h"
+
+#include <algorithm>
+
+namespace ferrohsm {
+
+Core::Core(Config cfg, std::shared_ptr<ObjectStore> store, std::chrono::milliseconds grace)
+    : cfg_(std::move(cfg)), store_(std::move(store)), keys_(grace) {}
+
+Result<std::shared_ptr<Core>> Core::open(Config cfg, std::shared_ptr<ObjectStore> store,
+                                         std::chrono::milliseconds login_grace) {
+  if (!store) return make_error(CKR_GENERAL_ERROR, "no object store");
+  return std::shared_ptr<Core>(new Core(std::move(cfg), std::move(store), login_grace));
+}
+
+void Core::add_backend(BackendMaker maker) { makers_.push_back(std::move(maker)); }
+
+std::unique_ptr<App> Core::open_app(AppOptions options) {
+  std::vector<std::unique_ptr<Backend>> bridges;
+  for (size_t i = 0; i < makers_.size(); ++i) {
+    auto b = makers_[i](App::kBridgeBase + i * App::kBridgeSpan);
+    if (b.ok()) bridges.push_back(std::move(*b));
+    else log().error("a slot backend could not start for {}: {}", options.identity, b.error().message);
+  }
+  auto keystore = std::make_unique<Hsm>(*this);
+  return std::make_unique<App>(*this, std::move(options), std::move(keystore), std::move(bridges));
+}
+
+void Core::attach(App* app) {
+  std::lock_guard lock(apps_mu_);
+  apps_.insert(app);
+}
+
+void Core::detach(App* app) {
+  std::lock_guard lock(apps_mu_);
+  apps_.erase(app);
+}
+
+CoreStatus Core::status() const {
+  CoreStatus s;
+  std::lock_guard lock(apps_mu_);
+  s.applications = apps_.size();
+  for (App* a : apps_) {
+    s.sessions += a->session_count();
+    for (std::string& l : a->logged_in_tokens())
+      if (std::find(s.logged_in_tokens.begin(), s.logged_in_tokens.end(), l) == s.logged_in_tokens.end())
+        s.logged_in_tokens.push_back(std::move(l));
+  }
+  return s;
+}
+
+}  // namespace ferrohsm

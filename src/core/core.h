@@ -1,0 +1,64 @@
+// What one process shares among its PKCS#11 applications: the configuration, the
+// object store (one connection pool for every application), the token keys applications
+// unwrapped (so that a second application's login skips the PIN derivation), and the
+// makers of the other slot backends (bridges), which the composition root registers —
+// the core never includes a backend or a store. The embedded library has one Core and
+// one App; ferrohsm-server has one Core and an App per connection.
+#pragma once
+
+#include "base/object_store.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "core/token_key_cache.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ferrohsm {
+
+struct CoreStatus {
+  uint64_t applications = 0;
+  uint64_t sessions = 0;
+  std::vector<std::string> logged_in_tokens;  // labels, each once
+};
+
+// Makes one application's instance of a backend; its session handles start at `base`.
+using BackendMaker = std::function<Result<std::unique_ptr<Backend>>(CK_SESSION_HANDLE base)>;
+
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  // `login_grace`: how long a token key stays after the last application logged out (0 in
+  // the embedded library, where one process is one application).
+  static Result<std::shared_ptr<Core>> open(Config cfg, std::shared_ptr<ObjectStore> store,
+                                            std::chrono::milliseconds login_grace = std::chrono::milliseconds(0));
+
+  const Config& config() const { return cfg_; }
+  ObjectStore& store() { return *store_; }
+  const std::shared_ptr<ObjectStore>& store_ptr() const { return store_; }
+  TokenKeyCache& keys() { return keys_; }
+
+  // Adds a backend every application gets (a bridge), before the first open_app.
+  void add_backend(BackendMaker maker);
+
+  std::unique_ptr<App> open_app(AppOptions options);
+  CoreStatus status() const;
+
+ private:
+  friend class App;
+  Core(Config cfg, std::shared_ptr<ObjectStore> store, std::chrono::milliseconds grace);
+  void attach(App* app);
+  void detach(App* app);
+
+  Config cfg_;
+  std::shared_ptr<ObjectStore> store_;
+  TokenKeyCache keys_;
+  std::vector<BackendMaker> makers_;
+  mutable std::mutex apps_mu_;
+  std::set<App*> apps_;
+};
+
+}  // namespace ferrohsm
