@@ -2,9 +2,9 @@
 // C_DecryptDigestUpdate, C_SignEncryptUpdate and C_DecryptVerifyUpdate. Both
 // operations must be active; a call is the two updates in order (digest or sign the
 // plaintext, then encrypt it; decrypt, then digest or verify what came out), with
-// the output-length convention of the cipher part: a length query or
-// CKR_BUFFER_TOO_SMALL consumes nothing, so the retry feeds the digest or signature
-// exactly once. Every result is compared with OpenSSL's.
+// the output-length convention of the cipher part: a call that delivers no output (a
+// length query, CKR_BUFFER_TOO_SMALL, an error) passes no plaintext to the digest or
+// signature, so a retry feeds it exactly once. Every result is compared with OpenSSL's.
 #include "fixture/attributes.h"
 #include "fixture/keys.h"
 #include "fixture/module_fixture.h"
@@ -66,7 +66,7 @@ class DualFunctionTest : public TokenTest {
   const Bytes aes_key_ = Bytes(16, 0x2A);
   const Bytes iv_ = Bytes(16, 0x07);
   const Bytes hmac_key_ = Bytes(32, 0x5C);
-  const Bytes data_ = AsBytes("fifty bytes of plaintext for the dual functions..");
+  const Bytes data_ = AsBytes("fifty bytes of plaintext for the dual functions...");
   CK_MECHANISM cbc_pad_{CKM_AES_CBC_PAD, const_cast<uint8_t*>(iv_.data()), 16};
   CK_MECHANISM sha256_{CKM_SHA256, nullptr, 0};
   CK_MECHANISM hmac_mech_{CKM_SHA256_HMAC, nullptr, 0};
@@ -148,6 +148,21 @@ TEST_F(DualFunctionTest, AShortBufferConsumesNothingUntilTheRetry) {
   ASSERT_CKR_OK(EncryptFinal(ct));
   EXPECT_EQ(ct, OsslCipher("AES-128-CBC", true, aes_key_, iv_, data_, true));
   EXPECT_EQ(DigestFinal(), OsslDigest("SHA256", data_));
+}
+
+// §5.13: "If a C_DigestEncryptUpdate call does not produce encrypted output (because
+// an error occurs, or because pEncryptedPart has the value NULL_PTR, or because
+// pulEncryptedPartLen is too small …), then no plaintext is passed to the active
+// digest operation."
+TEST_F(DualFunctionTest, NoOutputMeansNothingDigested) {
+  ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha256_));
+  ASSERT_CKR_OK(f_->C_EncryptInit(session_, &cbc_pad_, aes_));
+  Bytes in = Part(0, 40), out(48);
+  CK_ULONG len = 0;
+  ASSERT_CKR_OK(f_->C_DigestEncryptUpdate(session_, in.data(), in.size(), nullptr, &len));
+  len = 3;
+  ASSERT_CKR(CKR_BUFFER_TOO_SMALL, f_->C_DigestEncryptUpdate(session_, in.data(), in.size(), out.data(), &len));
+  EXPECT_EQ(DigestFinal(), OsslDigest("SHA256", {})) << "neither call passed plaintext to the digest";
 }
 
 TEST_F(DualFunctionTest, BothOperationsMustBeActive) {

@@ -171,6 +171,30 @@ TEST_F(MessageSignTest, SinglePartMechanismsSignWholeMessages) {
   EXPECT_CKR_OK(f3_->C_MessageVerifyFinal(session_));
 }
 
+// A key with CKA_ALWAYS_AUTHENTICATE: each message is one use of the key and needs
+// its own context-specific login.
+TEST_F(MessageSignTest, EachMessageWithAnAlwaysAuthenticateKeyNeedsAContextLogin) {
+  KeyOptions o;
+  o.always_authenticate = true;
+  KeyPair kp = GenerateEc(f_, session_, "P-256", o);
+  ASSERT_CKR_OK(kp.rv);
+  Pkey pub = PublicKeyFromObject(f_, session_, kp.pub);
+  CK_MECHANISM m{CKM_ECDSA, nullptr, 0};
+  ASSERT_CKR_OK(f3_->C_MessageSignInit(session_, &m, kp.priv));
+  const Bytes digest = OsslDigest("SHA256", msg1_);
+  for (int message = 0; message < 2; ++message) {
+    SCOPED_TRACE(message);
+    CK_RV rv = CKR_GENERAL_ERROR;
+    SignMessage(digest, &rv);
+    EXPECT_CKR(CKR_USER_NOT_LOGGED_IN, rv);
+    ASSERT_CKR_OK(Login(session_, CKU_CONTEXT_SPECIFIC, kUserPin));
+    Bytes sig = SignMessage(digest, &rv);
+    ASSERT_CKR_OK(rv);
+    EXPECT_TRUE(OsslVerify(pub.get(), CKM_ECDSA, digest, sig));
+  }
+  EXPECT_CKR_OK(f3_->C_MessageSignFinal(session_));
+}
+
 TEST_F(MessageSignTest, InitChecksTheKeyAndTheMechanism) {
   CK_MECHANISM cbc{CKM_AES_CBC, nullptr, 0};
   EXPECT_CKR(CKR_MECHANISM_INVALID, f3_->C_MessageSignInit(session_, &cbc, hmac_));

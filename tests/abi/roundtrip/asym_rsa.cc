@@ -221,8 +221,8 @@ void RunRsaKeyGen(Ctx& c, CK_MECHANISM_TYPE) {
 
   // The smallest size the mechanism reports works too.
   SCOPED_TRACE(testing::Message() << "a key of ulMinKeySize = " << c.info.ulMinKeySize << " bits");
-  Template small_pub = pt, small_priv = st;
-  small_pub.Ulong(CKA_MODULUS_BITS, c.info.ulMinKeySize);
+  Template small_pub, small_priv = st;
+  small_pub.Bool(CKA_TOKEN, false).Bool(CKA_VERIFY, true).Ulong(CKA_MODULUS_BITS, c.info.ulMinKeySize);
   KeyPair small;
   ASSERT_CKR_OK(c.f->C_GenerateKeyPair(c.s, &gen, small_pub.data(), small_pub.size(), small_priv.data(),
                                        small_priv.size(), &small.pub, &small.priv));
