@@ -37,11 +37,11 @@ enum class OpKind : unsigned {
 struct OpKindInfo {
   OpKind kind;
   CK_FLAGS cancel_flag;  // how C_SessionCancel names it
-  bool holds_key;        // C_Logout ends it; C_GetOperationState cannot save it
+  bool holds_key;        // C_GetOperationState cannot save it (C_Logout ends every kind but digests)
 };
 
 inline constexpr OpKindInfo kOpKinds[] = {
-    {OpKind::Find, CKF_FIND_OBJECTS, false},  // holds object handles: logout ends it too
+    {OpKind::Find, CKF_FIND_OBJECTS, false},
     {OpKind::Sign, CKF_SIGN, true},
     {OpKind::Verify, CKF_VERIFY, true},
     {OpKind::Encrypt, CKF_ENCRYPT, true},
