@@ -25,7 +25,22 @@ struct OutBuf {
 };
 
 enum class CipherDir { Encrypt, Decrypt };
-enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest, SignRecover, VerifyRecover, MessageEncrypt, MessageDecrypt };
+
+// The dual-function calls and the two operations each one updates.
+enum class DualKind { DigestEncrypt, DecryptDigest, SignEncrypt, DecryptVerify };
+struct DualOps {
+  OpKind cipher;
+  OpKind other;
+};
+constexpr DualOps dual_ops(DualKind d) {
+  switch (d) {
+    case DualKind::DigestEncrypt: return {OpKind::Encrypt, OpKind::Digest};
+    case DualKind::DecryptDigest: return {OpKind::Decrypt, OpKind::Digest};
+    case DualKind::SignEncrypt: return {OpKind::Encrypt, OpKind::Sign};
+    case DualKind::DecryptVerify: break;
+  }
+  return {OpKind::Decrypt, OpKind::Verify};
+}
 
 class Hsm {
  public:
@@ -97,6 +112,9 @@ class Hsm {
   Status digest_update(CK_SESSION_HANDLE h, ByteView data);
   Status digest_final(CK_SESSION_HANDLE h, OutBuf out);
 
+  // --- dual-function calls (hsm_dual.cc): both operations must be active ---------------
+  Status dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView in, OutBuf out);
+
   // --- operation state (hsm_state.cc): digests only -----------------------------------------
   Status get_operation_state(CK_SESSION_HANDLE h, OutBuf out);
   Status set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key);
@@ -111,6 +129,20 @@ class Hsm {
   Status message_next(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView in, OutBuf out,
                       CK_FLAGS flags);
   Status message_final(CipherDir d, CK_SESSION_HANDLE h);
+
+  // --- message-based signatures (hsm_message_sign.cc) -----------------------------------
+  // `kind` is OpKind::MessageSign or OpKind::MessageVerify. The per-message parameter
+  // must be NULL (no FerroHSM mechanism takes one). `sig == nullptr` in the *_next
+  // calls marks a part that is not the last.
+  Status message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
+  Status sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig);
+  Status verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, ByteView sig);
+  Status message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len);
+  Status sign_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                           const OutBuf* sig);
+  Status verify_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                             const ByteView* sig);
+  Status message_sig_final(OpKind kind, CK_SESSION_HANDLE h);
 
   // --- key management ----------------------------------------------------------------
   Status wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,

@@ -2,10 +2,13 @@
 // sign-recover / verify-recover operations — with the guards PKCS#11 puts on them:
 // an unextractable key is never wrapped out, CKA_WRAP_WITH_TRUSTED needs a trusted
 // wrapping key, CKA_WRAP/UNWRAP/DERIVE_TEMPLATE bind what a key wraps or makes, and
-// usage attributes decide what each key may do. Private keys travel as PKCS#8.
+// usage attributes decide what each key may do. Private keys travel as PKCS#8; the
+// mechanisms that do not pad (ECB, CBC, RFC 3394 KW) zero-pad the key
+// (mech/wrap_padding.h).
 #include "base/names.h"
 #include "core/hsm.h"
 #include "core/mech/pkcs8.h"
+#include "core/mech/wrap_padding.h"
 #include "core/object_policy.h"
 #include "core/out_buf.h"
 
@@ -16,10 +19,6 @@ namespace {
 
 std::optional<CipherState>& recover_slot(Session& s, OpKind kind) {
   return kind == OpKind::SignRecover ? s.sign_recover : s.verify_recover;
-}
-
-Session::Op recover_op(OpKind kind) {
-  return kind == OpKind::SignRecover ? Session::kSignRecover : Session::kVerifyRecover;
 }
 
 // A private key from its unwrapped PKCS#8 form and the caller's template: the
@@ -86,10 +85,17 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
   }
   ByteView material = target->cls() == CKO_PRIVATE_KEY ? ByteView(pkcs8.data(), pkcs8.size())
                                                        : target->attrs().view(CKA_VALUE);
-  CipherState tmp{std::move(op), wk, false, false, std::nullopt};
+  SecureBytes padded;
+  if (e->wrap_pad_block != 0) {
+    padded = mech::zero_pad(material, e->wrap_pad_block);
+    material = padded;
+  }
+  CipherState tmp{std::move(op), wk};
   bool done = false;
   Status st = cipher_step(tmp, tmp.op->one_shot_size(material.size()), out, done,
                           [&](MutableByteView o) { return tmp.op->one_shot(material, o); });
+  // C_WrapKey has no CKR_DATA_LEN_RANGE: a key the mechanism cannot take is out of its range.
+  if (st.rv() == CKR_DATA_LEN_RANGE) return make_error(CKR_KEY_SIZE_RANGE, st.error().message);
   return st;  // a too-small buffer keeps nothing: wrapping has no operation state
 }
 
@@ -123,12 +129,22 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
     return make_error(rv, n.error().message);
   }
   value.resize(*n);
+  ByteView key_bytes = value;
+  if (e->wrap_pad_block != 0 && cls == CKO_PRIVATE_KEY) {
+    FH_ASSIGN_OR_RETURN(key_bytes, mech::unpad_der(value, e->wrap_pad_block));
+  } else if (e->wrap_pad_block != 0) {
+    if (tmpl.has(CKA_VALUE_LEN) && !tmpl.get_ulong(CKA_VALUE_LEN))
+      return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_VALUE_LEN must be a CK_ULONG");
+    FH_ASSIGN_OR_RETURN(key_bytes, mech::unpad_secret(value, e->wrap_pad_block,
+                                                      tmpl.get_ulong(CKA_KEY_TYPE).value_or(CKK_GENERIC_SECRET),
+                                                      tmpl.get_ulong(CKA_VALUE_LEN).value_or(0)));
+  }
   const bool so = s->token()->role() == Role::SO;
   AttrMap attrs;
   if (cls == CKO_PRIVATE_KEY) {
-    FH_ASSIGN_OR_RETURN(attrs, private_key_from_unwrapped(tmpl, value, so));
+    FH_ASSIGN_OR_RETURN(attrs, private_key_from_unwrapped(tmpl, key_bytes, so));
   } else {
-    FH_ASSIGN_OR_RETURN(attrs, complete_secret_from_value(tmpl, value, nullptr, so));
+    FH_ASSIGN_OR_RETURN(attrs, complete_secret_from_value(tmpl, key_bytes, nullptr, so));
   }
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
   return obj->handle();
@@ -180,6 +196,7 @@ Status Hsm::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (!s->digest) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_DigestInit was not called");
+    FH_TRY(admit(s->digest->form, Form::kMultiPart));  // no C_DigestKey in a single-part digest
   }
   auto o = key_for(*s, key, 0, CKR_KEY_HANDLE_INVALID);
   Status st = o.ok() ? Status() : Status(o.error());
@@ -187,12 +204,14 @@ Status Hsm::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
   if (st.ok() && !(*o)->complete()) st = make_error(CKR_USER_NOT_LOGGED_IN, "the key's value is sealed until login");
   std::lock_guard<std::mutex> lock(s->mu);
   if (!s->digest) return make_error(CKR_OPERATION_NOT_INITIALIZED, "C_DigestInit was not called");
+  if (st.ok()) st = admit(s->digest->form, Form::kMultiPart);  // a C_Digest may have come in between
+  if (st.rv() == CKR_OPERATION_ACTIVE) return st;
   if (st.ok()) st = s->digest->op->update((*o)->attrs().view(CKA_VALUE));
   if (!st.ok()) {
     s->digest.reset();
     return st;
   }
-  s->digest->updated = true;
+  s->digest->form = Form::kMultiPart;
   // The state would now hold key bytes: it can no longer be handed out.
   s->digest->saveable = false;
   s->digest->input = SecureBytes();
@@ -215,8 +234,8 @@ Status Hsm::recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = recover_slot(*s, kind);
   if (slot) return make_error(CKR_OPERATION_ACTIVE, "an operation of this kind is in progress");
-  s->started(recover_op(kind));
-  slot = CipherState{std::move(op), std::move(obj), false, ctx_login, std::nullopt};
+  s->started(kind);
+  slot = CipherState{std::move(op), std::move(obj), ctx_login};
   return {};
 }
 
@@ -224,7 +243,7 @@ Status Hsm::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
   auto& slot = recover_slot(*s, kind);
-  if (!slot) return s->not_active(recover_op(kind), "the operation was not initialised");
+  if (!slot) return s->not_active(kind, "the operation was not initialised");
   CipherState& c = *slot;
   if (c.needs_context_login) return make_error(CKR_USER_NOT_LOGGED_IN, "the key needs a context-specific login");
   if (c.key->destroyed()) {

@@ -12,7 +12,7 @@ std::optional<MessageState>& state_of(Session& s, CipherDir d) {
   return d == CipherDir::Encrypt ? s.message_encrypt : s.message_decrypt;
 }
 
-Session::Op op_of(CipherDir d) { return d == CipherDir::Encrypt ? Session::kMessageEncrypt : Session::kMessageDecrypt; }
+OpKind op_of(CipherDir d) { return d == CipherDir::Encrypt ? OpKind::MessageEncrypt : OpKind::MessageDecrypt; }
 
 const char* init_name(CipherDir d) {
   return d == CipherDir::Encrypt ? "C_MessageEncryptInit was not called" : "C_MessageDecryptInit was not called";

@@ -82,7 +82,7 @@ Status Hsm::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
   FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, s->token()->find(tmpl));
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->find) return make_error(CKR_OPERATION_ACTIVE, "a find is already active");
-  s->started(Session::kFind);
+  s->started(OpKind::Find);
   s->find = FindState{std::move(found), 0};
   return {};
 }
@@ -90,7 +90,7 @@ Status Hsm::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
 Result<std::vector<CK_OBJECT_HANDLE>> Hsm::find_next(CK_SESSION_HANDLE h, CK_ULONG max) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->find) return s->not_active(Session::kFind, "C_FindObjectsInit was not called");
+  if (!s->find) return s->not_active(OpKind::Find, "C_FindObjectsInit was not called");
   FindState& f = *s->find;
   size_t n = std::min<size_t>(max, f.handles.size() - f.pos);
   std::vector<CK_OBJECT_HANDLE> out(f.handles.begin() + static_cast<long>(f.pos),
@@ -102,7 +102,7 @@ Result<std::vector<CK_OBJECT_HANDLE>> Hsm::find_next(CK_SESSION_HANDLE h, CK_ULO
 Status Hsm::find_final(CK_SESSION_HANDLE h) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (!s->find) return s->not_active(Session::kFind, "C_FindObjectsInit was not called");
+  if (!s->find) return s->not_active(OpKind::Find, "C_FindObjectsInit was not called");
   s->find.reset();
   return {};
 }

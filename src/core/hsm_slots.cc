@@ -262,9 +262,7 @@ Status Hsm::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) 
     case CKU_CONTEXT_SPECIFIC: {
       if (current != Role::User) return make_error(CKR_USER_NOT_LOGGED_IN, "log in as user first");
       std::lock_guard<std::mutex> lock(s->mu);
-      bool* flag = nullptr;
-      if (s->sign && s->sign->needs_context_login) flag = &s->sign->needs_context_login;
-      else if (s->decrypt && s->decrypt->needs_context_login) flag = &s->decrypt->needs_context_login;
+      bool* flag = s->context_login_flag();
       if (flag == nullptr)
         return make_error(CKR_OPERATION_NOT_INITIALIZED, "no operation waits for a context-specific login");
       FH_TRY(t.verify_user_pin(pin));

@@ -17,11 +17,6 @@ constexpr uint8_t kVersion = 1;
 constexpr uint8_t kKindDigest = 1;
 constexpr size_t kHeader = 4 + 1 + 1 + 1 + 8 + 4;
 
-bool keyed_operation_active(const Session& s) {
-  return s.sign || s.verify || s.encrypt || s.decrypt || s.sign_recover || s.verify_recover || s.message_encrypt ||
-         s.message_decrypt;
-}
-
 Error invalid(const char* why) { return make_error(CKR_SAVED_STATE_INVALID, why); }
 
 }  // namespace
@@ -29,7 +24,7 @@ Error invalid(const char* why) { return make_error(CKR_SAVED_STATE_INVALID, why)
 Status Hsm::get_operation_state(CK_SESSION_HANDLE h, OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   std::lock_guard<std::mutex> lock(s->mu);
-  if (keyed_operation_active(*s)) return make_error(CKR_STATE_UNSAVEABLE, "only digest operations can be saved");
+  if (s->keyed_operation_active()) return make_error(CKR_STATE_UNSAVEABLE, "only digest operations can be saved");
   if (!s->digest) return make_error(CKR_OPERATION_NOT_INITIALIZED, "no operation is active");
   const DigestState& d = *s->digest;
   if (!d.saveable) return make_error(CKR_STATE_UNSAVEABLE, "the digest took a key or more input than can be saved");
@@ -40,7 +35,7 @@ Status Hsm::get_operation_state(CK_SESSION_HANDLE h, OutBuf out) {
   std::memcpy(p, kMagic, 4);
   p[4] = kVersion;
   p[5] = kKindDigest;
-  p[6] = d.updated ? 1 : 0;
+  p[6] = d.form == Form::kMultiPart ? 1 : 0;
   for (int i = 0; i < 8; ++i) p[7 + i] = static_cast<uint8_t>(static_cast<uint64_t>(d.mechanism) >> (56 - 8 * i));
   const auto n = static_cast<uint32_t>(d.input.size());
   for (int i = 0; i < 4; ++i) p[15 + i] = static_cast<uint8_t>(n >> (24 - 8 * i));
@@ -69,7 +64,8 @@ Status Hsm::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_H
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::DigestOp> op, e->digest(m));
   ByteView input = state.subspan(kHeader, n);
   FH_TRY(op->update(input));
-  DigestState restored{std::move(op), state[6] == 1, type, true, to_secure(input)};
+  DigestState restored{std::move(op), state[6] == 1 ? Form::kMultiPart : Form::kUndecided, type, true,
+                       to_secure(input)};
   std::lock_guard<std::mutex> lock(s->mu);
   s->digest = std::move(restored);
   return {};

@@ -6,6 +6,7 @@
 #include "core/hsm.h"
 
 #include <cstring>
+#include <optional>
 
 namespace ferrohsm {
 
@@ -28,9 +29,12 @@ inline bool room_for(OutBuf out, size_t need, Status& st) {
 
 // Runs a cipher step whose output size is only bounded (`bound`), honouring the
 // length convention: the result of a call whose buffer was too small is kept in
-// `pending` and handed out on the retry.
+// `pending` and handed out on the retry. `delivered`, when given, is set to the output
+// this call placed in the caller's buffer (not on a length query, nor when the
+// output is kept for the retry).
 template <typename F>
-Status cipher_step(CipherState& c, size_t bound, OutBuf out, bool& done, F&& run) {
+Status cipher_step(CipherState& c, size_t bound, OutBuf out, bool& done, F&& run,
+                   std::optional<ByteView>* delivered = nullptr) {
   done = false;
   if (c.pending) {
     Status st;
@@ -39,6 +43,7 @@ Status cipher_step(CipherState& c, size_t bound, OutBuf out, bool& done, F&& run
     *out.len = c.pending->size();
     c.pending.reset();
     done = true;
+    if (delivered != nullptr) *delivered = ByteView(out.data, *out.len);
     return {};
   }
   if (out.data == nullptr) {
@@ -53,6 +58,7 @@ Status cipher_step(CipherState& c, size_t bound, OutBuf out, bool& done, F&& run
     }
     *out.len = *n;
     done = true;
+    if (delivered != nullptr) *delivered = ByteView(out.data, *n);
     return {};
   }
   SecureBytes tmp(bound);
@@ -65,6 +71,7 @@ Status cipher_step(CipherState& c, size_t bound, OutBuf out, bool& done, F&& run
     std::memcpy(out.data, tmp.data(), *n);
     *out.len = *n;
     done = true;
+    if (delivered != nullptr) *delivered = ByteView(out.data, *n);
     return {};
   }
   tmp.resize(*n);

@@ -3,17 +3,81 @@
 // here takes a process-wide lock.
 #pragma once
 
+#include "core/mech/kept_mechanism.h"
 #include "core/mech/message_aead.h"
 #include "core/mech/operation.h"
 #include "core/object.h"
 #include "core/token.h"
 
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 namespace ferrohsm {
+
+// The kinds of operation a session can have in progress. kOpKinds below is the
+// table of what each kind means; Session::for_each_operation pairs each with its state.
+enum class OpKind : unsigned {
+  Find,
+  Sign,
+  Verify,
+  Encrypt,
+  Decrypt,
+  Digest,
+  SignRecover,
+  VerifyRecover,
+  MessageEncrypt,
+  MessageDecrypt,
+  MessageSign,
+  MessageVerify,
+};
+
+struct OpKindInfo {
+  OpKind kind;
+  CK_FLAGS cancel_flag;  // how C_SessionCancel names it
+  bool holds_key;        // C_GetOperationState cannot save it (C_Logout ends every kind but digests)
+};
+
+inline constexpr OpKindInfo kOpKinds[] = {
+    {OpKind::Find, CKF_FIND_OBJECTS, false},
+    {OpKind::Sign, CKF_SIGN, true},
+    {OpKind::Verify, CKF_VERIFY, true},
+    {OpKind::Encrypt, CKF_ENCRYPT, true},
+    {OpKind::Decrypt, CKF_DECRYPT, true},
+    {OpKind::Digest, CKF_DIGEST, false},
+    {OpKind::SignRecover, CKF_SIGN_RECOVER, true},
+    {OpKind::VerifyRecover, CKF_VERIFY_RECOVER, true},
+    {OpKind::MessageEncrypt, CKF_MESSAGE_ENCRYPT, true},
+    {OpKind::MessageDecrypt, CKF_MESSAGE_DECRYPT, true},
+    {OpKind::MessageSign, CKF_MESSAGE_SIGN, true},
+    {OpKind::MessageVerify, CKF_MESSAGE_VERIFY, true},
+};
+
+constexpr bool op_kinds_in_order() {
+  for (unsigned i = 0; i < std::size(kOpKinds); ++i)
+    if (static_cast<unsigned>(kOpKinds[i].kind) != i) return false;
+  return true;
+}
+static_assert(op_kinds_in_order(), "kOpKinds lists the kinds in OpKind order");
+
+constexpr const OpKindInfo& op_kind_info(OpKind k) { return kOpKinds[static_cast<unsigned>(k)]; }
+
+// Which form of an operation the caller chose (PKCS#11 3.0 §5.2): the single-part
+// call (C_Encrypt, C_Sign …) once it was made — a length query or
+// CKR_BUFFER_TOO_SMALL leaves it in progress — or the multi-part calls once an update
+// (or the final call) was made. A call of the other form then answers
+// CKR_OPERATION_ACTIVE and changes nothing.
+enum class Form { kUndecided, kSinglePart, kMultiPart };
+
+inline Status admit(Form current, Form call) {
+  if (current != Form::kUndecided && current != call)
+    return make_error(CKR_OPERATION_ACTIVE, call == Form::kSinglePart
+                                                ? "a multi-part operation is in progress: finish it with the Final call"
+                                                : "a single-part operation is in progress: finish it with the same call");
+  return {};
+}
 
 struct FindState {
   std::vector<CK_OBJECT_HANDLE> handles;
@@ -23,28 +87,28 @@ struct FindState {
 struct SignState {
   std::unique_ptr<mech::SignOp> op;
   ObjectPtr key;
-  bool updated = false;
   bool needs_context_login = false;
+  Form form = Form::kUndecided;
 };
 
 struct VerifyState {
   std::unique_ptr<mech::VerifyOp> op;
   ObjectPtr key;
-  bool updated = false;
+  Form form = Form::kUndecided;
 };
 
 struct CipherState {
   std::unique_ptr<mech::CipherOp> op;
   ObjectPtr key;
-  bool updated = false;
   bool needs_context_login = false;
+  Form form = Form::kUndecided;
   // Output computed for a call whose buffer was too small; handed out on the retry.
   std::optional<SecureBytes> pending;
 };
 
 struct DigestState {
   std::unique_ptr<mech::DigestOp> op;
-  bool updated = false;
+  Form form = Form::kUndecided;
   // For C_GetOperationState (hsm_state.cc): the mechanism and the input so far, kept
   // while it is short and public. A digested key or a long input makes it unsaveable.
   static constexpr size_t kMaxSavedInput = 64 * 1024;
@@ -70,6 +134,20 @@ struct MessageState {
   bool in_message = false;  // C_*MessageBegin was called and the last part not yet sent
 };
 
+// A message-based signature or verification context (C_MessageSignInit …): the
+// mechanism and key it was started with, and the message in progress — a SignState
+// or VerifyState of its own, driven by the same steps as C_Sign / C_Verify.
+template <class State>
+struct MessageSigContext {
+  mech::KeptMechanism mechanism;
+  ObjectPtr key;
+  bool always_authenticate = false;  // each message needs a context-specific login
+  std::optional<State> message;
+  bool begun = false;  // the message was started with C_*MessageBegin
+};
+using MessageSignState = MessageSigContext<SignState>;
+using MessageVerifyState = MessageSigContext<VerifyState>;
+
 class Session {
  public:
   Session(CK_SESSION_HANDLE h, std::shared_ptr<Token> token, CK_FLAGS flags)
@@ -81,33 +159,35 @@ class Session {
   bool rw() const { return (flags_ & CKF_RW_SESSION) != 0; }
   CK_FLAGS flags() const { return flags_; }
 
-  // One bit per operation kind, to remember which ones a logout ended.
-  enum Op : unsigned {
-    kFind = 1u << 0,
-    kSign = 1u << 1,
-    kVerify = 1u << 2,
-    kEncrypt = 1u << 3,
-    kDecrypt = 1u << 4,
-    kSignRecover = 1u << 5,
-    kVerifyRecover = 1u << 6,
-    kMessageEncrypt = 1u << 7,
-    kMessageDecrypt = 1u << 8,
-  };
+  // Calls f(kind, state) for every kind of kOpKinds with its state; the caller holds mu.
+  template <class F>
+  void for_each_operation(F&& f) {
+    f(OpKind::Find, find);
+    f(OpKind::Sign, sign);
+    f(OpKind::Verify, verify);
+    f(OpKind::Encrypt, encrypt);
+    f(OpKind::Decrypt, decrypt);
+    f(OpKind::Digest, digest);
+    f(OpKind::SignRecover, sign_recover);
+    f(OpKind::VerifyRecover, verify_recover);
+    f(OpKind::MessageEncrypt, message_encrypt);
+    f(OpKind::MessageDecrypt, message_decrypt);
+    f(OpKind::MessageSign, message_sign);
+    f(OpKind::MessageVerify, message_verify);
+  }
 
   // Ends every operation (close, finalize): keys they hold are released.
   void reset_operations() {
     std::lock_guard<std::mutex> lock(mu);
-    find.reset();
-    sign.reset();
-    verify.reset();
-    encrypt.reset();
-    decrypt.reset();
-    digest.reset();
-    sign_recover.reset();
-    verify_recover.reset();
-    message_encrypt.reset();
-    message_decrypt.reset();
+    for_each_operation([](OpKind, auto& state) { state.reset(); });
     ended_by_logout_ = 0;
+  }
+
+  // Ends one operation; the caller holds mu.
+  void end(OpKind kind) {
+    for_each_operation([kind](OpKind k, auto& state) {
+      if (k == kind) state.reset();
+    });
   }
 
   // C_Logout ends the operations that hold a key or object handles (digests need
@@ -116,25 +196,42 @@ class Session {
   // CKR_OPERATION_NOT_INITIALIZED, which would blame the caller.
   void end_operations_at_logout() {
     std::lock_guard<std::mutex> lock(mu);
-    unsigned ended = 0;
-    ended |= take(find, kFind) | take(sign, kSign) | take(verify, kVerify);
-    ended |= take(encrypt, kEncrypt) | take(decrypt, kDecrypt);
-    ended |= take(sign_recover, kSignRecover) | take(verify_recover, kVerifyRecover);
-    ended |= take(message_encrypt, kMessageEncrypt) | take(message_decrypt, kMessageDecrypt);
-    ended_by_logout_ |= ended;
+    for_each_operation([this](OpKind k, auto& state) {
+      if (k == OpKind::Digest || !state) return;
+      state.reset();
+      ended_by_logout_ |= bit(k);
+    });
+  }
+
+  // Whether an operation that holds a key is in progress; the caller holds mu.
+  bool keyed_operation_active() {
+    bool any = false;
+    for_each_operation([&any](OpKind k, const auto& state) { any |= op_kind_info(k).holds_key && state.has_value(); });
+    return any;
+  }
+
+  // The flag a context-specific login (CKU_CONTEXT_SPECIFIC) clears: the first
+  // operation that waits for one, or nullptr; the caller holds mu.
+  bool* context_login_flag() {
+    if (sign && sign->needs_context_login) return &sign->needs_context_login;
+    if (decrypt && decrypt->needs_context_login) return &decrypt->needs_context_login;
+    if (sign_recover && sign_recover->needs_context_login) return &sign_recover->needs_context_login;
+    if (message_sign && message_sign->message && message_sign->message->needs_context_login)
+      return &message_sign->message->needs_context_login;
+    return nullptr;
   }
 
   // The answer for a call whose operation is not active; the caller holds mu.
-  Error not_active(Op op, const char* why) {
-    if ((ended_by_logout_ & op) != 0) {
-      ended_by_logout_ &= ~static_cast<unsigned>(op);
+  Error not_active(OpKind kind, const char* why) {
+    if ((ended_by_logout_ & bit(kind)) != 0) {
+      ended_by_logout_ &= ~bit(kind);
       return make_error(CKR_USER_NOT_LOGGED_IN, "the operation ended when the token was logged out");
     }
     return make_error(CKR_OPERATION_NOT_INITIALIZED, why);
   }
 
   // A new operation of this kind starts; the caller holds mu.
-  void started(Op op) { ended_by_logout_ &= ~static_cast<unsigned>(op); }
+  void started(OpKind kind) { ended_by_logout_ &= ~bit(kind); }
 
   std::mutex mu;  // guards the operation states below
   std::optional<FindState> find;
@@ -147,14 +244,11 @@ class Session {
   std::optional<CipherState> verify_recover;
   std::optional<MessageState> message_encrypt;
   std::optional<MessageState> message_decrypt;
+  std::optional<MessageSignState> message_sign;
+  std::optional<MessageVerifyState> message_verify;
 
  private:
-  template <class T>
-  static unsigned take(std::optional<T>& state, Op op) {
-    if (!state) return 0;
-    state.reset();
-    return op;
-  }
+  static constexpr unsigned bit(OpKind k) { return 1u << static_cast<unsigned>(k); }
 
   unsigned ended_by_logout_ = 0;  // guarded by mu
   const CK_SESSION_HANDLE handle_;

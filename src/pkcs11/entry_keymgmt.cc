@@ -101,16 +101,8 @@ CK_RV fh_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags) {
   return guard("C_SessionCancel", [&]() -> Status {
     FH_HSM(h);
     FH_TRY(h->session(hSession));
-    static constexpr std::pair<CK_FLAGS, OpKind> kKinds[] = {
-        {CKF_ENCRYPT, OpKind::Encrypt},          {CKF_DECRYPT, OpKind::Decrypt},
-        {CKF_DIGEST, OpKind::Digest},            {CKF_SIGN, OpKind::Sign},
-        {CKF_SIGN_RECOVER, OpKind::SignRecover}, {CKF_VERIFY, OpKind::Verify},
-        {CKF_VERIFY_RECOVER, OpKind::VerifyRecover}, {CKF_MESSAGE_ENCRYPT, OpKind::MessageEncrypt},
-        {CKF_MESSAGE_DECRYPT, OpKind::MessageDecrypt},
-    };
-    for (const auto& [flag, kind] : kKinds)
-      if (flags & flag) h->end_operation(hSession, kind);
-    if (flags & CKF_FIND_OBJECTS) (void)h->find_final(hSession);
+    for (const OpKindInfo& k : kOpKinds)
+      if (flags & k.cancel_flag) h->end_operation(hSession, k.kind);
     return {};
   });
 }

@@ -130,5 +130,31 @@ TEST_F(AlwaysAuthenticateTest, ContextLoginAuthorisesOneOperation) {
   EXPECT_EQ(SessionState(session_), CKS_RW_USER_FUNCTIONS) << "the user stays logged in";
 }
 
+// C_SignRecover with an always-authenticate key: the context-specific login reaches it too.
+TEST_F(AlwaysAuthenticateTest, ContextLoginAuthorisesSignRecover) {
+  SKIP_IF_SOFTHSM("FerroHSM's RSA key template");
+  Template pub, priv;
+  pub.Bool(CKA_TOKEN, false).Bool(CKA_VERIFY_RECOVER, true).Ulong(CKA_MODULUS_BITS, 1024);
+  priv.Bool(CKA_TOKEN, false).Bool(CKA_SIGN_RECOVER, true).Bool(CKA_ALWAYS_AUTHENTICATE, true);
+  CK_MECHANISM gen{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
+  CK_OBJECT_HANDLE rsa_pub = CK_INVALID_HANDLE, rsa_priv = CK_INVALID_HANDLE;
+  ASSERT_CKR_OK(f_->C_GenerateKeyPair(session_, &gen, pub.data(), pub.size(), priv.data(), priv.size(), &rsa_pub,
+                                      &rsa_priv));
+  CK_MECHANISM m{CKM_RSA_PKCS, nullptr, 0};
+  CK_BYTE data[20] = {9, 8, 7};
+  CK_BYTE sig[128];
+  CK_ULONG len = sizeof sig;
+  ASSERT_CKR_OK(f_->C_SignRecoverInit(session_, &m, rsa_priv));
+  EXPECT_CKR(CKR_USER_NOT_LOGGED_IN, f_->C_SignRecover(session_, data, sizeof data, sig, &len));
+  ASSERT_CKR_OK(Login(session_, CKU_CONTEXT_SPECIFIC, kUserPin));
+  len = sizeof sig;
+  ASSERT_CKR_OK(f_->C_SignRecover(session_, data, sizeof data, sig, &len));
+  CK_BYTE back[128];
+  CK_ULONG back_len = sizeof back;
+  ASSERT_CKR_OK(f_->C_VerifyRecoverInit(session_, &m, rsa_pub));
+  ASSERT_CKR_OK(f_->C_VerifyRecover(session_, sig, len, back, &back_len));
+  EXPECT_EQ(Bytes(back, back + back_len), Bytes(data, data + sizeof data));
+}
+
 }  // namespace
 }  // namespace ferrohsm::abi

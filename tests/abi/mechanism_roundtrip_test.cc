@@ -10,8 +10,9 @@
 // without proof), when a row is not listed (unless marked conditional: single DES
 // exists only where OpenSSL's legacy provider loads), when a reported operation flag
 // was not exercised, and when a mechanism lacks a flag issue 3 promises for it.
-// (The message-based flags, CKF_MESSAGE_* and CKF_MULTI_MESSAGE, are proven by
-// message_aead_test.cc and not counted here.)
+// Message-based signatures (CKF_MESSAGE_SIGN / CKF_MESSAGE_VERIFY) are exercised
+// here with the other signature calls; the message-based encryption flags
+// (CKF_MESSAGE_ENCRYPT/DECRYPT, CKF_MULTI_MESSAGE) are proven by message_aead_test.cc.
 //
 // Keys are made once per process and reused (RSA-2048 above all): the whole suite
 // runs in a couple of seconds in a release build.
@@ -26,7 +27,8 @@
 namespace ferrohsm::abi::roundtrip {
 namespace {
 
-constexpr CK_FLAGS kSV = CKF_SIGN | CKF_VERIFY;
+// Every signature mechanism also signs and verifies messages (C_MessageSignInit …).
+constexpr CK_FLAGS kSV = CKF_SIGN | CKF_VERIFY | CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY;
 constexpr CK_FLAGS kED = CKF_ENCRYPT | CKF_DECRYPT;
 constexpr CK_FLAGS kWU = CKF_WRAP | CKF_UNWRAP;
 constexpr CK_FLAGS kRecover = CKF_SIGN_RECOVER | CKF_VERIFY_RECOVER;
@@ -65,6 +67,7 @@ const Row kRows[] = {
     {M(SHA3_256_RSA_PKCS_PSS), RunRsa, kSV},
     {M(SHA3_384_RSA_PKCS_PSS), RunRsa, kSV},
     {M(SHA3_512_RSA_PKCS_PSS), RunRsa, kSV},
+    {M(MD5_RSA_PKCS), RunRsa, kSV},  // legacy
     // Elliptic curves
     {M(EC_KEY_PAIR_GEN), RunEcKeyGen, CKF_GENERATE_KEY_PAIR},
     {M(ECDSA), RunEcdsa, kSV},
@@ -84,8 +87,8 @@ const Row kRows[] = {
     {M(ECDH1_COFACTOR_DERIVE), RunEcdh, CKF_DERIVE},
     // AES and the other secret-key ciphers
     {M(AES_KEY_GEN), RunSecretKeyGen, CKF_GENERATE},
-    {M(AES_ECB), RunBlockCipher, kED},
-    {M(AES_CBC), RunBlockCipher, kED},
+    {M(AES_ECB), RunBlockCipher, kED | kWU},
+    {M(AES_CBC), RunBlockCipher, kED | kWU},
     {M(AES_CBC_PAD), RunBlockCipher, kED | kWU},
     {M(AES_CTR), RunBlockCipher, kED},
     {M(AES_CTS), RunBlockCipher, kED},
@@ -102,9 +105,9 @@ const Row kRows[] = {
     {M(CHACHA20_POLY1305), RunAead, kED},
     {M(DES3_KEY_GEN), RunSecretKeyGen, CKF_GENERATE},
     {M(DES2_KEY_GEN), RunSecretKeyGen, CKF_GENERATE},
-    {M(DES3_ECB), RunBlockCipher, kED},
-    {M(DES3_CBC), RunBlockCipher, kED},
-    {M(DES3_CBC_PAD), RunBlockCipher, kED},
+    {M(DES3_ECB), RunBlockCipher, kED | kWU},
+    {M(DES3_CBC), RunBlockCipher, kED | kWU},
+    {M(DES3_CBC_PAD), RunBlockCipher, kED | kWU},
     {M(DES_KEY_GEN), RunSecretKeyGen, CKF_GENERATE, true},
     {M(DES_ECB), RunBlockCipher, kED, true},
     {M(DES_CBC), RunBlockCipher, kED, true},
@@ -140,6 +143,8 @@ const Row kRows[] = {
     {M(SHA3_384_HMAC_GENERAL), RunHmac, kSV},
     {M(SHA3_512_HMAC), RunHmac, kSV},
     {M(SHA3_512_HMAC_GENERAL), RunHmac, kSV},
+    {M(MD5_HMAC), RunHmac, kSV},  // legacy
+    {M(MD5_HMAC_GENERAL), RunHmac, kSV},
     // Key generation and derivation
     {M(GENERIC_SECRET_KEY_GEN), RunSecretKeyGen, CKF_GENERATE},
     {M(HKDF_KEY_GEN), RunHkdf, CKF_GENERATE},
@@ -175,7 +180,7 @@ std::string FlagNames(CK_FLAGS f) {
       {CKF_SIGN, "SIGN"},       {CKF_SIGN_RECOVER, "SIGN_RECOVER"}, {CKF_VERIFY, "VERIFY"},
       {CKF_VERIFY_RECOVER, "VERIFY_RECOVER"}, {CKF_GENERATE, "GENERATE"},
       {CKF_GENERATE_KEY_PAIR, "GENERATE_KEY_PAIR"}, {CKF_WRAP, "WRAP"}, {CKF_UNWRAP, "UNWRAP"},
-      {CKF_DERIVE, "DERIVE"}};
+      {CKF_DERIVE, "DERIVE"}, {CKF_MESSAGE_SIGN, "MESSAGE_SIGN"}, {CKF_MESSAGE_VERIFY, "MESSAGE_VERIFY"}};
   std::string out;
   for (auto [flag, name] : kNames)
     if (f & flag) out += (out.empty() ? "CKF_" : " | CKF_") + std::string(name);

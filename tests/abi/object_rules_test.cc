@@ -147,8 +147,8 @@ TEST_F(ObjectRulesTest, UnsupportedSizesAndCurvesAreRejected) {
                       {CKR_CURVE_NOT_SUPPORTED, CKR_ATTRIBUTE_VALUE_INVALID,
                        CKR_DOMAIN_PARAMS_INVALID});
   }
-  if (!IsSoftHsm()) {  // FerroHSM offers RSA 2048–4096 only; SoftHSMv2 allows 1024
-    KeyPair small = GenerateRsa(f_, session_, 1024);
+  if (!IsSoftHsm()) {  // FerroHSM offers RSA 1024–8192 only; SoftHSMv2 allows 512
+    KeyPair small = GenerateRsa(f_, session_, 512);
     EXPECT_CKR(CKR_KEY_SIZE_RANGE, small.rv);
   }
 }

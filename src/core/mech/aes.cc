@@ -1,5 +1,6 @@
 // AES block modes: CKM_AES_ECB and CKM_AES_CBC (no padding: input a multiple of 16
-// bytes) and CKM_AES_CBC_PAD (PKCS #7 padding), multi-part; plus the registry
+// bytes) and CKM_AES_CBC_PAD (PKCS #7 padding), multi-part, each also a key wrap
+// (ECB and CBC zero-pad the key, mech/wrap_padding.h); plus the registry
 // entries of the AES family (CKM_AES_GCM lives in aes_gcm.cc, CKM_AES_KEY_GEN in
 // secret_key.cc). Key sizes count bytes.
 #include "core/mech/aes_internal.h"
@@ -102,8 +103,10 @@ void register_aes(Registry& r) {
   for (const BlockMech& m : kBlockMechs) {
     Entry e;
     e.type = m.type;
-    // CBC_PAD also wraps and unwraps (any key length, thanks to the padding).
-    e.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT | (m.pad ? CKF_WRAP | CKF_UNWRAP : 0UL)};
+    // All three wrap and unwrap: CBC_PAD any key length thanks to its padding, ECB
+    // and CBC the key zero-padded to the block, as PKCS#11 defines for them.
+    e.info = {kMinBytes, kMaxBytes, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};
+    e.wrap_pad_block = m.pad ? 0 : kBlock;
     e.key_types = {CKK_AES};
     e.encrypt = block_encrypt;
     e.decrypt = block_decrypt;

@@ -1,7 +1,9 @@
 // AES key wrap, usable by C_Encrypt/C_Decrypt and (CKF_WRAP / CKF_UNWRAP) by
 // C_WrapKey/C_UnwrapKey:
 //  - CKM_AES_KEY_WRAP (RFC 3394 / SP 800-38F KW): input a multiple of 8 bytes, at
-//    least 16; optional 8-byte IV parameter (default A6A6A6A6A6A6A6A6);
+//    least 16; optional 8-byte IV parameter (default A6A6A6A6A6A6A6A6). C_WrapKey
+//    zero-pads a key to a multiple of 8 first, as PKCS#11 defines (wrap_padding.h),
+//    so every key of 9 bytes or more wraps, a private key's PKCS#8 of any length too;
 //  - CKM_AES_KEY_WRAP_KWP (RFC 5649 / SP 800-38F KWP): any non-empty input; optional
 //    4-byte IV parameter (default A65959A6);
 //  - CKM_AES_KEY_WRAP_PAD: PKCS #7 padding to a multiple of the AES block (16 bytes,
@@ -116,6 +118,7 @@ void register_aes_kw(Registry& r) {
     Entry e;
     e.type = m.type;
     e.info = {16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};
+    if (m.kind == Kw::kKw) e.wrap_pad_block = kSemiblock;
     e.key_types = {CKK_AES};
     e.encrypt = make<true>;
     e.decrypt = make<false>;

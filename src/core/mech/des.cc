@@ -1,4 +1,5 @@
-// Triple DES for legacy systems: CKM_DES3_ECB, CKM_DES3_CBC, CKM_DES3_CBC_PAD with
+// Triple DES for legacy systems: CKM_DES3_ECB, CKM_DES3_CBC, CKM_DES3_CBC_PAD (each
+// also a key wrap; ECB and CBC zero-pad the key, mech/wrap_padding.h) with
 // CKK_DES3 (three keys, 24 bytes) or CKK_DES2 (two keys, 16 bytes) keys, and
 // CKM_DES3_KEY_GEN / CKM_DES2_KEY_GEN (odd parity set). Single DES (CKM_DES_ECB,
 // _CBC, _CBC_PAD, CKM_DES_KEY_GEN, CKK_DES) lives only in OpenSSL's legacy provider:
@@ -112,7 +113,10 @@ void register_des(Registry& r) {
     if (m.single && !single) continue;
     Entry e;
     e.type = m.type;
-    e.info = m.single ? CK_MECHANISM_INFO{8, 8, CKF_ENCRYPT | CKF_DECRYPT} : CK_MECHANISM_INFO{16, 24, CKF_ENCRYPT | CKF_DECRYPT};
+    // 3DES wraps keys too; single DES is kept for decrypting old data only.
+    e.info = m.single ? CK_MECHANISM_INFO{8, 8, CKF_ENCRYPT | CKF_DECRYPT}
+                      : CK_MECHANISM_INFO{16, 24, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};
+    if (!m.single && !m.pad) e.wrap_pad_block = kBlock;
     e.key_types = m.single ? std::vector<CK_KEY_TYPE>{CKK_DES} : std::vector<CK_KEY_TYPE>{CKK_DES3, CKK_DES2};
     e.encrypt = make<true>;
     e.decrypt = make<false>;

@@ -48,6 +48,7 @@ void register_digest(Registry& r) {
     e.type = h.mech;
     e.info = {0, 0, CKF_DIGEST};
     e.digest = make_digest;
+    e.legacy = h.legacy;
     r.add(std::move(e));
   }
 }

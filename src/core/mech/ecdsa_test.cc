@@ -113,7 +113,8 @@ TEST(MechEcdsa, Errors) {
 TEST(MechEcdsa, RegistryInfo) {
   for (CK_MECHANISM_TYPE t : {CKM_ECDSA, CKM_ECDSA_SHA1, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512}) {
     const Entry& e = entry(t);
-    EXPECT_EQ(e.info.flags, CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS);
+    EXPECT_EQ(e.info.flags, CKF_SIGN | CKF_VERIFY | CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY | CKF_EC_F_P |
+                                CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS);
     EXPECT_EQ(e.info.ulMinKeySize, 256u);
     EXPECT_EQ(e.info.ulMaxKeySize, 521u);
   }

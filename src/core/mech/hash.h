@@ -20,12 +20,14 @@ struct Hash {
   const char* name;           // OpenSSL algorithm name
   size_t size;                // output bytes
   ByteView digest_info;       // DER prefix of DigestInfo, followed by the hash
-  bool legacy = false;        // MD5: digest only, never inside a signature, MAC or KDF
+  // MD5: only where a legacy mechanism names it (CKM_MD5, CKM_MD5_RSA_PKCS,
+  // CKM_MD5_HMAC); never chosen by a parameter (PSS, OAEP, MGF1, KDFs).
+  bool legacy = false;
   const EVP_MD* md() const;   // fetched once
 };
 
 const Hash* hash_by_mech(CK_MECHANISM_TYPE digest_mech);  // nullptr when not a supported hash
-// As hash_by_mech, but nullptr for the legacy (digest-only) hashes: for signatures, MACs, KDFs.
+// As hash_by_mech, but nullptr for the legacy hashes: for the hashes a parameter names.
 const Hash* strong_hash_by_mech(CK_MECHANISM_TYPE digest_mech);
 // Every hash of the table (digest.cc registers one entry per element).
 std::span<const Hash> all_hashes();

@@ -1,6 +1,7 @@
 // HMAC signatures with SHA-1, SHA-2 and SHA-3 (CKM_SHA256_HMAC …, full-length tags)
 // and their _GENERAL forms (CK_MAC_GENERAL_PARAMS: a tag truncated to 1..hash
-// bytes), with CKK_GENERIC_SECRET keys or the matching CKK_SHAx_HMAC type. One
+// bytes), with CKK_GENERIC_SECRET keys or the matching CKK_SHAx_HMAC type; and the
+// legacy CKM_MD5_HMAC(_GENERAL), with generic secrets (there is no MD5 key type). One
 // EVP_MAC context per hash, with its digest set, is prepared once; each operation
 // duplicates it and keys the copy, so no algorithm is fetched per operation.
 #include "core/mech/hash.h"
@@ -20,9 +21,10 @@ struct HmacMech {
   CK_MECHANISM_TYPE general;
   CK_MECHANISM_TYPE hash;
   CK_KEY_TYPE key_type;  // the dedicated key type, besides CKK_GENERIC_SECRET
+  bool legacy = false;
 };
 
-constexpr std::array<HmacMech, 9> kMechs = {{
+constexpr std::array<HmacMech, 10> kMechs = {{
     {CKM_SHA_1_HMAC, CKM_SHA_1_HMAC_GENERAL, CKM_SHA_1, CKK_SHA_1_HMAC},
     {CKM_SHA224_HMAC, CKM_SHA224_HMAC_GENERAL, CKM_SHA224, CKK_SHA224_HMAC},
     {CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKM_SHA256, CKK_SHA256_HMAC},
@@ -32,6 +34,7 @@ constexpr std::array<HmacMech, 9> kMechs = {{
     {CKM_SHA3_256_HMAC, CKM_SHA3_256_HMAC_GENERAL, CKM_SHA3_256, CKK_SHA3_256_HMAC},
     {CKM_SHA3_384_HMAC, CKM_SHA3_384_HMAC_GENERAL, CKM_SHA3_384, CKK_SHA3_384_HMAC},
     {CKM_SHA3_512_HMAC, CKM_SHA3_512_HMAC_GENERAL, CKM_SHA3_512, CKK_SHA3_512_HMAC},
+    {CKM_MD5_HMAC, CKM_MD5_HMAC_GENERAL, CKM_MD5, CKK_GENERIC_SECRET, /*legacy=*/true},
 }};
 
 // The unkeyed template context of each entry of kMechs (read-only once built).
@@ -114,6 +117,7 @@ void register_hmac(Registry& r) {
       e.key_types = {CKK_GENERIC_SECRET, m.key_type};
       e.sign = make_sign;
       e.verify = make_verify;
+      e.legacy = m.legacy;
       r.add(std::move(e));
     }
   }

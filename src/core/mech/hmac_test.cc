@@ -70,7 +70,7 @@ TEST(MechHmac, KeyTypes) {
   EXPECT_EQ(sign(mech(CKM_SHA256_HMAC, junk), secret_key(CKK_GENERIC_SECRET, value), text("x")).rv(),
             CKR_MECHANISM_PARAM_INVALID);
   const Entry& e = entry(CKM_SHA256_HMAC);
-  EXPECT_EQ(e.info.flags, CKF_SIGN | CKF_VERIFY);
+  EXPECT_EQ(e.info.flags, CKF_SIGN | CKF_VERIFY | CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY);
   EXPECT_EQ(e.info.ulMinKeySize, 1u);
   EXPECT_EQ(e.info.ulMaxKeySize, 512u);
 }

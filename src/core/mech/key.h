@@ -35,6 +35,10 @@ using KeyPtr = std::shared_ptr<const Key>;
 // stored keys when first used.
 Result<KeyPtr> key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs);
 
+// The one length (bytes) a secret key type allows — DES 8, DES2 16, DES3 24,
+// ChaCha20 32 — or 0 when it allows several (AES) or any (generic secrets, HMAC keys).
+size_t secret_key_fixed_length(CK_KEY_TYPE type);
+
 // DER SubjectPublicKeyInfo of an asymmetric key (CKA_PUBLIC_KEY_INFO).
 Result<Bytes> public_key_info(const Key& key);
 

@@ -22,9 +22,9 @@ Bytes printable(std::string_view s) {
 TEST(MechKeyGen, RsaTemplateErrors) {
   auto rv = [](AttrMap pub) { return generate_pair(CKM_RSA_PKCS_KEY_PAIR_GEN, pub).rv(); };
   EXPECT_EQ(rv({}), CKR_TEMPLATE_INCOMPLETE);
-  EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(1024)}})), CKR_KEY_SIZE_RANGE);
-  EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(2047)}})), CKR_KEY_SIZE_RANGE);
-  EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(4097)}})), CKR_KEY_SIZE_RANGE);
+  EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(512)}})), CKR_KEY_SIZE_RANGE);
+  EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(1023)}})), CKR_KEY_SIZE_RANGE);
+  EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(8193)}})), CKR_KEY_SIZE_RANGE);
   EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(2048)}, {CKA_PUBLIC_EXPONENT, hex("010000")}})),
             CKR_ATTRIBUTE_VALUE_INVALID);
   EXPECT_EQ(rv(attrs({{CKA_MODULUS_BITS, ulong_bytes(2048)}, {CKA_PUBLIC_EXPONENT, hex("01")}})), CKR_ATTRIBUTE_VALUE_INVALID);

@@ -31,6 +31,8 @@ const Registry& Registry::global() {
 
 // Keeps entries_ sorted by type; a second entry for the same type replaces the first.
 void Registry::add(Entry e) {
+  if (e.sign != nullptr) e.info.flags |= CKF_MESSAGE_SIGN;
+  if (e.verify != nullptr) e.info.flags |= CKF_MESSAGE_VERIFY;
   auto it = std::ranges::lower_bound(entries_, e.type, {}, &Entry::type);
   if (it != entries_.end() && it->type == e.type)
     *it = std::move(e);

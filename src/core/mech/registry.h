@@ -50,7 +50,12 @@ using Deriver = Result<SecureBytes> (*)(const CK_MECHANISM& mech, KeyPtr base, C
 
 struct Entry {
   CK_MECHANISM_TYPE type = 0;
-  CK_MECHANISM_INFO info{};            // ulMinKeySize, ulMaxKeySize, flags (CKF_SIGN, CKF_VERIFY, …)
+  // ulMinKeySize, ulMaxKeySize, flags (CKF_SIGN, CKF_VERIFY, …). Registry::add sets
+  // CKF_MESSAGE_SIGN / CKF_MESSAGE_VERIFY on every entry that signs / verifies: a
+  // message is one signature under the context's key and init parameters
+  // (core/hsm_message_sign.cc), so a signature mechanism's parameters must be ones
+  // mech/kept_mechanism.h can keep.
+  CK_MECHANISM_INFO info{};
   std::vector<CK_KEY_TYPE> key_types;  // key types the operations accept
   SignFactory sign = nullptr;          // also used for CKF_SIGN with secret keys (HMAC)
   VerifyFactory verify = nullptr;
@@ -68,6 +73,14 @@ struct Entry {
   // C_WrapKey / C_UnwrapKey use `encrypt` / `decrypt` (one-shot) over the key's
   // material — a secret key's CKA_VALUE, a private key's PKCS#8 DER — for the
   // entries whose info.flags carry CKF_WRAP / CKF_UNWRAP.
+  // The mechanisms that do not pad (ECB, CBC, RFC 3394 KW) wrap the material
+  // zero-padded to a multiple of this many bytes and unwrap by cutting the zeros
+  // off again (mech/wrap_padding.h); 0: the mechanism takes any length as it is.
+  size_t wrap_pad_block = 0;
+  // A legacy mechanism (MD5-based: CKM_MD5, CKM_MD5_RSA_PKCS, CKM_MD5_HMAC …), still
+  // asked for by old clients. One flag, so that a strict policy profile can drop
+  // them all.
+  bool legacy = false;
 };
 
 class Registry {

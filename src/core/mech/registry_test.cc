@@ -1,4 +1,7 @@
+#include "core/mech/rsa_internal.h"
 #include "core/mech/test_util.h"
+
+#include <set>
 
 namespace ferrohsm::mech::test {
 namespace {
@@ -30,6 +33,8 @@ const CK_MECHANISM_TYPE kExpected[] = {
     CKM_HKDF_DERIVE, CKM_HKDF_DATA, CKM_HKDF_KEY_GEN, CKM_SP800_108_COUNTER_KDF, CKM_SP800_108_FEEDBACK_KDF,
     CKM_SP800_108_DOUBLE_PIPELINE_KDF, CKM_PKCS5_PBKD2, CKM_CONCATENATE_BASE_AND_KEY, CKM_AES_ECB_ENCRYPT_DATA,
     CKM_AES_CBC_ENCRYPT_DATA,
+    // issue 11: legacy MD5 signatures and MACs
+    CKM_MD5_RSA_PKCS, CKM_MD5_HMAC, CKM_MD5_HMAC_GENERAL,
 };
 // Single DES appears only where OpenSSL's legacy provider loads.
 const CK_MECHANISM_TYPE kLegacyDes[] = {CKM_DES_ECB, CKM_DES_CBC, CKM_DES_CBC_PAD, CKM_DES_KEY_GEN};
@@ -65,6 +70,12 @@ TEST(MechRegistry, FlagsMatchFactories) {
     EXPECT_EQ((f & CKF_DERIVE) != 0, e.derive != nullptr);
     EXPECT_EQ((f & CKF_SIGN_RECOVER) != 0, e.sign_recover != nullptr);
     EXPECT_EQ((f & CKF_VERIFY_RECOVER) != 0, e.verify_recover != nullptr);
+    // A signature mechanism signs messages too (C_MessageSignInit …).
+    EXPECT_EQ((f & CKF_MESSAGE_SIGN) != 0, e.sign != nullptr);
+    EXPECT_EQ((f & CKF_MESSAGE_VERIFY) != 0, e.verify != nullptr);
+    if (e.wrap_pad_block != 0) {
+      EXPECT_NE(f & CKF_WRAP, 0u) << "zero padding is for wrapping";
+    }
     if ((f & CKF_WRAP) != 0) {
       EXPECT_NE(e.encrypt, nullptr);  // wrapping is the one-shot encryption
     }
@@ -75,6 +86,36 @@ TEST(MechRegistry, FlagsMatchFactories) {
     EXPECT_LE(e.info.ulMinKeySize, e.info.ulMaxKeySize);
     EXPECT_EQ(e.key_types.empty(), e.digest != nullptr);
   }
+}
+
+// The legacy (MD5-based) mechanisms carry the one flag a strict profile drops them
+// by, and nothing else does.
+TEST(MechRegistry, LegacyMechanismsAreMarked) {
+  const std::set<CK_MECHANISM_TYPE> legacy = {CKM_MD5, CKM_MD5_RSA_PKCS, CKM_MD5_HMAC, CKM_MD5_HMAC_GENERAL};
+  for (const Entry& e : Registry::global().entries()) EXPECT_EQ(e.legacy, legacy.count(e.type) == 1) << std::hex << e.type;
+}
+
+// Which wrapping mechanisms zero-pad (PKCS#11's ECB, CBC and RFC 3394 KW) and by how much.
+TEST(MechRegistry, ZeroPaddingWrapsAreTheUnpaddedModes) {
+  const std::pair<CK_MECHANISM_TYPE, size_t> kPadded[] = {
+      {CKM_AES_ECB, 16}, {CKM_AES_CBC, 16}, {CKM_DES3_ECB, 8}, {CKM_DES3_CBC, 8}, {CKM_AES_KEY_WRAP, 8}};
+  for (const Entry& e : Registry::global().entries()) {
+    size_t want = 0;
+    for (auto [t, block] : kPadded)
+      if (t == e.type) want = block;
+    EXPECT_EQ(e.wrap_pad_block, want) << std::hex << e.type;
+  }
+}
+
+// RSA: 1024 to 8192 bits on every entry, the floor in one place (rsa_internal.h).
+TEST(MechRegistry, RsaEntriesSay1024To8192) {
+  for (const Entry& e : Registry::global().entries()) {
+    if (e.key_types != std::vector<CK_KEY_TYPE>{CKK_RSA}) continue;
+    EXPECT_EQ(e.info.ulMinKeySize, kRsaMinBits) << std::hex << e.type;
+    EXPECT_EQ(e.info.ulMaxKeySize, kRsaMaxBits) << std::hex << e.type;
+  }
+  EXPECT_EQ(kRsaMinBits, 1024u);
+  EXPECT_EQ(kRsaMaxBits, 8192u);
 }
 
 TEST(MechRegistry, KeySizesMatchKeyBits) {

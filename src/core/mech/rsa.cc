@@ -1,6 +1,7 @@
 // RSA signatures: PKCS #1 v1.5 (CKM_RSA_PKCS over a DigestInfo or raw data,
 // CKM_SHAx_RSA_PKCS) and PSS (CKM_RSA_PKCS_PSS over a digest, CKM_SHAx_RSA_PKCS_PSS),
-// with SHA-1, SHA-2 and SHA-3, plus the registry entries of the RSA family (and
+// with SHA-1, SHA-2 and SHA-3 (and the legacy CKM_MD5_RSA_PKCS), for moduli of
+// kRsaMinBits to kRsaMaxBits, plus the registry entries of the RSA family (and
 // CKM_RSA_PKCS_KEY_PAIR_GEN; encryption is in rsa_cipher.cc).
 // The hashed PKCS #1 variants build the DigestInfo here and sign it raw, which keeps
 // the per-signature work to one OpenSSL private-key operation.
@@ -17,14 +18,13 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr CK_ULONG kMinBits = 2048;
-constexpr CK_ULONG kMaxBits = 4096;
 constexpr size_t kPkcs1Overhead = 11;
 
 struct RsaMech {
   CK_MECHANISM_TYPE type;
   bool pss;
   CK_MECHANISM_TYPE prehash;  // 0: single-part, over the caller's input
+  bool legacy = false;
 };
 
 constexpr RsaMech kMechs[] = {
@@ -48,6 +48,7 @@ constexpr RsaMech kMechs[] = {
     {CKM_SHA3_256_RSA_PKCS_PSS, true, CKM_SHA3_256},
     {CKM_SHA3_384_RSA_PKCS_PSS, true, CKM_SHA3_384},
     {CKM_SHA3_512_RSA_PKCS_PSS, true, CKM_SHA3_512},
+    {CKM_MD5_RSA_PKCS, false, CKM_MD5, /*legacy=*/true},
 };
 
 const RsaMech* find_mech(CK_MECHANISM_TYPE t) {
@@ -218,8 +219,9 @@ void register_rsa(Registry& r) {
   for (const RsaMech& m : kMechs) {
     Entry e;
     e.type = m.type;
-    e.info = {kMinBits, kMaxBits, CKF_SIGN | CKF_VERIFY};
+    e.info = {kRsaMinBits, kRsaMaxBits, CKF_SIGN | CKF_VERIFY};
     e.key_types = {CKK_RSA};
+    e.legacy = m.legacy;
     e.sign = make_sign;
     e.verify = make_verify;
     if (m.type == CKM_RSA_PKCS) {  // also PKCS #1 v1.5 encryption (and wrapping) and recovery
@@ -234,7 +236,7 @@ void register_rsa(Registry& r) {
   register_rsa_cipher(r);
   Entry gen;
   gen.type = CKM_RSA_PKCS_KEY_PAIR_GEN;
-  gen.info = {kMinBits, kMaxBits, CKF_GENERATE_KEY_PAIR};
+  gen.info = {kRsaMinBits, kRsaMaxBits, CKF_GENERATE_KEY_PAIR};
   gen.key_types = {CKK_RSA};
   gen.generate_key_pair = rsa_generate_key_pair;
   r.add(std::move(gen));

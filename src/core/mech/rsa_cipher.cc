@@ -14,8 +14,6 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr CK_ULONG kMinBits = 2048;
-constexpr CK_ULONG kMaxBits = 4096;
 constexpr size_t kPkcs1Overhead = 11;
 
 enum class Dir { kEncrypt, kDecrypt, kSignRecover, kVerifyRecover };
@@ -227,7 +225,7 @@ Result<std::unique_ptr<CipherOp>> rsa_verify_recover(const CK_MECHANISM& mech, K
 void register_rsa_cipher(Registry& r) {
   Entry x509;
   x509.type = CKM_RSA_X_509;
-  x509.info = {kMinBits, kMaxBits,
+  x509.info = {kRsaMinBits, kRsaMaxBits,
                CKF_ENCRYPT | CKF_DECRYPT | CKF_SIGN | CKF_VERIFY | CKF_SIGN_RECOVER | CKF_VERIFY_RECOVER};
   x509.key_types = {CKK_RSA};
   x509.encrypt = rsa_encrypt;
@@ -240,7 +238,7 @@ void register_rsa_cipher(Registry& r) {
 
   Entry oaep;
   oaep.type = CKM_RSA_PKCS_OAEP;
-  oaep.info = {kMinBits, kMaxBits, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};
+  oaep.info = {kRsaMinBits, kRsaMaxBits, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};
   oaep.key_types = {CKK_RSA};
   oaep.encrypt = rsa_encrypt;
   oaep.decrypt = rsa_decrypt;

@@ -1,8 +1,11 @@
 // RSA key material: import from CKA_MODULUS … CKA_COEFFICIENT (checked for
 // consistency with cheap big-number identities), export of the public attributes,
-// and CKM_RSA_PKCS_KEY_PAIR_GEN.
+// and CKM_RSA_PKCS_KEY_PAIR_GEN (kRsaMinBits to kRsaMaxBits). Import takes a wider
+// range, so that a key made elsewhere can be stored; using one outside the
+// mechanisms' range answers CKR_KEY_SIZE_RANGE.
 #include "core/mech/key_internal.h"
 #include "core/mech/ossl.h"
+#include "core/mech/rsa_internal.h"
 
 #include <openssl/rsa.h>
 
@@ -11,8 +14,6 @@ namespace {
 
 constexpr int kMinImportBits = 512;
 constexpr int kMaxImportBits = 16384;
-constexpr CK_ULONG kMinGenBits = 2048;
-constexpr CK_ULONG kMaxGenBits = 4096;
 constexpr int kMaxExponentBits = 64;  // OpenSSL refuses larger public exponents on big moduli
 
 struct RsaNumbers {
@@ -159,8 +160,9 @@ Result<GeneratedKeyPair> rsa_generate_key_pair(const CK_MECHANISM& mech, const A
     return make_error(CKR_TEMPLATE_INCOMPLETE, "CKA_MODULUS_BITS is required in the public key template");
   std::optional<CK_ULONG> bits = pub.get_ulong(CKA_MODULUS_BITS);
   if (!bits) return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_MODULUS_BITS must be a CK_ULONG");
-  if (*bits < kMinGenBits || *bits > kMaxGenBits)
-    return make_error(CKR_KEY_SIZE_RANGE, "CKA_MODULUS_BITS must be between 2048 and 4096");
+  if (*bits < kRsaMinBits || *bits > kRsaMaxBits)
+    return make_error(CKR_KEY_SIZE_RANGE, "CKA_MODULUS_BITS must be between " + std::to_string(kRsaMinBits) +
+                                              " and " + std::to_string(kRsaMaxBits));
   BnPtr e;
   if (pub.has(CKA_PUBLIC_EXPONENT)) {
     FH_TRY(read_bn(pub, CKA_PUBLIC_EXPONENT, "CKA_PUBLIC_EXPONENT", false, e));

@@ -13,8 +13,9 @@ constexpr CK_ULONG kMaxGenericSecret = 512;
 
 bool aes_length(size_t n) { return n == 16 || n == 24 || n == 32; }
 
-// The one length a key type allows, 0 when any non-empty length goes.
-size_t fixed_length(CK_KEY_TYPE kt) {
+}  // namespace
+
+size_t secret_key_fixed_length(CK_KEY_TYPE kt) {
   switch (kt) {
     case CKK_DES: return 8;
     case CKK_DES2: return 16;
@@ -23,8 +24,6 @@ size_t fixed_length(CK_KEY_TYPE kt) {
     default: return 0;
   }
 }
-
-}  // namespace
 
 Result<CK_ULONG> template_value_len(const AttrMap& tmpl) {
   if (!tmpl.has(CKA_VALUE_LEN)) return make_error(CKR_TEMPLATE_INCOMPLETE, "CKA_VALUE_LEN is required");
@@ -48,7 +47,7 @@ Result<KeyPtr> secret_key_from_attributes(CK_KEY_TYPE kt, const AttrMap& attrs) 
   FH_ASSIGN_OR_RETURN(ByteView value, required_attr(attrs, CKA_VALUE, "CKA_VALUE"));
   if (kt == CKK_AES && !aes_length(value.size()))
     return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "an AES key must be 16, 24 or 32 bytes");
-  if (size_t n = fixed_length(kt); n != 0 && value.size() != n)
+  if (size_t n = secret_key_fixed_length(kt); n != 0 && value.size() != n)
     return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_VALUE has the wrong length for the key type");
   if (attrs.has(CKA_VALUE_LEN) && attrs.get_ulong(CKA_VALUE_LEN) != CK_ULONG{value.size()})
     return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "CKA_VALUE_LEN does not match CKA_VALUE");

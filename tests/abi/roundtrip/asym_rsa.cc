@@ -23,7 +23,7 @@ constexpr HashSpec kHashes[] = {
     {CKM_SHA256, CKG_MGF1_SHA256, "SHA256"},      {CKM_SHA384, CKG_MGF1_SHA384, "SHA384"},
     {CKM_SHA512, CKG_MGF1_SHA512, "SHA512"},      {CKM_SHA3_224, CKG_MGF1_SHA3_224, "SHA3-224"},
     {CKM_SHA3_256, CKG_MGF1_SHA3_256, "SHA3-256"}, {CKM_SHA3_384, CKG_MGF1_SHA3_384, "SHA3-384"},
-    {CKM_SHA3_512, CKG_MGF1_SHA3_512, "SHA3-512"},
+    {CKM_SHA3_512, CKG_MGF1_SHA3_512, "SHA3-512"}, {CKM_MD5, 0, "MD5"},  // MD5: CKM_MD5_RSA_PKCS only
 };
 const HashSpec* Hash(CK_MECHANISM_TYPE h) {
   for (const HashSpec& s : kHashes)
@@ -48,6 +48,7 @@ constexpr RsaSig kSigs[] = {
     {CKM_SHA3_224_RSA_PKCS_PSS, CKM_SHA3_224, true}, {CKM_SHA3_256_RSA_PKCS_PSS, CKM_SHA3_256, true},
     {CKM_SHA3_384_RSA_PKCS_PSS, CKM_SHA3_384, true}, {CKM_SHA3_512_RSA_PKCS_PSS, CKM_SHA3_512, true},
     {CKM_RSA_PKCS_PSS, CKM_SHA256, true},  // raw PSS: the data is the SHA-256 digest
+    {CKM_MD5_RSA_PKCS, CKM_MD5, false},    // legacy
 };
 
 // Raw RSA input: as long as the modulus, below it (leading zero byte).
@@ -217,6 +218,19 @@ void RunRsaKeyGen(Ctx& c, CK_MECHANISM_TYPE) {
   Out sig2 = c.Sign(&sha256, e.priv, msg);
   ASSERT_CKR_OK(sig2.rv);
   EXPECT_TRUE(pub2 && VerifyPkcs1(pub2.get(), "SHA256", msg, sig2.bytes)) << "OpenSSL rejects (e = 65539)";
+
+  // The smallest size the mechanism reports works too.
+  SCOPED_TRACE(testing::Message() << "a key of ulMinKeySize = " << c.info.ulMinKeySize << " bits");
+  Template small_pub, small_priv = st;
+  small_pub.Bool(CKA_TOKEN, false).Bool(CKA_VERIFY, true).Ulong(CKA_MODULUS_BITS, c.info.ulMinKeySize);
+  KeyPair small;
+  ASSERT_CKR_OK(c.f->C_GenerateKeyPair(c.s, &gen, small_pub.data(), small_pub.size(), small_priv.data(),
+                                       small_priv.size(), &small.pub, &small.priv));
+  EXPECT_EQ(GetUlong(c.f, c.s, small.pub, CKA_MODULUS_BITS).value_or(0), c.info.ulMinKeySize);
+  Pkey pub3 = PublicOf(c, small.pub);
+  Out sig3 = c.Sign(&sha256, small.priv, msg);
+  ASSERT_CKR_OK(sig3.rv);
+  EXPECT_TRUE(pub3 && VerifyPkcs1(pub3.get(), "SHA256", msg, sig3.bytes)) << "OpenSSL rejects the small key's";
 }
 
 void RunRsa(Ctx& c, CK_MECHANISM_TYPE m) {

@@ -240,7 +240,39 @@ Bytes Ctx::SignVerify(CK_MECHANISM* m, CK_OBJECT_HANDLE sign_key, CK_OBJECT_HAND
       << "a tampered signature must not verify";
   EXPECT_CKR(CKR_SIGNATURE_INVALID, Verify(m, verify_key, Tampered(data, 0), sig.bytes))
       << "a tampered message must not verify";
+  if (Has(CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY)) MessageSignVerify(m, sign_key, verify_key, data, sig.bytes);
   return sig.bytes;
+}
+
+void Ctx::MessageSignVerify(CK_MECHANISM* m, CK_OBJECT_HANDLE sign_key, CK_OBJECT_HANDLE verify_key,
+                            const Bytes& data, const Bytes& reference) {
+  SCOPED_TRACE("message-based signatures");
+  Did(CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY);
+  ASSERT_NE(f3, nullptr) << "no 3.0 function list";
+  Bytes in = data;
+  ASSERT_CKR_OK(f3->C_MessageSignInit(s, m, sign_key));
+  CK_ULONG len = 0;
+  EXPECT_CKR_OK(f3->C_SignMessage(s, nullptr, 0, in.data(), in.size(), nullptr, &len));
+  Bytes one(len);
+  EXPECT_CKR_OK(f3->C_SignMessage(s, nullptr, 0, in.data(), in.size(), one.data(), &len));
+  one.resize(len);
+  // Every mechanism takes a message given in one, last, part.
+  EXPECT_CKR_OK(f3->C_SignMessageBegin(s, nullptr, 0));
+  len = one.size();
+  Bytes parts(len);
+  EXPECT_CKR_OK(f3->C_SignMessageNext(s, nullptr, 0, in.data(), in.size(), parts.data(), &len));
+  parts.resize(len);
+  EXPECT_CKR_OK(f3->C_MessageSignFinal(s));
+  EXPECT_CKR_OK(Verify(m, verify_key, data, one)) << "C_Verify of C_SignMessage's signature";
+  EXPECT_CKR_OK(Verify(m, verify_key, data, parts)) << "C_Verify of C_SignMessageNext's signature";
+
+  ASSERT_CKR_OK(f3->C_MessageVerifyInit(s, m, verify_key));
+  Bytes sig = reference, bad = Tampered(reference, reference.size() / 2);
+  EXPECT_CKR_OK(f3->C_VerifyMessage(s, nullptr, 0, in.data(), in.size(), sig.data(), sig.size()));
+  EXPECT_CKR(CKR_SIGNATURE_INVALID, f3->C_VerifyMessage(s, nullptr, 0, in.data(), in.size(), bad.data(), bad.size()));
+  EXPECT_CKR_OK(f3->C_VerifyMessageBegin(s, nullptr, 0));
+  EXPECT_CKR_OK(f3->C_VerifyMessageNext(s, nullptr, 0, in.data(), in.size(), sig.data(), sig.size()));
+  EXPECT_CKR_OK(f3->C_MessageVerifyFinal(s));
 }
 
 Bytes Ctx::EncryptDecrypt(CK_MECHANISM* m, CK_OBJECT_HANDLE key, const Bytes& plain, const Bytes& expected) {

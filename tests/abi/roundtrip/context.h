@@ -13,13 +13,15 @@
 #include "fixture/attributes.h"
 #include "fixture/ckr_names.h"
 #include "fixture/keys.h"
+#include "fixture/module.h"
 
 namespace ferrohsm::abi::roundtrip {
 
-// The operation flags of CK_MECHANISM_INFO a case must exercise when reported.
+// The operation flags of CK_MECHANISM_INFO a case must exercise when reported
+// (the message-based encryption flags are message_aead_test.cc's).
 constexpr CK_FLAGS kOperationFlags = CKF_ENCRYPT | CKF_DECRYPT | CKF_DIGEST | CKF_SIGN | CKF_SIGN_RECOVER |
                                      CKF_VERIFY | CKF_VERIFY_RECOVER | CKF_GENERATE | CKF_GENERATE_KEY_PAIR |
-                                     CKF_WRAP | CKF_UNWRAP | CKF_DERIVE;
+                                     CKF_WRAP | CKF_UNWRAP | CKF_DERIVE | CKF_MESSAGE_SIGN | CKF_MESSAGE_VERIFY;
 
 struct Out {
   CK_RV rv = CKR_GENERAL_ERROR;
@@ -32,6 +34,7 @@ class Ctx {
       : f(f), slot(slot), s(s), info(info) {}
 
   CK_FUNCTION_LIST_PTR f;
+  CK_FUNCTION_LIST_3_0_PTR f3 = GetModule().fl3;  // the message-based functions
   CK_SLOT_ID slot;
   CK_SESSION_HANDLE s;
   CK_MECHANISM_INFO info;
@@ -73,8 +76,15 @@ class Ctx {
 
   // --- checks shared by many cases (each marks the flags it exercised) ---
   // Sign, verify (CKR_OK), verify a tampered signature (CKR_SIGNATURE_INVALID) and a
-  // tampered message; returns the signature (empty on failure).
+  // tampered message; when the module reports CKF_MESSAGE_SIGN / CKF_MESSAGE_VERIFY,
+  // also the message-based calls (MessageSignVerify). Returns the signature (empty
+  // on failure).
   Bytes SignVerify(CK_MECHANISM* m, CK_OBJECT_HANDLE sign_key, CK_OBJECT_HANDLE verify_key, const Bytes& data);
+  // C_MessageSignInit, C_SignMessage and a C_SignMessageBegin/Next message, each
+  // signature checked by C_Verify; C_MessageVerifyInit, C_VerifyMessage of
+  // `reference` (and of a tampered copy) and a Begin/Next verification.
+  void MessageSignVerify(CK_MECHANISM* m, CK_OBJECT_HANDLE sign_key, CK_OBJECT_HANDLE verify_key, const Bytes& data,
+                         const Bytes& reference);
   // Encrypts with the module and compares with `expected` (when not empty), then
   // decrypts back to `plain`, and decrypts `expected` too. Returns the ciphertext.
   Bytes EncryptDecrypt(CK_MECHANISM* m, CK_OBJECT_HANDLE key, const Bytes& plain, const Bytes& expected);

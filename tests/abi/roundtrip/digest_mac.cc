@@ -32,6 +32,7 @@ constexpr HmacSpec kHmacs[] = {
     {CKM_SHA3_256_HMAC, "SHA3-256", false},    {CKM_SHA3_256_HMAC_GENERAL, "SHA3-256", true},
     {CKM_SHA3_384_HMAC, "SHA3-384", false},    {CKM_SHA3_384_HMAC_GENERAL, "SHA3-384", true},
     {CKM_SHA3_512_HMAC, "SHA3-512", false},    {CKM_SHA3_512_HMAC_GENERAL, "SHA3-512", true},
+    {CKM_MD5_HMAC, "MD5", false},              {CKM_MD5_HMAC_GENERAL, "MD5", true},  // legacy
 };
 
 }  // namespace
