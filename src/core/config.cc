@@ -22,8 +22,24 @@ std::string home_dir() {
   return h.empty() ? std::string("/tmp") : h;
 }
 
+// A refused file is one log line, whatever it holds: control characters quoted from
+// it (what a parse error saw, a label or key it names) are written as \xNN.
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+  }
+  return out;
+}
+
 Error config_error(const std::string& source, const std::string& what) {
-  return make_error(CKR_GENERAL_ERROR, "configuration " + source + ": " + what);
+  return make_error(CKR_GENERAL_ERROR, one_line("configuration " + source + ": " + what));
 }
 
 const std::set<std::string> kLevels = {"off", "error", "warn", "info", "debug", "trace"};
