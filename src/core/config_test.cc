@@ -89,6 +89,17 @@ TEST(ConfigTest, ErrorsStayOnOneLine) {
   }
 }
 
+// Integer settings take integers only: a float is refused, not converted (1e300 made
+// an undefined float-to-integer conversion inside toml++; found by fuzz/config_fuzzer.cc).
+TEST(ConfigTest, IntegerSettingsRefuseFloats) {
+  for (const char* text : {"[pin]\nmax_failed_logins = 3.0\n", "[pin]\nkdf_iterations = 1e300\n",
+                           "[pin]\nmin_length = -1e300\n", "[token.\"a\"]\ndeny_mechanisms = [1e300]\n",
+                           "[token.\"a\"]\nallow_mechanisms = [1.0]\n", "[pin]\nmax_length = nan\n"}) {
+    auto c = parse_config(text, "float.toml");
+    EXPECT_FALSE(c.ok()) << text;
+  }
+}
+
 TEST(ConfigTest, MissingExplicitFileIsAnError) {
   auto c = load_config("/nonexistent/ferrohsm.toml");
   ASSERT_FALSE(c.ok());
