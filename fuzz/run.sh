@@ -28,7 +28,7 @@ for h in "${harnesses[@]}"; do
   dict=()
   [ -f "$root/fuzz/dict/$h.dict" ] && dict=(-dict="$root/fuzz/dict/$h.dict")
   echo "fuzz: $h for ${seconds}s (log: ${log#"$root"/})"
-  nice "$exe" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+  nice "$exe" -max_total_time="$seconds" -timeout=60 -print_final_stats=1 \
     -artifact_prefix="$out/artifacts/$h/" "${dict[@]}" "$out/corpus/$h" "$root/fuzz/corpus/$h" >"$log" 2>&1
   rc=$?
   execs="$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log" | tail -1)"

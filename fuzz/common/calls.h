@@ -2,7 +2,8 @@
 // (NULL) then a buffer of exactly the length the module asked for, or a buffer of a
 // size the input chooses (then, on CKR_BUFFER_TOO_SMALL, one of the size asked for).
 // The module writing past a buffer is an AddressSanitizer report; claiming more
-// output than the buffer holds, or an implausible length, is a harness failure.
+// output than the buffer holds, asking for a buffer and then finding it too small, or
+// an implausible length, is a harness failure.
 #pragma once
 
 #include <ferrohsm/cryptoki.h>
@@ -27,6 +28,8 @@ CK_RV with_output(Reader& r, Arena& arena, Call call) {
   buf = arena.alloc(len);
   const CK_ULONG asked = len;
   rv = call(buf, &len);
+  // The length it answered "suffices to hold the output" (PKCS#11 3.0 §5.2).
+  if (rv == CKR_BUFFER_TOO_SMALL) fail("the length the module asked for", rv);
   if (rv == CKR_OK && len > asked) fail("an output length beyond the length the module asked for", rv);
   return rv;
 }
