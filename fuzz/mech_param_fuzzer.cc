@@ -49,34 +49,41 @@ struct Iteration {
     final();
   }
 
+  // A call with input from the fuzzer and an output (C_Sign, C_EncryptUpdate, C_Digest …).
+  using InOut = CK_RV (*)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR);
+  using Out = CK_RV (*)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR);
+  using In = CK_RV (*)(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG);
+  CK_RV in_out(InOut call) {
+    Blob d = blob(r, a);
+    return with_output(r, a, [&](CK_BYTE_PTR o, CK_ULONG_PTR l) { return call(s, d.p, d.len, o, l); });
+  }
+  CK_RV out(Out call) {
+    return with_output(r, a, [&](CK_BYTE_PTR o, CK_ULONG_PTR l) { return call(s, o, l); });
+  }
+  CK_RV in(In call) {
+    Blob d = blob(r, a);
+    return call(s, d.p, d.len);
+  }
+
   void sign() {
-    run([&] { Blob d = blob(r, a); return with_output(r, a, [&](auto o, auto l) { return f->C_Sign(s, d.p, d.len, o, l); }); },
-        [&] { Blob d = blob(r, a); return f->C_SignUpdate(s, d.p, d.len); },
-        [&] { return with_output(r, a, [&](auto o, auto l) { return f->C_SignFinal(s, o, l); }); });
+    run([&] { return in_out(f->C_Sign); }, [&] { return in(f->C_SignUpdate); }, [&] { return out(f->C_SignFinal); });
   }
   void verify() {
-    run([&] { Blob d = blob(r, a), sig = blob(r, a); return f->C_Verify(s, d.p, d.len, sig.p, sig.len); },
-        [&] { Blob d = blob(r, a); return f->C_VerifyUpdate(s, d.p, d.len); },
-        [&] { Blob sig = blob(r, a); return f->C_VerifyFinal(s, sig.p, sig.len); });
+    run([&] {
+          Blob d = blob(r, a), sig = blob(r, a);
+          return f->C_Verify(s, d.p, d.len, sig.p, sig.len);
+        },
+        [&] { return in(f->C_VerifyUpdate); }, [&] { return in(f->C_VerifyFinal); });
   }
-  void encrypt() {
-    run([&] { Blob d = blob(r, a); return with_output(r, a, [&](auto o, auto l) { return f->C_Encrypt(s, d.p, d.len, o, l); }); },
-        [&] { Blob d = blob(r, a); return with_output(r, a, [&](auto o, auto l) { return f->C_EncryptUpdate(s, d.p, d.len, o, l); }); },
-        [&] { return with_output(r, a, [&](auto o, auto l) { return f->C_EncryptFinal(s, o, l); }); });
-  }
-  void decrypt() {
-    run([&] { Blob d = blob(r, a); return with_output(r, a, [&](auto o, auto l) { return f->C_Decrypt(s, d.p, d.len, o, l); }); },
-        [&] { Blob d = blob(r, a); return with_output(r, a, [&](auto o, auto l) { return f->C_DecryptUpdate(s, d.p, d.len, o, l); }); },
-        [&] { return with_output(r, a, [&](auto o, auto l) { return f->C_DecryptFinal(s, o, l); }); });
+  void cipher(bool encrypt) {
+    run([&] { return in_out(encrypt ? f->C_Encrypt : f->C_Decrypt); },
+        [&] { return in_out(encrypt ? f->C_EncryptUpdate : f->C_DecryptUpdate); },
+        [&] { return out(encrypt ? f->C_EncryptFinal : f->C_DecryptFinal); });
   }
   void digest() {
-    run([&] { Blob d = blob(r, a); return with_output(r, a, [&](auto o, auto l) { return f->C_Digest(s, d.p, d.len, o, l); }); },
-        [&] {
-          if ((r.u8() & 3) == 0) return f->C_DigestKey(s, m.key(r.u8()));
-          Blob d = blob(r, a);
-          return f->C_DigestUpdate(s, d.p, d.len);
-        },
-        [&] { return with_output(r, a, [&](auto o, auto l) { return f->C_DigestFinal(s, o, l); }); });
+    run([&] { return in_out(f->C_Digest); },
+        [&] { return (r.u8() & 3) == 0 ? f->C_DigestKey(s, m.key(r.u8())) : in(f->C_DigestUpdate); },
+        [&] { return out(f->C_DigestFinal); });
   }
 
   // Up to three messages, each with its own parameter (freed after the call that took it).
@@ -86,32 +93,24 @@ struct Iteration {
       ParamOutputs unused;
       Param p = read_param(r, pa, unused, mechanism, true);
       Blob aad = blob(r, a);
-      CK_RV rv;
-      if ((r.u8() & 1) != 0) {
+      if ((r.u8() & 1) != 0) {  // in one call
         Blob d = blob(r, a);
-        rv = with_output(r, a, [&](auto o, auto l) {
-          return encrypt ? f->C_EncryptMessage(s, p.p, p.len, aad.p, aad.len, d.p, d.len, o, l)
-                         : f->C_DecryptMessage(s, p.p, p.len, aad.p, aad.len, d.p, d.len, o, l);
+        with_output(r, a, [&](CK_BYTE_PTR o, CK_ULONG_PTR l) {
+          return (encrypt ? f->C_EncryptMessage : f->C_DecryptMessage)(s, p.p, p.len, aad.p, aad.len, d.p, d.len, o,
+                                                                        l);
         });
-      } else {
-        rv = encrypt ? f->C_EncryptMessageBegin(s, p.p, p.len, aad.p, aad.len)
-                     : f->C_DecryptMessageBegin(s, p.p, p.len, aad.p, aad.len);
-        for (int parts = r.u8() % 4; parts > 0 && rv == CKR_OK; --parts) {
-          Blob d = blob(r, a);
-          const CK_FLAGS flags = (r.u8() & 1) != 0 ? CKF_END_OF_MESSAGE : 0;
-          rv = with_output(r, a, [&](auto o, auto l) {
-            return encrypt ? f->C_EncryptMessageNext(s, p.p, p.len, d.p, d.len, o, l, flags)
-                           : f->C_DecryptMessageNext(s, p.p, p.len, d.p, d.len, o, l, flags);
-          });
-        }
+        continue;
       }
-      (void)rv;
+      CK_RV rv = (encrypt ? f->C_EncryptMessageBegin : f->C_DecryptMessageBegin)(s, p.p, p.len, aad.p, aad.len);
+      for (int parts = r.u8() % 4; parts > 0 && rv == CKR_OK; --parts) {
+        Blob d = blob(r, a);
+        const CK_FLAGS flags = (r.u8() & 1) != 0 ? CKF_END_OF_MESSAGE : 0;
+        rv = with_output(r, a, [&](CK_BYTE_PTR o, CK_ULONG_PTR l) {
+          return (encrypt ? f->C_EncryptMessageNext : f->C_DecryptMessageNext)(s, p.p, p.len, d.p, d.len, o, l, flags);
+        });
+      }
     }
-    if (encrypt) {
-      f->C_MessageEncryptFinal(s);
-    } else {
-      f->C_MessageDecryptFinal(s);
-    }
+    (encrypt ? f->C_MessageEncryptFinal : f->C_MessageDecryptFinal)(s);
   }
 
   void keep(CK_RV rv, CK_OBJECT_HANDLE h, const char* what) {
@@ -153,7 +152,8 @@ struct Iteration {
       }
       case kWrap: {
         const CK_OBJECT_HANDLE target = m.key(r.u8());
-        rv = with_output(r, a, [&](auto o, auto l) { return f->C_WrapKey(s, &mech, key, target, o, l); });
+        rv = with_output(r, a,
+                         [&](CK_BYTE_PTR o, CK_ULONG_PTR l) { return f->C_WrapKey(s, &mech, key, target, o, l); });
         break;
       }
       case kGenerate: {
@@ -164,25 +164,17 @@ struct Iteration {
       }
       case kOpCount: break;
     }
-    for (CK_OBJECT_HANDLE* out : outs.handles) created.push_back(*out);
+    for (CK_OBJECT_HANDLE* written : outs.handles) created.push_back(*written);
     pa.clear();
     if (rv != CKR_OK) return;
     switch (op) {
       case kSign: sign(); break;
       case kVerify: verify(); break;
-      case kEncrypt: encrypt(); break;
-      case kDecrypt: decrypt(); break;
+      case kEncrypt: cipher(true); break;
+      case kDecrypt: cipher(false); break;
       case kDigest: digest(); break;
-      case kSignRecover: {
-        Blob d = blob(r, a);
-        with_output(r, a, [&](auto o, auto l) { return f->C_SignRecover(s, d.p, d.len, o, l); });
-        break;
-      }
-      case kVerifyRecover: {
-        Blob sig = blob(r, a);
-        with_output(r, a, [&](auto o, auto l) { return f->C_VerifyRecover(s, sig.p, sig.len, o, l); });
-        break;
-      }
+      case kSignRecover: in_out(f->C_SignRecover); break;
+      case kVerifyRecover: in_out(f->C_VerifyRecover); break;
       case kMessageEncrypt: messages(mech.mechanism, true); break;
       case kMessageDecrypt: messages(mech.mechanism, false); break;
       default: break;

@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (f->C_SetOperationState(s, state, n, enc, auth) == CKR_OK) {
     CK_ULONG len = 0;
-    if (f->C_GetOperationState(s, nullptr, &len) != CKR_OK || len != n) fail("C_GetOperationState's length after C_SetOperationState", CKR_OK);
+    if (f->C_GetOperationState(s, nullptr, &len) != CKR_OK || len != n)
+      fail("C_GetOperationState's length after C_SetOperationState", CKR_OK);
     CK_BYTE_PTR again = arena.alloc(len);
     if (f->C_GetOperationState(s, again, &len) != CKR_OK || len != n || std::memcmp(again, state, n) != 0)
       fail("C_GetOperationState after C_SetOperationState (the state changed)", CKR_OK);

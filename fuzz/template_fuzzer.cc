@@ -94,7 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       limit_rsa_bits(mech, pub);
       CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
       if (m.f->C_GenerateKeyPair(s, &mech, pub.attrs, pub.count, priv.attrs, priv.count, &hpub, &hpriv) == CKR_OK) {
-        if (hpub == CK_INVALID_HANDLE || hpriv == CK_INVALID_HANDLE) fail("C_GenerateKeyPair returned no handle", CKR_OK);
+        if (hpub == CK_INVALID_HANDLE || hpriv == CK_INVALID_HANDLE)
+          fail("C_GenerateKeyPair returned no handle", CKR_OK);
         created.push_back(hpub);
         created.push_back(hpriv);
         read_back(m, s, hpub, pub, arena);

@@ -64,7 +64,8 @@ const Layout& layout(LayoutId id) {
                   {F(kBool, CK_EDDSA_PARAMS, phFlag), P(CK_EDDSA_PARAMS, pContextData, ulContextDataLen)}},
       /* kMacGeneral */ {sizeof(CK_MAC_GENERAL_PARAMS), {Field{Kind::kUlong, 0}}},
       /* kEcdh1Derive */ {sizeof(CK_ECDH1_DERIVE_PARAMS),
-                        {F(kUlong, CK_ECDH1_DERIVE_PARAMS, kdf), P(CK_ECDH1_DERIVE_PARAMS, pSharedData, ulSharedDataLen),
+                        {F(kUlong, CK_ECDH1_DERIVE_PARAMS, kdf),
+                         P(CK_ECDH1_DERIVE_PARAMS, pSharedData, ulSharedDataLen),
                          P(CK_ECDH1_DERIVE_PARAMS, pPublicData, ulPublicDataLen)}},
       /* kHkdf */ {sizeof(CK_HKDF_PARAMS),
                  {F(kBool, CK_HKDF_PARAMS, bExtract), F(kBool, CK_HKDF_PARAMS, bExpand),
@@ -321,6 +322,7 @@ CK_MECHANISM read_mechanism(Reader& r, Arena& arena, ParamOutputs& out, CK_FLAGS
 SeedField num(uint64_t v) { return SeedField{v, {}, false, {}}; }
 SeedField bytes(std::vector<uint8_t> b) { return SeedField{0, std::move(b), false, {}}; }
 SeedField null_ptr(uint64_t stated_len) { return SeedField{stated_len, {}, true, {}}; }
+SeedField tag_bits(uint64_t bits, std::vector<uint8_t> tag) { return SeedField{bits, std::move(tag), false, {}}; }
 
 void write_null_param(Writer& w) { w.u8(0); }
 void write_raw_param(Writer& w, const std::vector<uint8_t>& b) { w.u8(1).blob(b); }

@@ -73,6 +73,7 @@ struct SeedField {
 SeedField num(uint64_t v);
 SeedField bytes(std::vector<uint8_t> b);
 SeedField null_ptr(uint64_t stated_len = 0);
+SeedField tag_bits(uint64_t bits, std::vector<uint8_t> tag);
 void write_null_param(Writer& w);
 void write_raw_param(Writer& w, const std::vector<uint8_t>& b);
 void write_struct_param(Writer& w, LayoutId id, const std::vector<SeedField>& fields);

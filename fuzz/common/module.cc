@@ -2,9 +2,11 @@
 
 #include "common/fixed_keys.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -28,12 +30,27 @@ void ok(CK_RV rv, const char* what) {
   if (rv != CKR_OK) fail(what, rv);
 }
 
+constexpr char kDirPrefix[] = "ferrohsm-fuzz-";
+
+// The store directories of earlier runs whose process is gone: a crash (a finding)
+// or a kill skips the exit handler that removes them.
+void remove_stale_dirs(const std::string& base) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(base, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(kDirPrefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + sizeof kDirPrefix - 1, nullptr, 10);
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  }
+}
+
 // /dev/shm when there is one: token objects are written with fsync, which costs
-// nothing there. Removed at exit (a crashing run leaves it, with the crash input).
+// nothing there. Named after the process; removed at exit.
 std::string make_store_dir() {
   const char* tmp = std::getenv("TMPDIR");
   std::string base = fs::is_directory("/dev/shm") ? "/dev/shm" : (tmp != nullptr && *tmp ? tmp : "/tmp");
-  std::string templ = base + "/ferrohsm-fuzz-XXXXXX";
+  remove_stale_dirs(base);
+  std::string templ = base + "/" + kDirPrefix + std::to_string(getpid()) + "-XXXXXX";
   if (mkdtemp(templ.data()) == nullptr) fail("mkdtemp", CKR_GENERAL_ERROR);
   return templ;
 }

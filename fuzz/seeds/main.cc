@@ -42,7 +42,10 @@ Bytes counting(size_t n, uint8_t from) {
 Bytes str(const char* s) { return Bytes(s, s + std::char_traits<char>::length(s)); }
 Bytes ulongs(std::initializer_list<CK_ULONG> v) {
   Bytes out;
-  for (CK_ULONG x : v) out.insert(out.end(), reinterpret_cast<const uint8_t*>(&x), reinterpret_cast<const uint8_t*>(&x) + sizeof x);
+  for (CK_ULONG x : v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&x);
+    out.insert(out.end(), p, p + sizeof x);
+  }
   return out;
 }
 

@@ -170,11 +170,13 @@ void mech_seeds(Module& m) {
     const Bytes data = x.mech == CKM_RSA_PKCS || x.mech == CKM_ECDSA ? counting(32) : msg;
     MechSeed sign(kSign, x.mech);
     sign.no_param().key(x.sign).single(data).save(std::string("sign-") + x.name);
-    if (x.multipart) MechSeed(kSign, x.mech).no_param().key(x.sign).parts({msg, block}).save(std::string("sign-") + x.name + "-parts");
+    if (x.multipart)
+      MechSeed(kSign, x.mech).no_param().key(x.sign).parts({msg, block}).save(std::string("sign-") + x.name + "-parts");
     const Bytes sig = produce.sign(sign, data);
     MechSeed(kVerify, x.mech).no_param().key(x.verify).single(data).blob(sig).save(std::string("verify-") + x.name);
     if (x.multipart)
-      MechSeed(kVerify, x.mech).no_param().key(x.verify).parts({data}).blob(sig).save(std::string("verify-") + x.name + "-parts");
+      MechSeed(kVerify, x.mech).no_param().key(x.verify).parts({data}).blob(sig).save(std::string("verify-") + x.name +
+                                                                                        "-parts");
   }
   struct WithParam {
     const char* name;
@@ -220,8 +222,10 @@ void mech_seeds(Module& m) {
       {"aes-ecb", CKM_AES_ECB, -2, {}, {}, kAes128, kAes128, block},
       {"aes-cts", CKM_AES_CTS, -1, {}, iv16, kAes128, kAes128, msg},
       {"aes-ctr", CKM_AES_CTR, kAesCtr, {num(128), bytes(iv16)}, {}, kAes128, kAes128, msg},
-      {"aes-gcm", CKM_AES_GCM, kGcm, {bytes(counting(12)), num(96), bytes(str("aad")), num(128)}, {}, kAes256, kAes256, msg},
-      {"aes-gcm-96", CKM_AES_GCM, kGcm, {bytes(counting(12)), num(96), bytes({}), num(96)}, {}, kAes128, kAes128, block},
+      {"aes-gcm", CKM_AES_GCM, kGcm, {bytes(counting(12)), num(96), bytes(str("aad")), num(128)}, {}, kAes256, kAes256,
+       msg},
+      {"aes-gcm-96", CKM_AES_GCM, kGcm, {bytes(counting(12)), num(96), bytes({}), num(96)}, {}, kAes128, kAes128,
+       block},
       {"aes-ccm", CKM_AES_CCM, kCcm, {num(msg.size()), bytes(counting(13)), bytes(str("aad")), num(16)}, {}, kAes128,
        kAes128, msg},
       {"chacha20-poly1305", CKM_CHACHA20_POLY1305, kChaCha20Poly1305, {bytes(counting(12)), bytes(str("aad"))}, {},
@@ -231,7 +235,8 @@ void mech_seeds(Module& m) {
       {"rsa-oaep", CKM_RSA_PKCS_OAEP, kRsaOaep,
        {num(CKM_SHA256), num(CKG_MGF1_SHA256), num(CKZ_DATA_SPECIFIED), bytes(str("label"))}, {}, kRsaPublic,
        kRsaPrivate, msg},
-      {"rsa-oaep-sha1", CKM_RSA_PKCS_OAEP, kRsaOaep, {num(CKM_SHA_1), num(CKG_MGF1_SHA1), num(CKZ_DATA_SPECIFIED), bytes({})},
+      {"rsa-oaep-sha1", CKM_RSA_PKCS_OAEP, kRsaOaep,
+       {num(CKM_SHA_1), num(CKG_MGF1_SHA1), num(CKZ_DATA_SPECIFIED), bytes({})},
        {}, kRsaPublic, kRsaPrivate, block},
       {"rsa-pkcs", CKM_RSA_PKCS, -2, {}, {}, kRsaPublic, kRsaPrivate, msg},
       {"rsa-x509", CKM_RSA_X_509, -2, {}, {}, kRsaPublic, kRsaPrivate, counting(256, 0)},
@@ -283,10 +288,14 @@ void mech_seeds(Module& m) {
   const Bytes aad = str("aad");
   const std::vector<Aead> aeads = {
       {"aes-gcm", CKM_AES_GCM, kAes256, kGcmMessage,
-       [](const Bytes& tag) { return std::vector<SeedField>{bytes(counting(12)), num(0), num(CKG_NO_GENERATE), SeedField{128, tag, false, {}}}; },
+       [](const Bytes& tag) {
+         return std::vector<SeedField>{bytes(counting(12)), num(0), num(CKG_NO_GENERATE), tag_bits(128, tag)};
+       },
        true},
       {"aes-gcm-96", CKM_AES_GCM, kAes128, kGcmMessage,
-       [](const Bytes& tag) { return std::vector<SeedField>{bytes(counting(12)), num(0), num(CKG_NO_GENERATE), SeedField{96, tag, false, {}}}; },
+       [](const Bytes& tag) {
+         return std::vector<SeedField>{bytes(counting(12)), num(0), num(CKG_NO_GENERATE), tag_bits(96, tag)};
+       },
        true},
       {"aes-ccm", CKM_AES_CCM, kAes128, kCcmMessage,
        [&](const Bytes& tag) {
@@ -295,7 +304,9 @@ void mech_seeds(Module& m) {
        },
        false},
       {"chacha20-poly1305", CKM_CHACHA20_POLY1305, kChaCha20, kChaCha20Poly1305Message,
-       [](const Bytes& tag) { return std::vector<SeedField>{bytes(counting(12)), bytes(tag.empty() ? Bytes(16) : tag)}; },
+       [](const Bytes& tag) {
+         return std::vector<SeedField>{bytes(counting(12)), bytes(tag.empty() ? Bytes(16) : tag)};
+       },
        true},
   };
   for (const Aead& x : aeads) {
@@ -364,7 +375,8 @@ void mech_seeds(Module& m) {
   auto prf = [](CK_PRF_DATA_TYPE t, SeedField v) { return std::vector<SeedField>{num(t), std::move(v)}; };
   SeedField counter_layout = num(0);
   counter_layout.elements = {prf(CK_SP800_108_ITERATION_VARIABLE, bytes(raw_struct(counter))),
-                             prf(CK_SP800_108_BYTE_ARRAY, bytes(str("label"))), prf(CK_SP800_108_BYTE_ARRAY, bytes({0})),
+                             prf(CK_SP800_108_BYTE_ARRAY, bytes(str("label"))),
+                             prf(CK_SP800_108_BYTE_ARRAY, bytes({0})),
                              prf(CK_SP800_108_DKM_LENGTH, bytes(raw_struct(dkm)))};
   derive("derive-sp800-108-counter", CKM_SP800_108_COUNTER_KDF, kGenericSecret, kSp800108,
          {num(CKM_SHA256_HMAC), counter_layout, num(0)}, secret(CKK_AES, 16));
@@ -410,7 +422,8 @@ void mech_seeds(Module& m) {
        {ck_ulong(CKA_CLASS, CKO_PRIVATE_KEY), ck_ulong(CKA_KEY_TYPE, CKK_RSA), ck_bool(CKA_DECRYPT, true)}},
       {"aes-gcm", CKM_AES_GCM, kGcm, {bytes(counting(12)), num(96), bytes({}), num(128)}, {}, kAes128, kAes128,
        kChaCha20, {ck_ulong(CKA_CLASS, CKO_SECRET_KEY), ck_ulong(CKA_KEY_TYPE, CKK_CHACHA20)}},
-      {"rsa-oaep", CKM_RSA_PKCS_OAEP, kRsaOaep, {num(CKM_SHA_1), num(CKG_MGF1_SHA1), num(CKZ_DATA_SPECIFIED), bytes({})},
+      {"rsa-oaep", CKM_RSA_PKCS_OAEP, kRsaOaep,
+       {num(CKM_SHA_1), num(CKG_MGF1_SHA1), num(CKZ_DATA_SPECIFIED), bytes({})},
        {}, kRsaPublic, kRsaPrivate, kAes256, as_aes},
       {"rsa-pkcs", CKM_RSA_PKCS, -2, {}, {}, kRsaPublic, kRsaPrivate, kGenericSecret, as_generic},
   };
