@@ -1,9 +1,13 @@
 # FerroHSM — the two commands of the quick start, and a few more.
 #   make demo   install missing Debian deps, build, run the main job on ./var
-#   make test   install missing Debian deps, build, run every test (plain, ASan+UBSan, TSan)
+#   make test   install missing Debian deps, build, run every test (plain, ASan+UBSan, TSan,
+#               and each fuzzing harness for 30 s)
+#   make fuzz   build the libFuzzer harnesses (clang, ASan+UBSan) and run each for
+#               FUZZ_SECONDS (default 600); prints the executions per harness (fuzz/run.sh)
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
-.PHONY: deps demo test test-release test-asan test-tsan build release asan tsan bench install clean
+.PHONY: deps demo test test-release test-asan test-tsan test-fuzz build release asan tsan fuzz fuzz-build fuzz-seeds bench install clean
+FUZZ_SECONDS ?= 600
 
 deps:
 	@scripts/install-deps.sh
@@ -38,8 +42,21 @@ test-asan: asan
 test-tsan: tsan
 	ctest --preset tsan
 
-test: test-release test-asan test-tsan
-	@echo "make test: release, ASan+UBSan and TSan suites passed"
+# The fuzz build compiles only the harnesses and what they link (core, store, the
+# module's sources); a finding fails the run and keeps its input under build/fuzz/artifacts/.
+fuzz-build: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+test-fuzz: fuzz-build
+	FUZZ_SECONDS=30 fuzz/run.sh
+# Rewrites the seed corpora in fuzz/corpus/ (fuzz/seeds/).
+fuzz-seeds: fuzz-build
+	rm -rf fuzz/corpus && build/fuzz/fuzz/fuzz_write_seeds fuzz/corpus
+
+test: test-release test-asan test-tsan test-fuzz
+	@echo "make test: release, ASan+UBSan, TSan and fuzzing runs passed"
 
 # FerroHSM vs SoftHSMv2 vs raw OpenSSL, one table (bench/run.sh; docs/PERFORMANCE.md).
 bench: deps

@@ -8,3 +8,12 @@ if(FERROHSM_SANITIZE)
   add_compile_options(${_san})
   add_link_options(-fsanitize=${FERROHSM_SANITIZE})
 endif()
+
+# FERROHSM_FUZZ (preset `fuzz`): coverage instrumentation for libFuzzer on every target;
+# only the harnesses in fuzz/ link the fuzzer's main (-fsanitize=fuzzer).
+if(FERROHSM_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "FERROHSM_FUZZ needs clang (libFuzzer): use the `fuzz` preset")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

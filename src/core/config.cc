@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace ferrohsm {
@@ -22,18 +23,41 @@ std::string home_dir() {
   return h.empty() ? std::string("/tmp") : h;
 }
 
+// A refused file is one log line, whatever it holds: control characters quoted from
+// it (what a parse error saw, a label or key it names) are written as \xNN.
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+  }
+  return out;
+}
+
 Error config_error(const std::string& source, const std::string& what) {
-  return make_error(CKR_GENERAL_ERROR, "configuration " + source + ": " + what);
+  return make_error(CKR_GENERAL_ERROR, one_line("configuration " + source + ": " + what));
 }
 
 const std::set<std::string> kLevels = {"off", "error", "warn", "info", "debug", "trace"};
+
+// A TOML integer, and nothing else: value<int64_t>() would also convert a float (3.0,
+// or 1e300, which is undefined behaviour).
+std::optional<int64_t> integer(const toml::node* n) {
+  if (const auto* i = n->as_integer()) return i->get();
+  return std::nullopt;
+}
 
 // Reads an unsigned integer in [lo, hi] at table.key, if present.
 Status read_uint(const toml::table& t, const char* section, const char* key, uint32_t lo, uint32_t hi,
                  uint32_t& out, const std::string& source) {
   const toml::node* n = t.at_path(std::string(section) + "." + key).node();
   if (n == nullptr) return {};
-  auto v = n->value<int64_t>();
+  auto v = integer(n);
   if (!v || *v < lo || *v > hi)
     return config_error(source, std::string(section) + "." + key + " must be an integer from " +
                                     std::to_string(lo) + " to " + std::to_string(hi));
@@ -156,7 +180,7 @@ Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::
   if (a == nullptr) return config_error(source, what + " must be an array of mechanism numbers");
   std::set<unsigned long> out;
   for (const auto& item : *a) {
-    auto v = item.value<int64_t>();
+    auto v = integer(&item);
     if (!v || *v < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
     out.insert(static_cast<unsigned long>(*v));
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace ferrohsm {
@@ -69,6 +70,33 @@ TEST(ConfigTest, BadInputIsNamed) {
     EXPECT_EQ(c.rv(), CKR_GENERAL_ERROR);
     EXPECT_NE(c.error().message.find(k.mentions), std::string::npos) << c.error().message;
     EXPECT_NE(c.error().message.find("bad.toml"), std::string::npos);
+  }
+}
+
+// An error is one log line whatever the file holds: text quoted from it (what a parse
+// error saw, a token label or key it names) cannot break the line. Found by
+// fuzz/config_fuzzer.cc: "expected 'true', saw 't\n'" spread over two lines.
+TEST(ConfigTest, ErrorsStayOnOneLine) {
+  for (const char* text : {"[token.\"a\"]\nallow_mechanisms = [1,t\n\n[pin]\n", "[token.\"a\\nb\"]\nsome = 1\n",
+                           "[\"x\\ry\"]\n", "[store]\n\"k\\u0007\\n\" = 1\n"}) {
+    auto c = parse_config(text, "bad.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    const std::string& m = c.error().message;
+    const bool one_line =
+        std::none_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+    EXPECT_TRUE(one_line) << m;
+    EXPECT_NE(m.find("bad.toml"), std::string::npos) << m;
+  }
+}
+
+// Integer settings take integers only: a float is refused, not converted (1e300 made
+// an undefined float-to-integer conversion inside toml++; found by fuzz/config_fuzzer.cc).
+TEST(ConfigTest, IntegerSettingsRefuseFloats) {
+  for (const char* text : {"[pin]\nmax_failed_logins = 3.0\n", "[pin]\nkdf_iterations = 1e300\n",
+                           "[pin]\nmin_length = -1e300\n", "[token.\"a\"]\ndeny_mechanisms = [1e300]\n",
+                           "[token.\"a\"]\nallow_mechanisms = [1.0]\n", "[pin]\nmax_length = nan\n"}) {
+    auto c = parse_config(text, "float.toml");
+    EXPECT_FALSE(c.ok()) << text;
   }
 }
 

@@ -67,6 +67,15 @@ Status Hsm::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_H
   DigestState restored{std::move(op), state[6] == 1 ? Form::kMultiPart : Form::kUndecided, type, true,
                        to_secure(input)};
   std::lock_guard<std::mutex> lock(s->mu);
+  // The state is the session's whole operation state: what it does not hold ends.
+  s->sign.reset();
+  s->verify.reset();
+  s->encrypt.reset();
+  s->decrypt.reset();
+  s->sign_recover.reset();
+  s->verify_recover.reset();
+  s->message_encrypt.reset();
+  s->message_decrypt.reset();
   s->digest = std::move(restored);
   return {};
 }

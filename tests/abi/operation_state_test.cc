@@ -201,6 +201,38 @@ TEST_F(OperationStateTest, KeyedOrMissingOperationsCannotBeSaved) {
   EXPECT_CKR(CKR_STATE_UNSAVEABLE, f_->C_GetOperationState(session_, nullptr, &len)) << "it would hold key bytes";
 }
 
+// The saved state is the session's whole operation state (§5.6): restoring a digest
+// ends a signature that was active, and the session then saves exactly what it took.
+// Found by fuzz/op_state_fuzzer.cc: the signature stayed, and C_GetOperationState
+// answered CKR_STATE_UNSAVEABLE for the state C_SetOperationState had just accepted.
+TEST_F(OperationStateTest, RestoringReplacesTheSessionsOperations) {
+  SKIP_IF_SOFTHSM("SoftHSMv2 does not save operation state");
+  ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha_digest_));
+  Bytes part = AsBytes("saved");
+  ASSERT_CKR_OK(f_->C_DigestUpdate(session_, part.data(), part.size()));
+  CK_ULONG len = 0;
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, nullptr, &len));
+  Bytes state(len);
+  ASSERT_CKR_OK(f_->C_GetOperationState(session_, state.data(), &len));
+  state.resize(len);
+
+  CK_SESSION_HANDLE other = Open(slot_);
+  ASSERT_CKR_OK(f_->C_SignInit(other, &sha_mech_, hmac_));
+  ASSERT_CKR_OK(f_->C_SetOperationState(other, state.data(), state.size(), CK_INVALID_HANDLE, CK_INVALID_HANDLE));
+  EXPECT_CKR(CKR_OPERATION_NOT_INITIALIZED, f_->C_SignUpdate(other, part.data(), part.size()))
+      << "the signature is not part of the restored state";
+  CK_ULONG again_len = 0;
+  ASSERT_CKR_OK(f_->C_GetOperationState(other, nullptr, &again_len));
+  Bytes again(again_len);
+  ASSERT_CKR_OK(f_->C_GetOperationState(other, again.data(), &again_len));
+  again.resize(again_len);
+  EXPECT_EQ(again, state);
+  Bytes out(32);
+  CK_ULONG n = out.size();
+  ASSERT_CKR_OK(f_->C_DigestFinal(other, out.data(), &n));
+  EXPECT_EQ(out, OsslDigest("SHA256", part));
+}
+
 TEST_F(OperationStateTest, MalformedStatesAreRefused) {
   SKIP_IF_SOFTHSM("SoftHSMv2 does not save operation state");
   ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha_digest_));
