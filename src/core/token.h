@@ -34,7 +34,8 @@ class Token {
 
   // --- authentication -----------------------------------------------------
   Role role() const;
-  // Checks the PIN (counting failures in the store), then holds the token key.
+  // Checks the PIN (the attempt is counted in the store before the check), then
+  // holds the token key.
   Status login(Role role, std::string_view pin);
   // CKU_CONTEXT_SPECIFIC: checks the user PIN again without changing the state.
   Status verify_user_pin(std::string_view pin);
@@ -72,7 +73,11 @@ class Token {
   store::ObjectMeta meta_of(const AttrMap& attrs) const;
   bool visible(const Object& o) const;
   Status check_pin_length(std::string_view pin) const;
-  Status record_failure(bool so);
+  // The one PIN check (token_auth.cc): counts the attempt in the store before the
+  // derivation, answers the token key for a right PIN.
+  Result<SecureBytes> check_pin(bool so, std::string_view pin);
+  store::TokenRow row_snapshot() const;
+  void note_failures(bool so, uint32_t n);
 
   store::SqliteStore& store_;
   const Config& cfg_;

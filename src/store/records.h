@@ -27,6 +27,13 @@ struct TokenRow {
   uint32_t user_failures = 0;
 };
 
+// What SqliteStore::update_token does besides replacing label, wraps and KDF parameters.
+struct TokenUpdate {
+  bool drop_objects = false;         // re-initialisation: every object of the token goes
+  bool reset_so_failures = false;
+  bool reset_user_failures = false;  // C_InitPIN unlocks the user
+};
+
 struct StoredAttr {
   CK_ATTRIBUTE_TYPE type = 0;
   Bytes value;  // sealed blob when `sealed`

@@ -211,10 +211,10 @@ Result<int64_t> SqliteStore::create_token(TokenRow& row) {
   return id;
 }
 
-Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
+Status SqliteStore::update_token(const TokenRow& row, const TokenUpdate& what) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    if (drop_objects) {
+    if (what.drop_objects) {
       Stmt ids = prepared("SELECT id FROM objects WHERE token_id = ?");
       ids.bind(1, row.id);
       std::vector<int64_t> gone;
@@ -229,22 +229,44 @@ Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
     }
     Stmt up = prepared(
             "UPDATE tokens SET label = ?, so_wrap = ?, so_kdf = ?, user_wrap = ?, user_kdf = ?, "
-            "so_failures = ?, user_failures = ? WHERE id = ?");
+            "so_failures = CASE WHEN ? THEN 0 ELSE so_failures END, "
+            "user_failures = CASE WHEN ? THEN 0 ELSE user_failures END WHERE id = ?");
     up.bind(1, row.label).bind(2, ByteView(row.so_wrap)).bind(3, row.so_kdf).bind(4, ByteView(row.user_wrap));
-    up.bind(5, row.user_kdf).bind(6, static_cast<int64_t>(row.so_failures));
-    up.bind(7, static_cast<int64_t>(row.user_failures)).bind(8, row.id);
+    up.bind(5, row.user_kdf).bind(6, int64_t{what.reset_so_failures}).bind(7, int64_t{what.reset_user_failures});
+    up.bind(8, row.id);
     FH_TRY(up.run());
     if (sqlite3_changes(db_) != 1) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
     return record_change(row.id, 0, ChangeKind::Token);
   });
 }
 
-Status SqliteStore::set_failures(int64_t token_id, bool so, uint32_t failures) {
+Result<uint32_t> SqliteStore::take_pin_attempt(int64_t token_id, bool so, uint32_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t taken = 0;
+  FH_TRY(transaction([&]() -> Status {
+    Stmt cur = prepared(so ? "SELECT so_failures FROM tokens WHERE id = ?" : "SELECT user_failures FROM tokens WHERE id = ?");
+    cur.bind(1, token_id);
+    FH_ASSIGN_OR_RETURN(bool r, cur.step());
+    if (!r) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
+    int64_t failures = cur.int64(0);
+    if (failures >= static_cast<int64_t>(max))
+      return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
+    taken = static_cast<uint32_t>(failures + 1);
+    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
+                          : "UPDATE tokens SET user_failures = ? WHERE id = ?");
+    FH_TRY(up.bind(1, int64_t{taken}).bind(2, token_id).run());
+    return record_change(token_id, 0, ChangeKind::Token);
+  }));
+  return taken;
+}
+
+Status SqliteStore::clear_pin_failures(int64_t token_id, bool so) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
-                    : "UPDATE tokens SET user_failures = ? WHERE id = ?");
-    FH_TRY(up.bind(1, static_cast<int64_t>(failures)).bind(2, token_id).run());
+    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = 0 WHERE id = ? AND so_failures != 0"
+                          : "UPDATE tokens SET user_failures = 0 WHERE id = ? AND user_failures != 0");
+    FH_TRY(up.bind(1, token_id).run());
+    if (sqlite3_changes(db_) == 0) return {};
     return record_change(token_id, 0, ChangeKind::Token);
   });
 }

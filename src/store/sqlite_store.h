@@ -39,10 +39,16 @@ class SqliteStore {
   // Creates a token at the free slot id (passed as `row.slot_id`, checked against the
   // current value so that two processes cannot both take it). Returns the new id.
   Result<int64_t> create_token(TokenRow& row);
-  // Replaces label, wraps, KDF parameters and counters; with `drop_objects` also
-  // deletes every object of the token (re-initialisation), in one transaction.
-  Status update_token(const TokenRow& row, bool drop_objects = false);
-  Status set_failures(int64_t token_id, bool so, uint32_t failures);
+  // Replaces label, wraps and KDF parameters, in one transaction with what `what`
+  // asks. The failure counters are otherwise changed only by take_pin_attempt and
+  // clear_pin_failures, so a PIN change never undoes a concurrent attempt's count.
+  Status update_token(const TokenRow& row, const TokenUpdate& what = {});
+  // Counts a PIN attempt before the PIN is checked, in one write transaction: refuses
+  // with CKR_PIN_LOCKED when `max` attempts have already failed, otherwise adds one and
+  // returns the new count. A correct PIN then calls clear_pin_failures. So concurrent
+  // callers, in any process, are never together granted more than `max` wrong guesses.
+  Result<uint32_t> take_pin_attempt(int64_t token_id, bool so, uint32_t max);
+  Status clear_pin_failures(int64_t token_id, bool so);
   Status delete_token(int64_t token_id);
 
   // Objects. `seal` is called inside the transaction with the new object's id so

@@ -124,5 +124,30 @@ TEST_F(SqliteStoreTest, AnotherConnectionSeesChangesThroughTheLog) {
   EXPECT_EQ((*changes)[0].kind, ChangeKind::Insert);
 }
 
+TEST_F(SqliteStoreTest, PinAttemptsAreTakenUpToTheLimitAndClearedOnSuccess) {
+  int64_t t = make_token("a");
+  auto other = SqliteStore::open(path_);  // a second connection counts against the same row
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*store_->take_pin_attempt(t, false, 3), 1u);
+  EXPECT_EQ(*(*other)->take_pin_attempt(t, false, 3), 2u);
+  EXPECT_EQ(*store_->take_pin_attempt(t, false, 3), 3u);
+  EXPECT_EQ(store_->take_pin_attempt(t, false, 3).rv(), CKR_PIN_LOCKED);
+  EXPECT_EQ((*other)->take_pin_attempt(t, false, 3).rv(), CKR_PIN_LOCKED);
+  EXPECT_EQ(store_->token(t)->user_failures, 3u);
+  EXPECT_EQ(store_->token(t)->so_failures, 0u) << "the SO count is its own";
+  // A PIN change does not touch the counts unless asked to.
+  TokenRow row = *store_->token(t);
+  row.user_failures = 0;
+  row.label = "renamed";
+  ASSERT_TRUE(store_->update_token(row).ok());
+  EXPECT_EQ(store_->token(t)->user_failures, 3u);
+  ASSERT_TRUE(store_->update_token(row, TokenUpdate{.reset_user_failures = true}).ok());
+  EXPECT_EQ(store_->token(t)->user_failures, 0u);
+  EXPECT_EQ(*store_->take_pin_attempt(t, true, 3), 1u);
+  ASSERT_TRUE(store_->clear_pin_failures(t, true).ok());
+  EXPECT_EQ(store_->token(t)->so_failures, 0u);
+  EXPECT_EQ(store_->take_pin_attempt(t + 100, true, 3).rv(), CKR_TOKEN_NOT_PRESENT);
+}
+
 }  // namespace
 }  // namespace ferrohsm::store
