@@ -106,8 +106,8 @@ Bytes attribute_aad(int64_t object_id, CK_ATTRIBUTE_TYPE type) {
   return Bytes(s.begin(), s.end());
 }
 
-Bytes token_key_aad(const std::string& serial, bool so) {
-  std::string s = "ferrohsm/token-key/v1/" + serial + (so ? "/so" : "/user");
+Bytes token_key_aad(const std::string& serial, bool so, int version) {
+  std::string s = "ferrohsm/token-key/v" + std::to_string(version) + "/" + serial + (so ? "/so" : "/user");
   return Bytes(s.begin(), s.end());
 }
 

@@ -1,6 +1,7 @@
 #include "core/token.h"
 
 #include "core/log.h"
+#include "core/object_mac.h"
 #include "core/object_policy.h"
 #include "core/seal.h"
 
@@ -37,9 +38,10 @@ store::ObjectMeta Token::meta_of(const AttrMap& a) const {
   return m;
 }
 
-Result<std::vector<store::StoredAttr>> Token::seal_all(const AttrMap& attrs, int64_t object_id) const {
-  std::vector<store::StoredAttr> out;
-  out.reserve(attrs.size());
+Result<store::SealedObject> Token::seal_all(const AttrMap& attrs, const store::ObjectMeta& meta,
+                                            int64_t object_id) const {
+  store::SealedObject out;
+  out.attrs.reserve(attrs.size());
   std::shared_lock lock(auth_mu_);
   for (const auto& [t, v] : attrs) {
     store::StoredAttr s;
@@ -52,9 +54,27 @@ Result<std::vector<store::StoredAttr>> Token::seal_all(const AttrMap& attrs, int
     } else {
       s.value.assign(v.begin(), v.end());
     }
-    out.push_back(std::move(s));
+    out.attrs.push_back(std::move(s));
+  }
+  if (!mac_key_.empty()) {
+    FH_ASSIGN_OR_RETURN(out.mac, object_mac(mac_key_, row_.serial, object_id, meta, out.attrs));
+  } else if (!may_lack_mac(meta, out.attrs)) {
+    return make_error(CKR_USER_NOT_LOGGED_IN, "storing this object needs a login (its integrity MAC needs the token key)");
   }
   return out;
+}
+
+Status Token::check_integrity(const store::ObjectRow& row) const {
+  const char* why = nullptr;
+  if (!row.mac.empty()) {
+    if (object_mac_matches(mac_key_, row_.serial, row)) return {};
+    why = "its MAC does not match";
+  } else {
+    if (trust_unmaced_ || may_lack_mac(row.meta, row.attrs)) return {};
+    why = "it has no MAC but holds what only a login can write";
+  }
+  log().error("token {}: object {} was changed outside FerroHSM ({}); it is refused", slot_id_, row.id, why);
+  return make_error(CKR_DEVICE_ERROR, "store: object " + std::to_string(row.id) + " failed its integrity check");
 }
 
 Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
@@ -64,6 +84,9 @@ Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
   bool complete = true;
   {
     std::shared_lock lock(auth_mu_);
+    // Without the token key nothing sealed opens and nothing can be checked; with it,
+    // every row must be as written (a public object is checked from the first login).
+    if (!mac_key_.empty()) FH_TRY(check_integrity(row));
     for (store::StoredAttr& a : row.attrs) {
       if (!a.sealed) {
         attrs.set(a.type, ByteView(a.value));
@@ -147,7 +170,8 @@ Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner) {
     return ObjectPtr(o);
   }
   store::ObjectMeta meta = meta_of(attrs);
-  FH_ASSIGN_OR_RETURN(int64_t id, store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, oid); }));
+  FH_ASSIGN_OR_RETURN(int64_t id,
+                      store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, meta, oid); }));
   uint64_t epoch;
   {
     std::shared_lock lock(auth_mu_);
@@ -168,8 +192,9 @@ Result<ObjectPtr> Token::replace_object(const ObjectPtr& old, AttrMap attrs) {
     it->second = o;
     return ObjectPtr(o);
   }
-  FH_ASSIGN_OR_RETURN(std::vector<store::StoredAttr> sealed, seal_all(attrs, old->store_id()));
-  FH_TRY(store_.update_object(old->store_id(), meta_of(attrs), sealed));
+  store::ObjectMeta meta = meta_of(attrs);
+  FH_ASSIGN_OR_RETURN(store::SealedObject sealed, seal_all(attrs, meta, old->store_id()));
+  FH_TRY(store_.update_object(old->store_id(), meta, sealed));
   auto o = std::make_shared<const Object>(old->handle(), old->store_id(), 0, std::move(attrs), true);
   std::unique_lock lock(obj_mu_);
   cache_[old->store_id()] = o;

@@ -9,6 +9,7 @@
 // max_failed_logins wrong guesses. An attempt in flight is counted: the token flags
 // (CKF_USER_PIN_COUNT_LOW …) may show it before its answer, which is honest.
 #include "core/log.h"
+#include "core/object_mac.h"
 #include "core/seal.h"
 #include "core/token.h"
 
@@ -74,7 +75,7 @@ Status Token::check_pin_length(std::string_view pin) const {
   return {};
 }
 
-Result<SecureBytes> Token::check_pin(bool so, std::string_view pin) {
+Result<Token::PinCheck> Token::check_pin(bool so, std::string_view pin) {
   FH_TRY(refresh_row());
   const store::TokenRow row = row_snapshot();
   const Bytes& wrap = so ? row.so_wrap : row.user_wrap;
@@ -91,25 +92,65 @@ Result<SecureBytes> Token::check_pin(bool so, std::string_view pin) {
     return taken.error();
   }
   note_failures(so, *taken);
-  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, params));
-  auto key = unseal(kek, wrap, token_key_aad(row.serial, so));
+  PinCheck pc;
+  FH_ASSIGN_OR_RETURN(pc.kek, derive_pin_key(pin, params));
+  auto key = unseal(pc.kek, wrap, token_key_aad(row.serial, so));
+  if (!key.ok()) {
+    key = unseal(pc.kek, wrap, token_key_aad(row.serial, so, 1));
+    pc.legacy = key.ok();
+  }
   if (!key.ok()) {
     log().warn("token {}: incorrect {} PIN ({} of {} attempts)", slot_id_, who, *taken, cfg_.max_failed_logins);
     return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
   }
   FH_TRY(store_.clear_pin_failures(id_, so));
   note_failures(so, 0);
-  return std::move(*key);
+  pc.key = std::move(*key);
+  pc.wrap = wrap;
+  return pc;
+}
+
+bool Token::mac_objects(const PinCheck& pc, bool so, ByteView mac_key) {
+  const std::string serial_no = serial();
+  auto done = store_.mac_unmaced_objects(id_, [&](const store::ObjectRow& r) -> Result<Bytes> {
+    if (!pc.legacy && !may_lack_mac(r.meta, r.attrs)) {
+      log().error("token {}: object {} has no MAC but holds what only a login can write; it stays refused",
+                  slot_id_, r.id);
+      return Bytes{};
+    }
+    return object_mac(mac_key, serial_no, r.id, r.meta, r.attrs);
+  });
+  if (!done.ok()) {
+    log().warn("token {}: objects written without a login cannot be given their MAC now: {}", slot_id_,
+               done.error().message);
+    return false;
+  }
+  if (*done > 0) log().info("token {}: {} objects given their integrity MAC", slot_id_, *done);
+  if (pc.legacy) {
+    // Only now that every object has its MAC: this role's logins become strict.
+    auto upgraded = seal(pc.kek, pc.key, token_key_aad(serial_no, so));
+    Status st = upgraded.ok() ? store_.replace_wrap(id_, so, pc.wrap, *upgraded) : Status(upgraded.error());
+    if (!st.ok()) log().warn("token {}: the {} PIN's wrap stays version 1 for now: {}", slot_id_, so ? "SO" : "user",
+                             st.error().message);
+  }
+  return true;
 }
 
 Status Token::login(Role role, std::string_view pin) {
   const bool so = role == Role::SO;
-  FH_ASSIGN_OR_RETURN(SecureBytes key, check_pin(so, pin));
+  FH_ASSIGN_OR_RETURN(PinCheck pc, check_pin(so, pin));
+  FH_ASSIGN_OR_RETURN(SecureBytes mac_key, derive_object_mac_key(pc.key));
+  const bool all_maced = mac_objects(pc, so, mac_key);
   {
     std::unique_lock lock(auth_mu_);
     role_ = role;
     if (!so) ++epoch_;
-    token_key_ = std::move(key);
+    token_key_ = std::move(pc.key);
+    mac_key_ = std::move(mac_key);
+    // A legacy token whose objects could not be MAC'd now (a read-only store, or one
+    // another process holds): its objects from before MACs are taken as they are, as
+    // before MACs existed, for this login only.
+    trust_unmaced_ = pc.legacy && !all_maced;
   }
   // Objects cached before login lack their sealed values and private objects.
   std::unique_lock lock(obj_mu_);
@@ -126,9 +167,12 @@ void Token::logout() {
   {
     std::unique_lock lock(auth_mu_);
     role_ = Role::None;
-    secure_wipe(token_key_.data(), token_key_.size());
-    token_key_.clear();
-    token_key_.shrink_to_fit();
+    for (SecureBytes* k : {&token_key_, &mac_key_}) {
+      secure_wipe(k->data(), k->size());
+      k->clear();
+      k->shrink_to_fit();
+    }
+    trust_unmaced_ = false;
   }
   std::unique_lock lock(obj_mu_);
   cache_.clear();
@@ -166,8 +210,15 @@ Status Token::init_pin(std::string_view pin) {
 
 Status Token::set_pin(Role who, std::string_view old_pin, std::string_view new_pin) {
   const bool so = who == Role::SO;
-  FH_ASSIGN_OR_RETURN(SecureBytes key, check_pin(so, old_pin));
+  FH_ASSIGN_OR_RETURN(PinCheck pc, check_pin(so, old_pin));
   FH_TRY(check_pin_length(new_pin));
+  if (pc.legacy) {
+    // The new wrap is version 2: the objects from before MACs must have theirs first.
+    FH_ASSIGN_OR_RETURN(SecureBytes mac_key, derive_object_mac_key(pc.key));
+    if (!mac_objects(pc, so, mac_key))
+      return make_error(CKR_DEVICE_ERROR, "the token's objects could not be given their MAC now; try again");
+  }
+  const SecureBytes& key = pc.key;
   store::TokenRow row = row_snapshot();
   KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
   FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(new_pin, p));

@@ -1,6 +1,6 @@
 // What the store keeps: token rows (label, slot, PIN-wrapped token key, failure
 // counters) and object rows (indexed metadata plus attributes, the sensitive ones
-// sealed). The store never sees a PIN or an unsealed secret.
+// sealed, and an integrity MAC). The store never sees a PIN or an unsealed secret.
 #pragma once
 
 #include "core/bytes.h"
@@ -50,10 +50,19 @@ struct ObjectMeta {
   bool is_private = false;
 };
 
+// What an object write stores besides its indexed columns: the attribute rows and the
+// integrity MAC over all of it (core/object_mac.h), empty when written without the
+// token key (a public session's object, MAC'd at the next login).
+struct SealedObject {
+  std::vector<StoredAttr> attrs;
+  Bytes mac;
+};
+
 struct ObjectRow {
   int64_t id = 0;
   ObjectMeta meta;
   std::vector<StoredAttr> attrs;
+  Bytes mac;  // empty: none yet
 };
 
 // An indexed lookup: each set field must match.

@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include "core/log.h"
 #include "store/sqlite_stmt.h"
 
 #include <sqlite3.h>
@@ -12,11 +13,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: objects carry an integrity MAC (issue 11, finding 3).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('next_slot_id', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 2), ('next_slot_id', 0);
 CREATE TABLE IF NOT EXISTS tokens (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   slot_id INTEGER NOT NULL UNIQUE,
@@ -30,7 +32,8 @@ CREATE TABLE IF NOT EXISTS objects (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
   class INTEGER NOT NULL, key_type INTEGER NOT NULL,
-  label BLOB NOT NULL, ckid BLOB NOT NULL, private INTEGER NOT NULL);
+  label BLOB NOT NULL, ckid BLOB NOT NULL, private INTEGER NOT NULL,
+  mac BLOB);
 CREATE INDEX IF NOT EXISTS objects_by_class ON objects(token_id, class, key_type);
 CREATE INDEX IF NOT EXISTS objects_by_label ON objects(token_id, label);
 CREATE INDEX IF NOT EXISTS objects_by_ckid ON objects(token_id, ckid);
@@ -41,6 +44,13 @@ CREATE TABLE IF NOT EXISTS attributes (
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   token_id INTEGER NOT NULL, object_id INTEGER NOT NULL, kind INTEGER NOT NULL);
+)sql";
+
+// Schema 1 → 2: objects written before have no MAC; each gets one at its token's next
+// login (core/object_mac.h).
+constexpr const char* kMigrate1To2 = R"sql(
+ALTER TABLE objects ADD COLUMN mac BLOB;
+UPDATE meta SET value = 2 WHERE key = 'schema_version';
 )sql";
 
 // Kept changes; a reader further behind reloads everything.
@@ -106,15 +116,23 @@ Status SqliteStore::exec(const char* sql) {
 Status SqliteStore::init_schema() {
   std::lock_guard<std::mutex> lock(mu_);
   FH_TRY(exec("BEGIN IMMEDIATE"));
-  Status st = exec(kSchema);
-  if (st.ok()) {
+  auto body = [&]() -> Status {
+    Stmt has(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+    FH_ASSIGN_OR_RETURN(bool r, has.step());
+    if (!r || has.int64(0) == 0) return exec(kSchema);
     Stmt q(db_, "SELECT value FROM meta WHERE key='schema_version'");
-    auto row = q.step();
-    if (!row.ok()) st = row.error();
-    else if (*row && q.int64(0) > kSchemaVersion)
-      st = make_error(CKR_DEVICE_ERROR, "store: " + path_ + " was written by a newer FerroHSM (schema " +
-                                            std::to_string(q.int64(0)) + ")");
-  }
+    FH_ASSIGN_OR_RETURN(bool row, q.step());
+    int64_t version = row ? q.int64(0) : 0;
+    if (version > kSchemaVersion)
+      return make_error(CKR_DEVICE_ERROR, "store: " + path_ + " was written by a newer FerroHSM (schema " +
+                                              std::to_string(version) + ")");
+    if (version == 1) {
+      FH_TRY(exec(kMigrate1To2));
+      log().info("store {}: schema 1 upgraded to 2 (each token's objects get their MAC at its next login)", path_);
+    }
+    return {};
+  };
+  Status st = body();
   if (!st.ok()) {
     (void)exec("ROLLBACK");
     return st;
@@ -271,6 +289,17 @@ Status SqliteStore::clear_pin_failures(int64_t token_id, bool so) {
   });
 }
 
+Status SqliteStore::replace_wrap(int64_t token_id, bool so, ByteView old_wrap, ByteView new_wrap) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return transaction([&]() -> Status {
+    Stmt up = prepared(so ? "UPDATE tokens SET so_wrap = ? WHERE id = ? AND so_wrap = ?"
+                          : "UPDATE tokens SET user_wrap = ? WHERE id = ? AND user_wrap = ?");
+    FH_TRY(up.bind(1, new_wrap).bind(2, token_id).bind(3, old_wrap).run());
+    if (sqlite3_changes(db_) == 0) return {};
+    return record_change(token_id, 0, ChangeKind::Token);
+  });
+}
+
 Status SqliteStore::delete_token(int64_t token_id) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
@@ -354,24 +383,30 @@ Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& se
     ins.bind(4, ByteView(m.label)).bind(5, ByteView(m.ckid)).bind(6, m.is_private ? 1 : 0);
     FH_TRY(ins.run());
     id = sqlite3_last_insert_rowid(db_);
-    FH_ASSIGN_OR_RETURN(std::vector<StoredAttr> attrs, seal(id));
-    FH_TRY(insert_attrs(id, attrs));
+    FH_ASSIGN_OR_RETURN(SealedObject sealed, seal(id));
+    FH_TRY(insert_attrs(id, sealed.attrs));
+    if (!sealed.mac.empty()) {
+      Stmt mac = prepared("UPDATE objects SET mac = ? WHERE id = ?");
+      FH_TRY(mac.bind(1, ByteView(sealed.mac)).bind(2, id).run());
+    }
     return record_change(m.token_id, id, ChangeKind::Insert);
   }));
   return id;
 }
 
-Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const std::vector<StoredAttr>& attrs) {
+Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const SealedObject& sealed) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt up = prepared("UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ? WHERE id = ?");
+    Stmt up = prepared(
+        "UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ?, mac = ? WHERE id = ?");
     up.bind(1, static_cast<int64_t>(m.cls)).bind(2, static_cast<int64_t>(m.key_type)).bind(3, ByteView(m.label));
-    up.bind(4, ByteView(m.ckid)).bind(5, m.is_private ? 1 : 0).bind(6, id);
+    up.bind(4, ByteView(m.ckid)).bind(5, m.is_private ? 1 : 0).bind(7, id);
+    if (!sealed.mac.empty()) up.bind(6, ByteView(sealed.mac));  // else NULL: no MAC yet
     FH_TRY(up.run());
     if (sqlite3_changes(db_) != 1) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was deleted");
     Stmt del = prepared("DELETE FROM attributes WHERE object_id = ?");
     FH_TRY(del.bind(1, id).run());
-    FH_TRY(insert_attrs(id, attrs));
+    FH_TRY(insert_attrs(id, sealed.attrs));
     return record_change(m.token_id, id, ChangeKind::Update);
   });
 }
@@ -391,7 +426,11 @@ Status SqliteStore::delete_object(int64_t id) {
 
 Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt o = prepared("SELECT token_id, class, key_type, label, ckid, private FROM objects WHERE id = ?");
+  return load_row(id);
+}
+
+Result<ObjectRow> SqliteStore::load_row(int64_t id) {
+  Stmt o = prepared("SELECT token_id, class, key_type, label, ckid, private, mac FROM objects WHERE id = ?");
   o.bind(1, id);
   FH_ASSIGN_OR_RETURN(bool r, o.step());
   if (!r) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: no such object");
@@ -403,6 +442,7 @@ Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   row.meta.label = o.blob(3);
   row.meta.ckid = o.blob(4);
   row.meta.is_private = o.int64(5) != 0;
+  row.mac = o.blob(6);
   Stmt a = prepared("SELECT type, value, sealed FROM attributes WHERE object_id = ?");
   a.bind(1, id);
   for (;;) {
@@ -411,6 +451,37 @@ Result<ObjectRow> SqliteStore::load_object(int64_t id) {
     row.attrs.push_back(StoredAttr{static_cast<CK_ATTRIBUTE_TYPE>(a.int64(0)), a.blob(1), a.int64(2) != 0});
   }
   return row;
+}
+
+Result<size_t> SqliteStore::mac_unmaced_objects(int64_t token_id, const Macer& mac_of) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto unmaced = [&]() -> Result<std::vector<int64_t>> {
+    Stmt s = prepared("SELECT id FROM objects WHERE token_id = ? AND mac IS NULL");
+    s.bind(1, token_id);
+    std::vector<int64_t> ids;
+    for (;;) {
+      FH_ASSIGN_OR_RETURN(bool r, s.step());
+      if (!r) break;
+      ids.push_back(s.int64(0));
+    }
+    return ids;
+  };
+  FH_ASSIGN_OR_RETURN(std::vector<int64_t> first, unmaced());
+  if (first.empty()) return size_t{0};  // the usual case: no write lock
+  size_t done = 0;
+  FH_TRY(transaction([&]() -> Status {
+    FH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, unmaced());  // as of the write lock
+    for (int64_t id : ids) {
+      FH_ASSIGN_OR_RETURN(ObjectRow row, load_row(id));
+      FH_ASSIGN_OR_RETURN(Bytes mac, mac_of(row));
+      if (mac.empty()) continue;
+      Stmt up = prepared("UPDATE objects SET mac = ? WHERE id = ? AND mac IS NULL");
+      FH_TRY(up.bind(1, ByteView(mac)).bind(2, id).run());
+      ++done;
+    }
+    return {};
+  }));
+  return done;
 }
 
 Result<std::vector<FoundObject>> SqliteStore::find(const ObjectQuery& q) {

@@ -49,18 +49,27 @@ class SqliteStore {
   // callers, in any process, are never together granted more than `max` wrong guesses.
   Result<uint32_t> take_pin_attempt(int64_t token_id, bool so, uint32_t max);
   Status clear_pin_failures(int64_t token_id, bool so);
+  // Replaces one role's wrapped token key if it is still `old_wrap` (a re-wrap that
+  // must not undo a concurrent C_SetPIN); does nothing otherwise.
+  Status replace_wrap(int64_t token_id, bool so, ByteView old_wrap, ByteView new_wrap);
   Status delete_token(int64_t token_id);
 
   // Objects. `seal` is called inside the transaction with the new object's id so
-  // that sealed values can be bound to it. Concurrent inserts and deletes share one
-  // commit (group commit); each returns only once its change is durable.
-  using Sealer = std::function<Result<std::vector<StoredAttr>>(int64_t object_id)>;
+  // that sealed values and the MAC can be bound to it. Concurrent inserts and deletes
+  // share one commit (group commit); each returns only once its change is durable.
+  using Sealer = std::function<Result<SealedObject>(int64_t object_id)>;
   Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal);
-  Status update_object(int64_t id, const ObjectMeta& meta, const std::vector<StoredAttr>& attrs);
+  Status update_object(int64_t id, const ObjectMeta& meta, const SealedObject& sealed);
   Status delete_object(int64_t id);
   Result<ObjectRow> load_object(int64_t id);
   Result<std::vector<FoundObject>> find(const ObjectQuery& q);
   Result<int64_t> count_objects(int64_t token_id);
+  // Gives each object of the token that has no MAC the one `mac_of` computes (an empty
+  // result leaves it without), reading and writing in one transaction so that no
+  // concurrent change is MAC'd unseen. Takes no write lock when every object has a
+  // MAC. Returns how many objects got one.
+  using Macer = std::function<Result<Bytes>(const ObjectRow&)>;
+  Result<size_t> mac_unmaced_objects(int64_t token_id, const Macer& mac_of);
 
   // Cross-process change tracking.
   Result<int64_t> data_version();   // changes when another connection committed
@@ -74,6 +83,7 @@ class SqliteStore {
   Status exec(const char* sql);
   Status record_change(int64_t token_id, int64_t object_id, ChangeKind kind);
   Status insert_attrs(int64_t id, const std::vector<StoredAttr>& attrs);
+  Result<ObjectRow> load_row(int64_t id);  // mu_ held
   // One change queued for group commit; `body` runs inside the shared transaction.
   struct WriteRequest {
     const std::function<Status()>* body = nullptr;
