@@ -4,13 +4,12 @@
 // rows, strips the integrity MAC — then logs in again: the changed object is
 // unusable (CKR_DEVICE_ERROR for C_GetAttributeValue and C_SignInit) and its private
 // value never comes out; untouched objects keep working.
-#include <sqlite3.h>
-
 #include <string>
 
 #include "fixture/attributes.h"
 #include "fixture/keys.h"
 #include "fixture/module_fixture.h"
+#include "fixture/store_sql.h"
 
 namespace ferrohsm::abi {
 namespace {
@@ -36,33 +35,15 @@ class TamperTest : public TokenTest {
 
   // The store's row id of the object with this label and class (read while the module runs).
   long long StoreId(const std::string& label, CK_OBJECT_CLASS cls) {
-    sqlite3* db = nullptr;
-    long long id = -1;
-    if (sqlite3_open_v2(store_->db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* st = nullptr;
-      sqlite3_prepare_v2(db, "SELECT id FROM objects WHERE label = CAST(? AS BLOB) AND class = ?", -1, &st,
-                         nullptr);
-      sqlite3_bind_text(st, 1, label.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(cls));
-      if (sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
-      sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return id;
+    return QueryInt(store_->db_path(), "SELECT id FROM objects WHERE label = CAST('" + label +
+                                           "' AS BLOB) AND class = " + std::to_string(cls));
   }
 
   // Finalises the module, runs `sql` on the database file, initialises again and logs in.
   void Tamper(const std::string& sql) {
     ASSERT_CKR_OK(f_->C_Finalize(nullptr));
     ForgetInitialized();
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(store_->db_path().c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string why = err != nullptr ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << why;
+    ASSERT_EQ(RunSql(store_->db_path(), sql), "");
     ASSERT_CKR_OK(f_->C_Initialize(InitArgs()));
     MarkInitialized();
     session_ = OpenUser(slot_);
