@@ -118,7 +118,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_TRY(read_uint(root, "pin", "max_length", 1, 1024, c.pin_max_length, source));
   if (c.pin_min_length > c.pin_max_length) return config_error(source, "pin.min_length exceeds pin.max_length");
   FH_TRY(read_uint(root, "pin", "max_failed_logins", 1, 1000, c.max_failed_logins, source));
-  FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, 100'000'000, c.kdf_iterations, source));
+  FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, kMaxKdfIterations, c.kdf_iterations, source));
 
   if (const toml::node* n = root.at_path("dev.allow_weak_kdf").node()) {
     auto v = n->value<bool>();

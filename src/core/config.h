@@ -17,6 +17,8 @@ namespace ferrohsm {
 // The floor for PBKDF2-HMAC-SHA256 iterations (OWASP 2023); lower only with
 // [dev] allow_weak_kdf = true, which warns.
 inline constexpr uint32_t kMinKdfIterations = 600'000;
+// The ceiling, for the configuration and for what a store row may ask (≈3 s a login).
+inline constexpr uint32_t kMaxKdfIterations = 10'000'000;
 
 struct MechanismPolicy {
   std::set<unsigned long> allow;  // empty: everything the registry has

@@ -50,6 +50,13 @@ TEST(ConfigTest, WeakKdfNeedsTheDevFlag) {
   EXPECT_NE(c.error().message.find("allow_weak_kdf"), std::string::npos);
 }
 
+TEST(ConfigTest, KdfIterationsHaveTheCeilingStoredParametersHave) {
+  EXPECT_TRUE(parse_config("[pin]\nkdf_iterations = 10000000\n", "t").ok());
+  auto c = parse_config("[pin]\nkdf_iterations = 10000001\n", "t");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("10000000"), std::string::npos) << c.error().message;
+}
+
 TEST(ConfigTest, BadInputIsNamed) {
   struct Case {
     const char* text;

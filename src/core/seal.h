@@ -15,12 +15,21 @@ namespace ferrohsm {
 
 inline constexpr size_t kTokenKeyBytes = 32;
 
+// What stored KDF parameters may ask for: the configuration's own bounds, so that a
+// store row cannot make a login derive for minutes (or not at all).
+struct KdfBounds {
+  uint32_t min_iterations = 1;
+  uint32_t max_iterations = 1;
+};
+inline constexpr size_t kMinSaltBytes = 16, kMaxSaltBytes = 64;
+
 struct KdfParams {
   uint32_t iterations = 0;
   Bytes salt;
   // "pbkdf2-sha256:<iterations>:<salt hex>"
   std::string encode() const;
-  static Result<KdfParams> parse(const std::string& text);
+  // CKR_DEVICE_ERROR when unreadable or outside `bounds` (salt: kMinSaltBytes..kMaxSaltBytes).
+  static Result<KdfParams> parse(const std::string& text, const KdfBounds& bounds);
   static KdfParams fresh(uint32_t iterations);  // random 16-byte salt
 };
 

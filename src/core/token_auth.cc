@@ -84,7 +84,14 @@ Result<Token::PinCheck> Token::check_pin(bool so, std::string_view pin) {
   if ((so ? row.so_failures : row.user_failures) >= cfg_.max_failed_logins)
     return make_error(CKR_PIN_LOCKED, std::string(who) + " PIN is locked");
   FH_TRY(check_pin_length(pin));
-  FH_ASSIGN_OR_RETURN(KdfParams params, KdfParams::parse(so ? row.so_kdf : row.user_kdf));
+  // The configuration's bounds, before anything is counted or derived: a row asking
+  // for 2,000,000,000 iterations must not hang the caller.
+  const KdfBounds bounds{cfg_.dev_allow_weak_kdf ? 1 : kMinKdfIterations, kMaxKdfIterations};
+  auto params = KdfParams::parse(so ? row.so_kdf : row.user_kdf, bounds);
+  if (!params.ok()) {
+    log().error("token {}: the stored {} PIN parameters are refused: {}", slot_id_, who, params.error().message);
+    return params.error();
+  }
   // Counted before the derivation; CKR_PIN_LOCKED when another attempt took the last one.
   auto taken = store_.take_pin_attempt(id_, so, cfg_.max_failed_logins);
   if (!taken.ok()) {
@@ -93,7 +100,7 @@ Result<Token::PinCheck> Token::check_pin(bool so, std::string_view pin) {
   }
   note_failures(so, *taken);
   PinCheck pc;
-  FH_ASSIGN_OR_RETURN(pc.kek, derive_pin_key(pin, params));
+  FH_ASSIGN_OR_RETURN(pc.kek, derive_pin_key(pin, *params));
   auto key = unseal(pc.kek, wrap, token_key_aad(row.serial, so));
   if (!key.ok()) {
     key = unseal(pc.kek, wrap, token_key_aad(row.serial, so, 1));

@@ -87,7 +87,7 @@ class LegacyTokenTest : public ::testing::Test {
   // Whether `role`'s stored wrap opens as version `version`.
   bool WrapIsVersion(bool so, int version) {
     auto row = store_->token(row_.id);
-    auto p = KdfParams::parse(so ? row->so_kdf : row->user_kdf);
+    auto p = KdfParams::parse(so ? row->so_kdf : row->user_kdf, KdfBounds{1, kMaxKdfIterations});
     auto kek = derive_pin_key(so ? kSoPin : kUserPin, *p);
     return unseal(*kek, so ? row->so_wrap : row->user_wrap, token_key_aad(kSerial, so, version)).ok();
   }
