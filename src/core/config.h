@@ -29,6 +29,8 @@ struct Config {
   std::string source;  // the file it came from, or "" for built-in defaults
 
   std::string store_path;  // SQLite database file
+  uint32_t store_busy_timeout_ms = 5000;  // a write waits this long for another process's lock
+  bool store_read_only = false;           // open the store read-only (writes: CKR_TOKEN_WRITE_PROTECTED)
 
   std::string log_level = "warn";         // off|error|warn|info|debug|trace
   std::string log_destination = "stderr";  // "stderr" or a file path

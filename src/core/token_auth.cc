@@ -40,6 +40,7 @@ bool Token::user_pin_initialized() const {
 CK_FLAGS Token::token_flags() const {
   std::shared_lock lock(auth_mu_);
   CK_FLAGS f = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_TOKEN_INITIALIZED;
+  if (store_.read_only()) f |= CKF_WRITE_PROTECTED;
   if (!row_.user_wrap.empty()) f |= CKF_USER_PIN_INITIALIZED;
   const uint32_t max = cfg_.max_failed_logins;
   if (row_.user_failures > 0) f |= CKF_USER_PIN_COUNT_LOW;

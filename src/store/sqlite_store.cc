@@ -1,57 +1,12 @@
 #include "store/sqlite_store.h"
 
-#include "core/log.h"
 #include "store/sqlite_stmt.h"
 
 #include <sqlite3.h>
-#include <sys/stat.h>
-
-#include <filesystem>
 
 namespace ferrohsm::store {
-namespace fs = std::filesystem;
 
 namespace {
-
-// 2: objects carry an integrity MAC (issue 11, finding 3).
-constexpr int kSchemaVersion = 2;
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 2), ('next_slot_id', 0);
-CREATE TABLE IF NOT EXISTS tokens (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  slot_id INTEGER NOT NULL UNIQUE,
-  label TEXT NOT NULL,
-  serial TEXT NOT NULL UNIQUE,
-  so_wrap BLOB NOT NULL, so_kdf TEXT NOT NULL,
-  user_wrap BLOB NOT NULL DEFAULT x'', user_kdf TEXT NOT NULL DEFAULT '',
-  so_failures INTEGER NOT NULL DEFAULT 0,
-  user_failures INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS objects (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
-  class INTEGER NOT NULL, key_type INTEGER NOT NULL,
-  label BLOB NOT NULL, ckid BLOB NOT NULL, private INTEGER NOT NULL,
-  mac BLOB);
-CREATE INDEX IF NOT EXISTS objects_by_class ON objects(token_id, class, key_type);
-CREATE INDEX IF NOT EXISTS objects_by_label ON objects(token_id, label);
-CREATE INDEX IF NOT EXISTS objects_by_ckid ON objects(token_id, ckid);
-CREATE TABLE IF NOT EXISTS attributes (
-  object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
-  type INTEGER NOT NULL, value BLOB NOT NULL, sealed INTEGER NOT NULL,
-  PRIMARY KEY (object_id, type)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS changes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  token_id INTEGER NOT NULL, object_id INTEGER NOT NULL, kind INTEGER NOT NULL);
-)sql";
-
-// Schema 1 → 2: objects written before have no MAC; each gets one at its token's next
-// login (core/object_mac.h).
-constexpr const char* kMigrate1To2 = R"sql(
-ALTER TABLE objects ADD COLUMN mac BLOB;
-UPDATE meta SET value = 2 WHERE key = 'schema_version';
-)sql";
 
 // Kept changes; a reader further behind reloads everything.
 constexpr int64_t kChangesKept = 10000;
@@ -76,68 +31,9 @@ constexpr const char* kTokenColumns =
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
-  std::error_code ec;
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty() && !fs::exists(parent, ec)) {
-    fs::create_directories(parent, ec);
-    if (ec) return make_error(CKR_DEVICE_ERROR, "store: cannot create " + parent.string() + ": " + ec.message());
-    ::chmod(parent.c_str(), 0700);
-  }
-  std::unique_ptr<SqliteStore> s(new SqliteStore(path));
-  mode_t old = ::umask(077);  // the database file is the owner's alone
-  int rc = sqlite3_open_v2(path.c_str(), &s->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  ::umask(old);
-  if (rc != SQLITE_OK) return sqlite_error(s->db_, "open " + path);
-  sqlite3_busy_timeout(s->db_, 10000);
-  FH_TRY(s->exec("PRAGMA journal_mode=WAL"));
-  FH_TRY(s->exec("PRAGMA synchronous=FULL"));
-  FH_TRY(s->exec("PRAGMA foreign_keys=ON"));
-  FH_TRY(s->init_schema());
-  return s;
-}
-
-SqliteStore::~SqliteStore() {
-  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
-  sqlite3_close_v2(db_);
-}
-
-Status SqliteStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "error";
-    sqlite3_free(err);
-    return make_error(CKR_DEVICE_ERROR, std::string("store: ") + m);
-  }
+Status SqliteStore::writable() const {
+  if (read_only_) return make_error(CKR_TOKEN_WRITE_PROTECTED, "store: " + path_ + " is open read-only");
   return {};
-}
-
-Status SqliteStore::init_schema() {
-  std::lock_guard<std::mutex> lock(mu_);
-  FH_TRY(exec("BEGIN IMMEDIATE"));
-  auto body = [&]() -> Status {
-    Stmt has(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
-    FH_ASSIGN_OR_RETURN(bool r, has.step());
-    if (!r || has.int64(0) == 0) return exec(kSchema);
-    Stmt q(db_, "SELECT value FROM meta WHERE key='schema_version'");
-    FH_ASSIGN_OR_RETURN(bool row, q.step());
-    int64_t version = row ? q.int64(0) : 0;
-    if (version > kSchemaVersion)
-      return make_error(CKR_DEVICE_ERROR, "store: " + path_ + " was written by a newer FerroHSM (schema " +
-                                              std::to_string(version) + ")");
-    if (version == 1) {
-      FH_TRY(exec(kMigrate1To2));
-      log().info("store {}: schema 1 upgraded to 2 (each token's objects get their MAC at its next login)", path_);
-    }
-    return {};
-  };
-  Status st = body();
-  if (!st.ok()) {
-    (void)exec("ROLLBACK");
-    return st;
-  }
-  return exec("COMMIT");
 }
 
 Stmt SqliteStore::prepared(const std::string& sql) {
@@ -154,6 +50,7 @@ Stmt SqliteStore::prepared(const std::string& sql) {
 
 template <typename F>
 Status SqliteStore::transaction(F&& body) {
+  FH_TRY(writable());
   FH_TRY(prepared("BEGIN IMMEDIATE").run());
   Status st = body();
   if (!st.ok()) {
@@ -184,6 +81,7 @@ Result<std::vector<TokenRow>> SqliteStore::tokens() {
     FH_ASSIGN_OR_RETURN(bool row, s.step());
     if (!row) break;
     out.push_back(read_token(s));
+    apply_failure_overlay(out.back());
   }
   return out;
 }
@@ -194,7 +92,14 @@ Result<TokenRow> SqliteStore::token(int64_t id) {
   s.bind(1, id);
   FH_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
-  return read_token(s);
+  TokenRow t = read_token(s);
+  apply_failure_overlay(t);
+  return t;
+}
+
+void SqliteStore::apply_failure_overlay(TokenRow& t) const {
+  if (auto it = failure_overlay_.find({t.id, true}); it != failure_overlay_.end()) t.so_failures = it->second;
+  if (auto it = failure_overlay_.find({t.id, false}); it != failure_overlay_.end()) t.user_failures = it->second;
 }
 
 Result<CK_SLOT_ID> SqliteStore::next_slot_id() {
@@ -261,6 +166,17 @@ Status SqliteStore::update_token(const TokenRow& row, const TokenUpdate& what) {
 Result<uint32_t> SqliteStore::take_pin_attempt(int64_t token_id, bool so, uint32_t max) {
   std::lock_guard<std::mutex> lock(mu_);
   uint32_t taken = 0;
+  if (read_only_) {
+    // Nothing can be written: the count lives in this process (which could read the
+    // file, and so try PINs offline, anyway).
+    Stmt cur = prepared(so ? "SELECT so_failures FROM tokens WHERE id = ?" : "SELECT user_failures FROM tokens WHERE id = ?");
+    cur.bind(1, token_id);
+    FH_ASSIGN_OR_RETURN(bool r, cur.step());
+    if (!r) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
+    auto [it, fresh] = failure_overlay_.try_emplace({token_id, so}, static_cast<uint32_t>(cur.int64(0)));
+    if (it->second >= max) return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
+    return ++it->second;
+  }
   FH_TRY(transaction([&]() -> Status {
     Stmt cur = prepared(so ? "SELECT so_failures FROM tokens WHERE id = ?" : "SELECT user_failures FROM tokens WHERE id = ?");
     cur.bind(1, token_id);
@@ -280,6 +196,10 @@ Result<uint32_t> SqliteStore::take_pin_attempt(int64_t token_id, bool so, uint32
 
 Status SqliteStore::clear_pin_failures(int64_t token_id, bool so) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (read_only_) {
+    failure_overlay_[{token_id, so}] = 0;
+    return {};
+  }
   return transaction([&]() -> Status {
     Stmt up = prepared(so ? "UPDATE tokens SET so_failures = 0 WHERE id = ? AND so_failures != 0"
                           : "UPDATE tokens SET user_failures = 0 WHERE id = ? AND user_failures != 0");
@@ -327,7 +247,8 @@ Status SqliteStore::insert_attrs(int64_t id, const std::vector<StoredAttr>& attr
 // still durable when its call returns.
 void SqliteStore::commit_batch(std::vector<WriteRequest*>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
-  Status st = prepared("BEGIN IMMEDIATE").run();
+  Status st = writable();
+  if (st.ok()) st = prepared("BEGIN IMMEDIATE").run();
   if (!st.ok()) {
     for (WriteRequest* r : batch) r->status = st;
     return;

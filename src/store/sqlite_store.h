@@ -2,13 +2,23 @@
 // transaction, durable when the call returns (synchronous=FULL). Several processes
 // may share the file: each sees the others' changes through the `changes` log,
 // which a reader consults only when SQLite's data_version says the file moved.
+//
+// Opening takes no write lock when the schema is current, so a process starts while
+// another holds a write transaction; a file that cannot be written opens read-only
+// (as does any with OpenOptions::read_only): every write then answers
+// CKR_TOKEN_WRITE_PROTECTED, and PIN failure counts are kept in this process. A
+// write waits for another connection's lock at most `busy_timeout_ms`, with a
+// warning in the log, then answers CKR_DEVICE_ERROR ("database is locked"). Reads
+// never wait for writers (WAL).
 #pragma once
 
 #include "core/result.h"
 #include "store/records.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,15 +31,22 @@ namespace ferrohsm::store {
 
 class Stmt;
 
+struct OpenOptions {
+  uint32_t busy_timeout_ms = 5000;  // how long a write waits for another connection's lock
+  bool read_only = false;           // open read-only even when the file could be written
+};
+
 class SqliteStore {
  public:
-  // Opens (creating parent folders and the schema when needed).
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  // Opens (creating parent folders and the schema when needed and writable).
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, const OpenOptions& options = {});
   ~SqliteStore();
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   const std::string& path() const { return path_; }
+  // True when open read-only (configured, or the file cannot be written).
+  bool read_only() const { return read_only_; }
 
   // Tokens.
   Result<std::vector<TokenRow>> tokens();
@@ -78,9 +95,16 @@ class SqliteStore {
   Result<int64_t> oldest_change_seq();
 
  private:
-  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
-  Status init_schema();
+  SqliteStore(std::string path, const OpenOptions& options) : path_(std::move(path)), options_(options) {}
+  // sqlite_open.cc: the connection, the busy handler and the schema.
+  Status connect(bool read_only, bool immutable);
+  Status check_schema();
+  Result<int> schema_version();  // 0 for an empty database
+  Status migrate();
+  static int on_busy(void* self, int count);
   Status exec(const char* sql);
+  Status writable() const;  // CKR_TOKEN_WRITE_PROTECTED when open read-only
+  void apply_failure_overlay(TokenRow& t) const;  // read-only: counts kept in memory (mu_ held)
   Status record_change(int64_t token_id, int64_t object_id, ChangeKind kind);
   Status insert_attrs(int64_t id, const std::vector<StoredAttr>& attrs);
   Result<ObjectRow> load_row(int64_t id);  // mu_ held
@@ -99,9 +123,16 @@ class SqliteStore {
   Status transaction(F&& body);
 
   std::string path_;
+  OpenOptions options_;
+  bool read_only_ = false;
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // one connection; calls serialise on it (only cache misses reach here)
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;  // prepared once per connection, under mu_
+  // The busy handler's wait in progress (SQLite calls it with mu_ held).
+  std::chrono::steady_clock::time_point busy_since_;
+  bool busy_warned_ = false;
+  // Read-only stores: PIN failure counts by (token id, SO), kept in this process (mu_).
+  std::map<std::pair<int64_t, bool>, uint32_t> failure_overlay_;
   // Group commit of insert_object / delete_object: callers queue; one leader at a time
   // writes the queue.
   std::mutex queue_mu_;
