@@ -77,7 +77,7 @@ Status read_string(const toml::table& t, const char* section, const char* key, s
 
 // Every key the file may hold; anything else is a mistake worth naming.
 const std::map<std::string, std::set<std::string>> kKnown = {
-    {"store", {"path", "backend"}},
+    {"store", {"path", "backend", "busy_timeout_ms", "read_only"}},
     {"log", {"level", "destination"}},
     {"pin", {"min_length", "max_length", "max_failed_logins", "kdf_iterations"}},
     {"dev", {"allow_weak_kdf"}},
@@ -131,6 +131,12 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_TRY(read_string(root, "store", "backend", backend, source));
   if (backend != "sqlite") return config_error(source, "store.backend '" + backend + "' is not supported (sqlite)");
   if (c.store_path.empty()) return config_error(source, "store.path is empty");
+  FH_TRY(read_uint(root, "store", "busy_timeout_ms", 0, 600'000, c.store_busy_timeout_ms, source));
+  if (const toml::node* n = root.at_path("store.read_only").node()) {
+    // is_boolean: value<bool>() would take 1 for true.
+    if (!n->is_boolean()) return config_error(source, "store.read_only must be true or false");
+    c.store_read_only = n->as_boolean()->get();
+  }
 
   FH_TRY(read_string(root, "log", "level", c.log_level, source));
   if (!kLevels.count(c.log_level))
@@ -142,7 +148,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_TRY(read_uint(root, "pin", "max_length", 1, 1024, c.pin_max_length, source));
   if (c.pin_min_length > c.pin_max_length) return config_error(source, "pin.min_length exceeds pin.max_length");
   FH_TRY(read_uint(root, "pin", "max_failed_logins", 1, 1000, c.max_failed_logins, source));
-  FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, 100'000'000, c.kdf_iterations, source));
+  FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, kMaxKdfIterations, c.kdf_iterations, source));
 
   if (const toml::node* n = root.at_path("dev.allow_weak_kdf").node()) {
     auto v = n->value<bool>();

@@ -17,6 +17,8 @@ namespace ferrohsm {
 // The floor for PBKDF2-HMAC-SHA256 iterations (OWASP 2023); lower only with
 // [dev] allow_weak_kdf = true, which warns.
 inline constexpr uint32_t kMinKdfIterations = 600'000;
+// The ceiling, for the configuration and for what a store row may ask (≈3 s a login).
+inline constexpr uint32_t kMaxKdfIterations = 10'000'000;
 
 struct MechanismPolicy {
   std::set<unsigned long> allow;  // empty: everything the registry has
@@ -27,6 +29,8 @@ struct Config {
   std::string source;  // the file it came from, or "" for built-in defaults
 
   std::string store_path;  // SQLite database file
+  uint32_t store_busy_timeout_ms = 5000;  // a write waits this long for another process's lock
+  bool store_read_only = false;           // open the store read-only (writes: CKR_TOKEN_WRITE_PROTECTED)
 
   std::string log_level = "warn";         // off|error|warn|info|debug|trace
   std::string log_destination = "stderr";  // "stderr" or a file path

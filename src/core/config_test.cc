@@ -51,6 +51,30 @@ TEST(ConfigTest, WeakKdfNeedsTheDevFlag) {
   EXPECT_NE(c.error().message.find("allow_weak_kdf"), std::string::npos);
 }
 
+TEST(ConfigTest, KdfIterationsHaveTheCeilingStoredParametersHave) {
+  EXPECT_TRUE(parse_config("[pin]\nkdf_iterations = 10000000\n", "t").ok());
+  auto c = parse_config("[pin]\nkdf_iterations = 10000001\n", "t");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("10000000"), std::string::npos) << c.error().message;
+}
+
+TEST(ConfigTest, StoreLockAndReadOnlySettings) {
+  auto d = parse_config("", "t");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->store_busy_timeout_ms, 5000u);
+  EXPECT_FALSE(d->store_read_only);
+  auto c = parse_config("[store]\nbusy_timeout_ms = 250\nread_only = true\n", "t");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->store_busy_timeout_ms, 250u);
+  EXPECT_TRUE(c->store_read_only);
+  for (const char* bad : {"[store]\nbusy_timeout_ms = 600001\n", "[store]\nbusy_timeout_ms = -1\n",
+                          "[store]\nread_only = 1\n"}) {
+    auto b = parse_config(bad, "t");
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.error().message.find("store."), std::string::npos) << b.error().message;
+  }
+}
+
 TEST(ConfigTest, BadInputIsNamed) {
   struct Case {
     const char* text;

@@ -26,7 +26,10 @@ std::string unpad(std::string_view label) {
 
 Result<std::unique_ptr<Hsm>> Hsm::open(const Config& cfg) {
   std::unique_ptr<Hsm> h(new Hsm(cfg));
-  FH_ASSIGN_OR_RETURN(h->store_, store::SqliteStore::open(cfg.store_path));
+  store::OpenOptions options;
+  options.busy_timeout_ms = cfg.store_busy_timeout_ms;
+  options.read_only = cfg.store_read_only;
+  FH_ASSIGN_OR_RETURN(h->store_, store::SqliteStore::open(cfg.store_path, options));
   FH_TRY(h->reload_tokens());
   return h;
 }
@@ -111,6 +114,7 @@ Result<CK_TOKEN_INFO> Hsm::token_info(CK_SLOT_ID slot) {
     pad(info.label, sizeof info.label, "");
     pad(info.serialNumber, sizeof info.serialNumber, "");
     info.flags = CKF_RNG | CKF_LOGIN_REQUIRED;
+    if (store_->read_only()) info.flags |= CKF_WRITE_PROTECTED;
     return info;
   }
   Token& tok = **t;
@@ -158,6 +162,7 @@ Result<CK_MECHANISM_INFO> Hsm::mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE
 
 Status Hsm::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label32) {
   std::string label = unpad(label32);
+  if (store_->read_only()) return make_error(CKR_TOKEN_WRITE_PROTECTED, "the store is open read-only");
   if (so_pin.size() < cfg_.pin_min_length || so_pin.size() > cfg_.pin_max_length)
     return make_error(CKR_PIN_LEN_RANGE, "SO PIN length out of range");
   auto existing = token(slot);
@@ -195,6 +200,9 @@ Result<CK_SESSION_HANDLE> Hsm::open_session(CK_SLOT_ID slot, CK_FLAGS flags) {
   if (!(flags & CKF_SERIAL_SESSION))
     return make_error(CKR_SESSION_PARALLEL_NOT_SUPPORTED, "CKF_SERIAL_SESSION must be set");
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Token> t, token(slot));
+  // A write-protected token opens only read-only sessions (PKCS#11 3.0, C_OpenSession).
+  if ((flags & CKF_RW_SESSION) && store_->read_only())
+    return make_error(CKR_TOKEN_WRITE_PROTECTED, "the store is open read-only: open a read-only session");
   if (!(flags & CKF_RW_SESSION) && t->role() == Role::SO)
     return make_error(CKR_SESSION_READ_WRITE_SO_EXISTS, "the SO is logged in: only R/W sessions may open");
   CK_SESSION_HANDLE h = sessions_.next_handle();

@@ -27,16 +27,24 @@ Error crypto_error(const char* what) { return make_error(CKR_FUNCTION_FAILED, st
 
 std::string KdfParams::encode() const { return "pbkdf2-sha256:" + std::to_string(iterations) + ":" + to_hex(salt); }
 
-Result<KdfParams> KdfParams::parse(const std::string& text) {
+Result<KdfParams> KdfParams::parse(const std::string& text, const KdfBounds& bounds) {
   const std::string prefix = "pbkdf2-sha256:";
   auto bad = [&] { return make_error(CKR_DEVICE_ERROR, "store: unreadable KDF parameters"); };
-  if (text.rfind(prefix, 0) != 0) return bad();
+  if (text.rfind(prefix, 0) != 0 || text.size() > prefix.size() + 11 + 2 * kMaxSaltBytes) return bad();
   auto colon = text.find(':', prefix.size());
   if (colon == std::string::npos) return bad();
   KdfParams p;
   auto [ptr, ec] = std::from_chars(text.data() + prefix.size(), text.data() + colon, p.iterations);
-  if (ec != std::errc() || ptr != text.data() + colon || p.iterations == 0) return bad();
-  if (!from_hex(std::string_view(text).substr(colon + 1), p.salt) || p.salt.size() < 16) return bad();
+  if (ec != std::errc() || ptr != text.data() + colon) return bad();
+  if (!from_hex(std::string_view(text).substr(colon + 1), p.salt)) return bad();
+  if (p.iterations < bounds.min_iterations || p.iterations > bounds.max_iterations)
+    return make_error(CKR_DEVICE_ERROR, "store: the KDF parameters ask for " + std::to_string(p.iterations) +
+                                            " PBKDF2 iterations; allowed are " + std::to_string(bounds.min_iterations) +
+                                            " to " + std::to_string(bounds.max_iterations));
+  if (p.salt.size() < kMinSaltBytes || p.salt.size() > kMaxSaltBytes)
+    return make_error(CKR_DEVICE_ERROR, "store: the KDF salt has " + std::to_string(p.salt.size()) +
+                                            " bytes; allowed are " + std::to_string(kMinSaltBytes) + " to " +
+                                            std::to_string(kMaxSaltBytes));
   return p;
 }
 
@@ -106,8 +114,8 @@ Bytes attribute_aad(int64_t object_id, CK_ATTRIBUTE_TYPE type) {
   return Bytes(s.begin(), s.end());
 }
 
-Bytes token_key_aad(const std::string& serial, bool so) {
-  std::string s = "ferrohsm/token-key/v1/" + serial + (so ? "/so" : "/user");
+Bytes token_key_aad(const std::string& serial, bool so, int version) {
+  std::string s = "ferrohsm/token-key/v" + std::to_string(version) + "/" + serial + (so ? "/so" : "/user");
   return Bytes(s.begin(), s.end());
 }
 

@@ -15,12 +15,21 @@ namespace ferrohsm {
 
 inline constexpr size_t kTokenKeyBytes = 32;
 
+// What stored KDF parameters may ask for: the configuration's own bounds, so that a
+// store row cannot make a login derive for minutes (or not at all).
+struct KdfBounds {
+  uint32_t min_iterations = 1;
+  uint32_t max_iterations = 1;
+};
+inline constexpr size_t kMinSaltBytes = 16, kMaxSaltBytes = 64;
+
 struct KdfParams {
   uint32_t iterations = 0;
   Bytes salt;
   // "pbkdf2-sha256:<iterations>:<salt hex>"
   std::string encode() const;
-  static Result<KdfParams> parse(const std::string& text);
+  // CKR_DEVICE_ERROR when unreadable or outside `bounds` (salt: kMinSaltBytes..kMaxSaltBytes).
+  static Result<KdfParams> parse(const std::string& text, const KdfBounds& bounds);
   static KdfParams fresh(uint32_t iterations);  // random 16-byte salt
 };
 
@@ -30,9 +39,15 @@ Result<Bytes> seal(ByteView key, ByteView plaintext, ByteView aad);
 // CKR_ENCRYPTED_DATA_INVALID when the key is wrong or the blob was altered.
 Result<SecureBytes> unseal(ByteView key, ByteView blob, ByteView aad);
 
-// Associated data for attribute values and for the wrapped token key.
+// Associated data for attribute values and for the wrapped token key. The wrap's
+// version says what the token's objects carry: 2 (written now) — every object has an
+// integrity MAC (core/object_mac.h); 1 — written before MACs existed, so objects may
+// lack one. A role's first login over a version-1 wrap MACs those objects and then
+// re-wraps with version 2. Someone who can write the store cannot turn a version-2
+// wrap back into a version-1 one without the PIN.
+inline constexpr int kTokenKeyWrapVersion = 2;
 Bytes attribute_aad(int64_t object_id, CK_ATTRIBUTE_TYPE type);
-Bytes token_key_aad(const std::string& serial, bool so);
+Bytes token_key_aad(const std::string& serial, bool so, int version = kTokenKeyWrapVersion);
 
 Result<SecureBytes> random_bytes(size_t n);
 

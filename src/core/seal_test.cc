@@ -45,14 +45,33 @@ TEST(SealTest, PinKeyDependsOnPinSaltAndIterations) {
 }
 
 TEST(SealTest, KdfParametersRoundTripAndRejectGarbage) {
+  const KdfBounds any{1, 10'000'000};
   KdfParams p = KdfParams::fresh(600000);
-  auto back = KdfParams::parse(p.encode());
+  auto back = KdfParams::parse(p.encode(), any);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->iterations, 600000u);
   EXPECT_EQ(back->salt, p.salt);
   for (const char* bad : {"", "scrypt:1:00", "pbkdf2-sha256:x:00", "pbkdf2-sha256:0:00112233445566778899aabbccddeeff",
-                          "pbkdf2-sha256:10:zz", "pbkdf2-sha256:10:0011"})
-    EXPECT_FALSE(KdfParams::parse(bad).ok()) << bad;
+                          "pbkdf2-sha256:10:zz", "pbkdf2-sha256:10:0011", "pbkdf2-sha256:-1:00112233445566778899aabbccddeeff",
+                          "pbkdf2-sha256:99999999999:00112233445566778899aabbccddeeff"})
+    EXPECT_EQ(KdfParams::parse(bad, any).rv(), CKR_DEVICE_ERROR) << bad;
+}
+
+TEST(SealTest, StoredKdfParametersGetTheConfigurationsBounds) {
+  const std::string salt16(32, 'a');
+  const KdfBounds prod{600'000, 10'000'000};
+  EXPECT_TRUE(KdfParams::parse("pbkdf2-sha256:600000:" + salt16, prod).ok());
+  EXPECT_TRUE(KdfParams::parse("pbkdf2-sha256:10000000:" + salt16, prod).ok());
+  auto over = KdfParams::parse("pbkdf2-sha256:2000000000:" + salt16, prod);
+  EXPECT_EQ(over.rv(), CKR_DEVICE_ERROR);
+  EXPECT_NE(over.error().message.find("2000000000"), std::string::npos) << over.error().message;
+  EXPECT_EQ(KdfParams::parse("pbkdf2-sha256:10000001:" + salt16, prod).rv(), CKR_DEVICE_ERROR);
+  EXPECT_EQ(KdfParams::parse("pbkdf2-sha256:599999:" + salt16, prod).rv(), CKR_DEVICE_ERROR) << "below the floor";
+  EXPECT_TRUE(KdfParams::parse("pbkdf2-sha256:1000:" + salt16, KdfBounds{1, 10'000'000}).ok()) << "dev minimum";
+  EXPECT_EQ(KdfParams::parse("pbkdf2-sha256:0:" + salt16, KdfBounds{1, 10'000'000}).rv(), CKR_DEVICE_ERROR);
+  EXPECT_TRUE(KdfParams::parse("pbkdf2-sha256:600000:" + std::string(128, 'b'), prod).ok()) << "64-byte salt";
+  EXPECT_EQ(KdfParams::parse("pbkdf2-sha256:600000:" + std::string(130, 'b'), prod).rv(), CKR_DEVICE_ERROR);
+  EXPECT_EQ(KdfParams::parse("pbkdf2-sha256:600000:" + std::string(1 << 20, 'b'), prod).rv(), CKR_DEVICE_ERROR);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "core/token.h"
 
 #include "core/log.h"
+#include "core/object_mac.h"
 #include "core/object_policy.h"
 #include "core/seal.h"
 
@@ -22,236 +23,6 @@ Token::Token(store::SqliteStore& store, const Config& cfg, store::TokenRow row)
 
 Token::~Token() { logout(); }
 
-std::string Token::label() const {
-  std::shared_lock lock(auth_mu_);
-  return row_.label;
-}
-
-std::string Token::serial() const {
-  std::shared_lock lock(auth_mu_);
-  return row_.serial;
-}
-
-Role Token::role() const {
-  std::shared_lock lock(auth_mu_);
-  return role_;
-}
-
-bool Token::user_pin_initialized() const {
-  std::shared_lock lock(auth_mu_);
-  return !row_.user_wrap.empty();
-}
-
-CK_FLAGS Token::token_flags() const {
-  std::shared_lock lock(auth_mu_);
-  CK_FLAGS f = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_TOKEN_INITIALIZED;
-  if (!row_.user_wrap.empty()) f |= CKF_USER_PIN_INITIALIZED;
-  const uint32_t max = cfg_.max_failed_logins;
-  if (row_.user_failures > 0) f |= CKF_USER_PIN_COUNT_LOW;
-  if (row_.user_failures + 1 == max) f |= CKF_USER_PIN_FINAL_TRY;
-  if (row_.user_failures >= max) f |= CKF_USER_PIN_LOCKED;
-  if (row_.so_failures > 0) f |= CKF_SO_PIN_COUNT_LOW;
-  if (row_.so_failures + 1 == max) f |= CKF_SO_PIN_FINAL_TRY;
-  if (row_.so_failures >= max) f |= CKF_SO_PIN_LOCKED;
-  return f;
-}
-
-Status Token::refresh_row() {
-  FH_ASSIGN_OR_RETURN(store::TokenRow r, store_.token(id_));
-  std::unique_lock lock(auth_mu_);
-  row_ = std::move(r);
-  return {};
-}
-
-Status Token::check_pin_length(std::string_view pin) const {
-  if (pin.size() < cfg_.pin_min_length || pin.size() > cfg_.pin_max_length)
-    return make_error(CKR_PIN_LEN_RANGE, "PIN length outside " + std::to_string(cfg_.pin_min_length) + ".." +
-                                             std::to_string(cfg_.pin_max_length));
-  return {};
-}
-
-Status Token::record_failure(bool so) {
-  uint32_t n;
-  {
-    std::unique_lock lock(auth_mu_);
-    n = ++(so ? row_.so_failures : row_.user_failures);
-  }
-  FH_TRY(store_.set_failures(id_, so, n));
-  log().warn("token {}: incorrect {} PIN ({} of {} attempts)", slot_id_, so ? "SO" : "user", n,
-             cfg_.max_failed_logins);
-  return {};
-}
-
-Status Token::login(Role role, std::string_view pin) {
-  const bool so = role == Role::SO;
-  FH_TRY(refresh_row());
-  store::TokenRow row;
-  {
-    std::shared_lock lock(auth_mu_);
-    row = row_;
-  }
-  const Bytes& wrap = so ? row.so_wrap : row.user_wrap;
-  if (wrap.empty()) return make_error(CKR_USER_PIN_NOT_INITIALIZED, "the user PIN is not initialised");
-  if ((so ? row.so_failures : row.user_failures) >= cfg_.max_failed_logins)
-    return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
-  FH_TRY(check_pin_length(pin));
-  FH_ASSIGN_OR_RETURN(KdfParams params, KdfParams::parse(so ? row.so_kdf : row.user_kdf));
-  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, params));
-  auto key = unseal(kek, wrap, token_key_aad(row.serial, so));
-  if (!key.ok()) {
-    FH_TRY(record_failure(so));
-    return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
-  }
-  if ((so ? row.so_failures : row.user_failures) != 0) FH_TRY(store_.set_failures(id_, so, 0));
-  {
-    std::unique_lock lock(auth_mu_);
-    (so ? row_.so_failures : row_.user_failures) = 0;
-    role_ = role;
-    if (!so) ++epoch_;
-    token_key_ = std::move(*key);
-  }
-  // Objects cached before login lack their sealed values and private objects.
-  std::unique_lock lock(obj_mu_);
-  cache_.clear();
-  return {};
-}
-
-Status Token::verify_user_pin(std::string_view pin) {
-  FH_TRY(refresh_row());
-  store::TokenRow row;
-  {
-    std::shared_lock lock(auth_mu_);
-    row = row_;
-  }
-  if (row.user_failures >= cfg_.max_failed_logins) return make_error(CKR_PIN_LOCKED, "user PIN is locked");
-  FH_TRY(check_pin_length(pin));
-  FH_ASSIGN_OR_RETURN(KdfParams params, KdfParams::parse(row.user_kdf));
-  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, params));
-  if (!unseal(kek, row.user_wrap, token_key_aad(row.serial, false)).ok()) {
-    FH_TRY(record_failure(false));
-    return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
-  }
-  return {};
-}
-
-void Token::logout() {
-  {
-    std::unique_lock lock(auth_mu_);
-    role_ = Role::None;
-    secure_wipe(token_key_.data(), token_key_.size());
-    token_key_.clear();
-    token_key_.shrink_to_fit();
-  }
-  std::unique_lock lock(obj_mu_);
-  cache_.clear();
-  for (auto it = session_.begin(); it != session_.end();) {
-    if (it->second->is_private()) {
-      it->second->mark_destroyed();
-      it = session_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-Status Token::init_pin(std::string_view pin) {
-  FH_TRY(check_pin_length(pin));
-  FH_TRY(refresh_row());
-  store::TokenRow row;
-  SecureBytes key;
-  {
-    std::shared_lock lock(auth_mu_);
-    if (role_ != Role::SO) return make_error(CKR_USER_NOT_LOGGED_IN, "C_InitPIN needs the SO logged in");
-    row = row_;
-    key = token_key_;
-  }
-  KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
-  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(pin, p));
-  FH_ASSIGN_OR_RETURN(row.user_wrap, seal(kek, key, token_key_aad(row.serial, false)));
-  row.user_kdf = p.encode();
-  row.user_failures = 0;
-  FH_TRY(store_.update_token(row));
-  std::unique_lock lock(auth_mu_);
-  row_ = std::move(row);
-  return {};
-}
-
-Status Token::set_pin(Role who, std::string_view old_pin, std::string_view new_pin) {
-  const bool so = who == Role::SO;
-  FH_TRY(refresh_row());
-  store::TokenRow row;
-  {
-    std::shared_lock lock(auth_mu_);
-    row = row_;
-  }
-  const Bytes& wrap = so ? row.so_wrap : row.user_wrap;
-  if (wrap.empty()) return make_error(CKR_USER_PIN_NOT_INITIALIZED, "the user PIN is not initialised");
-  if ((so ? row.so_failures : row.user_failures) >= cfg_.max_failed_logins)
-    return make_error(CKR_PIN_LOCKED, "PIN is locked");
-  FH_TRY(check_pin_length(old_pin));
-  FH_ASSIGN_OR_RETURN(KdfParams old_params, KdfParams::parse(so ? row.so_kdf : row.user_kdf));
-  FH_ASSIGN_OR_RETURN(SecureBytes old_kek, derive_pin_key(old_pin, old_params));
-  auto key = unseal(old_kek, wrap, token_key_aad(row.serial, so));
-  if (!key.ok()) {
-    FH_TRY(record_failure(so));
-    return make_error(CKR_PIN_INCORRECT, "incorrect PIN");
-  }
-  auto len = check_pin_length(new_pin);
-  if (!len.ok()) return len;
-  KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
-  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(new_pin, p));
-  FH_ASSIGN_OR_RETURN(Bytes new_wrap, seal(kek, *key, token_key_aad(row.serial, so)));
-  if (so) {
-    row.so_wrap = std::move(new_wrap);
-    row.so_kdf = p.encode();
-    row.so_failures = 0;
-  } else {
-    row.user_wrap = std::move(new_wrap);
-    row.user_kdf = p.encode();
-    row.user_failures = 0;
-  }
-  FH_TRY(store_.update_token(row));
-  std::unique_lock lock(auth_mu_);
-  row_ = std::move(row);
-  return {};
-}
-
-Status Token::reinitialize(std::string_view so_pin, const std::string& label) {
-  FH_TRY(refresh_row());
-  store::TokenRow row;
-  {
-    std::shared_lock lock(auth_mu_);
-    row = row_;
-  }
-  if (row.so_failures >= cfg_.max_failed_logins) return make_error(CKR_PIN_LOCKED, "SO PIN is locked");
-  FH_TRY(check_pin_length(so_pin));
-  FH_ASSIGN_OR_RETURN(KdfParams old_params, KdfParams::parse(row.so_kdf));
-  FH_ASSIGN_OR_RETURN(SecureBytes old_kek, derive_pin_key(so_pin, old_params));
-  if (!unseal(old_kek, row.so_wrap, token_key_aad(row.serial, true)).ok()) {
-    FH_TRY(record_failure(true));
-    return make_error(CKR_PIN_INCORRECT, "incorrect SO PIN");
-  }
-  FH_ASSIGN_OR_RETURN(SecureBytes key, random_bytes(kTokenKeyBytes));
-  KdfParams p = KdfParams::fresh(cfg_.kdf_iterations);
-  FH_ASSIGN_OR_RETURN(SecureBytes kek, derive_pin_key(so_pin, p));
-  FH_ASSIGN_OR_RETURN(row.so_wrap, seal(kek, key, token_key_aad(row.serial, true)));
-  row.so_kdf = p.encode();
-  row.user_wrap.clear();
-  row.user_kdf.clear();
-  row.so_failures = row.user_failures = 0;
-  row.label = label;
-  FH_TRY(store_.update_token(row, /*drop_objects=*/true));
-  logout();
-  {
-    std::unique_lock lock(obj_mu_);
-    for (auto& [h, o] : session_) o->mark_destroyed();
-    session_.clear();
-  }
-  std::unique_lock lock(auth_mu_);
-  row_ = std::move(row);
-  return {};
-}
-
 // --- objects ------------------------------------------------------------------
 
 bool Token::visible(const Object& o) const { return !o.is_private() || role() == Role::User; }
@@ -267,9 +38,10 @@ store::ObjectMeta Token::meta_of(const AttrMap& a) const {
   return m;
 }
 
-Result<std::vector<store::StoredAttr>> Token::seal_all(const AttrMap& attrs, int64_t object_id) const {
-  std::vector<store::StoredAttr> out;
-  out.reserve(attrs.size());
+Result<store::SealedObject> Token::seal_all(const AttrMap& attrs, const store::ObjectMeta& meta,
+                                            int64_t object_id) const {
+  store::SealedObject out;
+  out.attrs.reserve(attrs.size());
   std::shared_lock lock(auth_mu_);
   for (const auto& [t, v] : attrs) {
     store::StoredAttr s;
@@ -282,9 +54,27 @@ Result<std::vector<store::StoredAttr>> Token::seal_all(const AttrMap& attrs, int
     } else {
       s.value.assign(v.begin(), v.end());
     }
-    out.push_back(std::move(s));
+    out.attrs.push_back(std::move(s));
+  }
+  if (!mac_key_.empty()) {
+    FH_ASSIGN_OR_RETURN(out.mac, object_mac(mac_key_, row_.serial, object_id, meta, out.attrs));
+  } else if (!may_lack_mac(meta, out.attrs)) {
+    return make_error(CKR_USER_NOT_LOGGED_IN, "storing this object needs a login (its integrity MAC needs the token key)");
   }
   return out;
+}
+
+Status Token::check_integrity(const store::ObjectRow& row) const {
+  const char* why = nullptr;
+  if (!row.mac.empty()) {
+    if (object_mac_matches(mac_key_, row_.serial, row)) return {};
+    why = "its MAC does not match";
+  } else {
+    if (trust_unmaced_ || may_lack_mac(row.meta, row.attrs)) return {};
+    why = "it has no MAC but holds what only a login can write";
+  }
+  log().error("token {}: object {} was changed outside FerroHSM ({}); it is refused", slot_id_, row.id, why);
+  return make_error(CKR_DEVICE_ERROR, "store: object " + std::to_string(row.id) + " failed its integrity check");
 }
 
 Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
@@ -294,6 +84,9 @@ Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
   bool complete = true;
   {
     std::shared_lock lock(auth_mu_);
+    // Without the token key nothing sealed opens and nothing can be checked; with it,
+    // every row must be as written (a public object is checked from the first login).
+    if (!mac_key_.empty()) FH_TRY(check_integrity(row));
     for (store::StoredAttr& a : row.attrs) {
       if (!a.sealed) {
         attrs.set(a.type, ByteView(a.value));
@@ -377,7 +170,8 @@ Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner) {
     return ObjectPtr(o);
   }
   store::ObjectMeta meta = meta_of(attrs);
-  FH_ASSIGN_OR_RETURN(int64_t id, store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, oid); }));
+  FH_ASSIGN_OR_RETURN(int64_t id,
+                      store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, meta, oid); }));
   uint64_t epoch;
   {
     std::shared_lock lock(auth_mu_);
@@ -398,8 +192,9 @@ Result<ObjectPtr> Token::replace_object(const ObjectPtr& old, AttrMap attrs) {
     it->second = o;
     return ObjectPtr(o);
   }
-  FH_ASSIGN_OR_RETURN(std::vector<store::StoredAttr> sealed, seal_all(attrs, old->store_id()));
-  FH_TRY(store_.update_object(old->store_id(), meta_of(attrs), sealed));
+  store::ObjectMeta meta = meta_of(attrs);
+  FH_ASSIGN_OR_RETURN(store::SealedObject sealed, seal_all(attrs, meta, old->store_id()));
+  FH_TRY(store_.update_object(old->store_id(), meta, sealed));
   auto o = std::make_shared<const Object>(old->handle(), old->store_id(), 0, std::move(attrs), true);
   std::unique_lock lock(obj_mu_);
   cache_[old->store_id()] = o;

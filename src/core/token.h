@@ -34,7 +34,8 @@ class Token {
 
   // --- authentication -----------------------------------------------------
   Role role() const;
-  // Checks the PIN (counting failures in the store), then holds the token key.
+  // Checks the PIN (the attempt is counted in the store before the check), then
+  // holds the token key.
   Status login(Role role, std::string_view pin);
   // CKU_CONTEXT_SPECIFIC: checks the user PIN again without changing the state.
   Status verify_user_pin(std::string_view pin);
@@ -68,11 +69,31 @@ class Token {
     return is_private ? static_cast<CK_OBJECT_HANDLE>((epoch << 32) | static_cast<uint64_t>(store_id))
                       : static_cast<CK_OBJECT_HANDLE>(store_id);
   }
-  Result<std::vector<store::StoredAttr>> seal_all(const AttrMap& attrs, int64_t object_id) const;
+  // The stored rows of an object and their MAC (none without the token key, which only
+  // an object that may lack one can do without: CKR_USER_NOT_LOGGED_IN otherwise).
+  Result<store::SealedObject> seal_all(const AttrMap& attrs, const store::ObjectMeta& meta, int64_t object_id) const;
+  // A loaded row's MAC against the token key (auth_mu_ held, key present):
+  // CKR_DEVICE_ERROR, logged with the object id, when the row was changed outside us.
+  Status check_integrity(const store::ObjectRow& row) const;
   store::ObjectMeta meta_of(const AttrMap& attrs) const;
   bool visible(const Object& o) const;
   Status check_pin_length(std::string_view pin) const;
-  Status record_failure(bool so);
+  // What a right PIN yields.
+  struct PinCheck {
+    SecureBytes key;      // the token key
+    SecureBytes kek;      // the PIN's key, to re-wrap a version-1 wrap
+    Bytes wrap;           // the wrap it opened
+    bool legacy = false;  // a version-1 wrap: objects may predate MACs (seal.h)
+  };
+  // The one PIN check (token_auth.cc): counts the attempt in the store before the
+  // derivation, answers the token key for a right PIN.
+  Result<PinCheck> check_pin(bool so, std::string_view pin);
+  // After a right PIN: gives a MAC to the objects written without the token key (for a
+  // legacy wrap, every object from before MACs), then re-wraps a legacy wrap as
+  // version 2. False when the store could not be written now.
+  bool mac_objects(const PinCheck& pc, bool so, ByteView mac_key);
+  store::TokenRow row_snapshot() const;
+  void note_failures(bool so, uint32_t n);
 
   store::SqliteStore& store_;
   const Config& cfg_;
@@ -83,6 +104,8 @@ class Token {
   store::TokenRow row_;
   Role role_ = Role::None;
   SecureBytes token_key_;
+  SecureBytes mac_key_;         // derived from token_key_: object MACs (object_mac.h)
+  bool trust_unmaced_ = false;  // a legacy store that could not be MAC'd at this login
   uint64_t epoch_ = 0;  // counts user logins; part of private objects' handles
 
   mutable std::shared_mutex obj_mu_;

@@ -1,6 +1,6 @@
 // What the store keeps: token rows (label, slot, PIN-wrapped token key, failure
 // counters) and object rows (indexed metadata plus attributes, the sensitive ones
-// sealed). The store never sees a PIN or an unsealed secret.
+// sealed, and an integrity MAC). The store never sees a PIN or an unsealed secret.
 #pragma once
 
 #include "base/bytes.h"
@@ -27,6 +27,13 @@ struct TokenRow {
   uint32_t user_failures = 0;
 };
 
+// What SqliteStore::update_token does besides replacing label, wraps and KDF parameters.
+struct TokenUpdate {
+  bool drop_objects = false;         // re-initialisation: every object of the token goes
+  bool reset_so_failures = false;
+  bool reset_user_failures = false;  // C_InitPIN unlocks the user
+};
+
 struct StoredAttr {
   CK_ATTRIBUTE_TYPE type = 0;
   Bytes value;  // sealed blob when `sealed`
@@ -43,10 +50,19 @@ struct ObjectMeta {
   bool is_private = false;
 };
 
+// What an object write stores besides its indexed columns: the attribute rows and the
+// integrity MAC over all of it (core/object_mac.h), empty when written without the
+// token key (a public session's object, MAC'd at the next login).
+struct SealedObject {
+  std::vector<StoredAttr> attrs;
+  Bytes mac;
+};
+
 struct ObjectRow {
   int64_t id = 0;
   ObjectMeta meta;
   std::vector<StoredAttr> attrs;
+  Bytes mac;  // empty: none yet
 };
 
 // An indexed lookup: each set field must match.

@@ -3,45 +3,10 @@
 #include "base/sqlite_stmt.h"
 
 #include <sqlite3.h>
-#include <sys/stat.h>
-
-#include <filesystem>
 
 namespace ferrohsm::store {
-namespace fs = std::filesystem;
 
 namespace {
-
-constexpr int kSchemaVersion = 1;
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 1), ('next_slot_id', 0);
-CREATE TABLE IF NOT EXISTS tokens (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  slot_id INTEGER NOT NULL UNIQUE,
-  label TEXT NOT NULL,
-  serial TEXT NOT NULL UNIQUE,
-  so_wrap BLOB NOT NULL, so_kdf TEXT NOT NULL,
-  user_wrap BLOB NOT NULL DEFAULT x'', user_kdf TEXT NOT NULL DEFAULT '',
-  so_failures INTEGER NOT NULL DEFAULT 0,
-  user_failures INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS objects (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
-  class INTEGER NOT NULL, key_type INTEGER NOT NULL,
-  label BLOB NOT NULL, ckid BLOB NOT NULL, private INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS objects_by_class ON objects(token_id, class, key_type);
-CREATE INDEX IF NOT EXISTS objects_by_label ON objects(token_id, label);
-CREATE INDEX IF NOT EXISTS objects_by_ckid ON objects(token_id, ckid);
-CREATE TABLE IF NOT EXISTS attributes (
-  object_id INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
-  type INTEGER NOT NULL, value BLOB NOT NULL, sealed INTEGER NOT NULL,
-  PRIMARY KEY (object_id, type)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS changes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  token_id INTEGER NOT NULL, object_id INTEGER NOT NULL, kind INTEGER NOT NULL);
-)sql";
 
 // Kept changes; a reader further behind reloads everything.
 constexpr int64_t kChangesKept = 10000;
@@ -66,60 +31,9 @@ constexpr const char* kTokenColumns =
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
-  std::error_code ec;
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty() && !fs::exists(parent, ec)) {
-    fs::create_directories(parent, ec);
-    if (ec) return make_error(CKR_DEVICE_ERROR, "store: cannot create " + parent.string() + ": " + ec.message());
-    ::chmod(parent.c_str(), 0700);
-  }
-  std::unique_ptr<SqliteStore> s(new SqliteStore(path));
-  mode_t old = ::umask(077);  // the database file is the owner's alone
-  int rc = sqlite3_open_v2(path.c_str(), &s->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  ::umask(old);
-  if (rc != SQLITE_OK) return sqlite_error(s->db_, "open " + path);
-  sqlite3_busy_timeout(s->db_, 10000);
-  FH_TRY(s->exec("PRAGMA journal_mode=WAL"));
-  FH_TRY(s->exec("PRAGMA synchronous=FULL"));
-  FH_TRY(s->exec("PRAGMA foreign_keys=ON"));
-  FH_TRY(s->init_schema());
-  return s;
-}
-
-SqliteStore::~SqliteStore() {
-  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
-  sqlite3_close_v2(db_);
-}
-
-Status SqliteStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "error";
-    sqlite3_free(err);
-    return make_error(CKR_DEVICE_ERROR, std::string("store: ") + m);
-  }
+Status SqliteStore::writable() const {
+  if (read_only_) return make_error(CKR_TOKEN_WRITE_PROTECTED, "store: " + path_ + " is open read-only");
   return {};
-}
-
-Status SqliteStore::init_schema() {
-  std::lock_guard<std::mutex> lock(mu_);
-  FH_TRY(exec("BEGIN IMMEDIATE"));
-  Status st = exec(kSchema);
-  if (st.ok()) {
-    Stmt q(db_, "SELECT value FROM meta WHERE key='schema_version'");
-    auto row = q.step();
-    if (!row.ok()) st = row.error();
-    else if (*row && q.int64(0) > kSchemaVersion)
-      st = make_error(CKR_DEVICE_ERROR, "store: " + path_ + " was written by a newer FerroHSM (schema " +
-                                            std::to_string(q.int64(0)) + ")");
-  }
-  if (!st.ok()) {
-    (void)exec("ROLLBACK");
-    return st;
-  }
-  return exec("COMMIT");
 }
 
 Stmt SqliteStore::prepared(const std::string& sql) {
@@ -136,6 +50,7 @@ Stmt SqliteStore::prepared(const std::string& sql) {
 
 template <typename F>
 Status SqliteStore::transaction(F&& body) {
+  FH_TRY(writable());
   FH_TRY(prepared("BEGIN IMMEDIATE").run());
   Status st = body();
   if (!st.ok()) {
@@ -166,6 +81,7 @@ Result<std::vector<TokenRow>> SqliteStore::tokens() {
     FH_ASSIGN_OR_RETURN(bool row, s.step());
     if (!row) break;
     out.push_back(read_token(s));
+    apply_failure_overlay(out.back());
   }
   return out;
 }
@@ -176,7 +92,14 @@ Result<TokenRow> SqliteStore::token(int64_t id) {
   s.bind(1, id);
   FH_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
-  return read_token(s);
+  TokenRow t = read_token(s);
+  apply_failure_overlay(t);
+  return t;
+}
+
+void SqliteStore::apply_failure_overlay(TokenRow& t) const {
+  if (auto it = failure_overlay_.find({t.id, true}); it != failure_overlay_.end()) t.so_failures = it->second;
+  if (auto it = failure_overlay_.find({t.id, false}); it != failure_overlay_.end()) t.user_failures = it->second;
 }
 
 Result<CK_SLOT_ID> SqliteStore::next_slot_id() {
@@ -211,10 +134,10 @@ Result<int64_t> SqliteStore::create_token(TokenRow& row) {
   return id;
 }
 
-Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
+Status SqliteStore::update_token(const TokenRow& row, const TokenUpdate& what) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    if (drop_objects) {
+    if (what.drop_objects) {
       Stmt ids = prepared("SELECT id FROM objects WHERE token_id = ?");
       ids.bind(1, row.id);
       std::vector<int64_t> gone;
@@ -229,22 +152,70 @@ Status SqliteStore::update_token(const TokenRow& row, bool drop_objects) {
     }
     Stmt up = prepared(
             "UPDATE tokens SET label = ?, so_wrap = ?, so_kdf = ?, user_wrap = ?, user_kdf = ?, "
-            "so_failures = ?, user_failures = ? WHERE id = ?");
+            "so_failures = CASE WHEN ? THEN 0 ELSE so_failures END, "
+            "user_failures = CASE WHEN ? THEN 0 ELSE user_failures END WHERE id = ?");
     up.bind(1, row.label).bind(2, ByteView(row.so_wrap)).bind(3, row.so_kdf).bind(4, ByteView(row.user_wrap));
-    up.bind(5, row.user_kdf).bind(6, static_cast<int64_t>(row.so_failures));
-    up.bind(7, static_cast<int64_t>(row.user_failures)).bind(8, row.id);
+    up.bind(5, row.user_kdf).bind(6, int64_t{what.reset_so_failures}).bind(7, int64_t{what.reset_user_failures});
+    up.bind(8, row.id);
     FH_TRY(up.run());
     if (sqlite3_changes(db_) != 1) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
     return record_change(row.id, 0, ChangeKind::Token);
   });
 }
 
-Status SqliteStore::set_failures(int64_t token_id, bool so, uint32_t failures) {
+Result<uint32_t> SqliteStore::take_pin_attempt(int64_t token_id, bool so, uint32_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t taken = 0;
+  if (read_only_) {
+    // Nothing can be written: the count lives in this process (which could read the
+    // file, and so try PINs offline, anyway).
+    Stmt cur = prepared(so ? "SELECT so_failures FROM tokens WHERE id = ?" : "SELECT user_failures FROM tokens WHERE id = ?");
+    cur.bind(1, token_id);
+    FH_ASSIGN_OR_RETURN(bool r, cur.step());
+    if (!r) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
+    auto [it, fresh] = failure_overlay_.try_emplace({token_id, so}, static_cast<uint32_t>(cur.int64(0)));
+    if (it->second >= max) return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
+    return ++it->second;
+  }
+  FH_TRY(transaction([&]() -> Status {
+    Stmt cur = prepared(so ? "SELECT so_failures FROM tokens WHERE id = ?" : "SELECT user_failures FROM tokens WHERE id = ?");
+    cur.bind(1, token_id);
+    FH_ASSIGN_OR_RETURN(bool r, cur.step());
+    if (!r) return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was deleted");
+    int64_t failures = cur.int64(0);
+    if (failures >= static_cast<int64_t>(max))
+      return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
+    taken = static_cast<uint32_t>(failures + 1);
+    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
+                          : "UPDATE tokens SET user_failures = ? WHERE id = ?");
+    FH_TRY(up.bind(1, int64_t{taken}).bind(2, token_id).run());
+    return record_change(token_id, 0, ChangeKind::Token);
+  }));
+  return taken;
+}
+
+Status SqliteStore::clear_pin_failures(int64_t token_id, bool so) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (read_only_) {
+    failure_overlay_[{token_id, so}] = 0;
+    return {};
+  }
+  return transaction([&]() -> Status {
+    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = 0 WHERE id = ? AND so_failures != 0"
+                          : "UPDATE tokens SET user_failures = 0 WHERE id = ? AND user_failures != 0");
+    FH_TRY(up.bind(1, token_id).run());
+    if (sqlite3_changes(db_) == 0) return {};
+    return record_change(token_id, 0, ChangeKind::Token);
+  });
+}
+
+Status SqliteStore::replace_wrap(int64_t token_id, bool so, ByteView old_wrap, ByteView new_wrap) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt up = prepared(so ? "UPDATE tokens SET so_failures = ? WHERE id = ?"
-                    : "UPDATE tokens SET user_failures = ? WHERE id = ?");
-    FH_TRY(up.bind(1, static_cast<int64_t>(failures)).bind(2, token_id).run());
+    Stmt up = prepared(so ? "UPDATE tokens SET so_wrap = ? WHERE id = ? AND so_wrap = ?"
+                          : "UPDATE tokens SET user_wrap = ? WHERE id = ? AND user_wrap = ?");
+    FH_TRY(up.bind(1, new_wrap).bind(2, token_id).bind(3, old_wrap).run());
+    if (sqlite3_changes(db_) == 0) return {};
     return record_change(token_id, 0, ChangeKind::Token);
   });
 }
@@ -276,7 +247,8 @@ Status SqliteStore::insert_attrs(int64_t id, const std::vector<StoredAttr>& attr
 // still durable when its call returns.
 void SqliteStore::commit_batch(std::vector<WriteRequest*>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
-  Status st = prepared("BEGIN IMMEDIATE").run();
+  Status st = writable();
+  if (st.ok()) st = prepared("BEGIN IMMEDIATE").run();
   if (!st.ok()) {
     for (WriteRequest* r : batch) r->status = st;
     return;
@@ -332,24 +304,30 @@ Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& se
     ins.bind(4, ByteView(m.label)).bind(5, ByteView(m.ckid)).bind(6, m.is_private ? 1 : 0);
     FH_TRY(ins.run());
     id = sqlite3_last_insert_rowid(db_);
-    FH_ASSIGN_OR_RETURN(std::vector<StoredAttr> attrs, seal(id));
-    FH_TRY(insert_attrs(id, attrs));
+    FH_ASSIGN_OR_RETURN(SealedObject sealed, seal(id));
+    FH_TRY(insert_attrs(id, sealed.attrs));
+    if (!sealed.mac.empty()) {
+      Stmt mac = prepared("UPDATE objects SET mac = ? WHERE id = ?");
+      FH_TRY(mac.bind(1, ByteView(sealed.mac)).bind(2, id).run());
+    }
     return record_change(m.token_id, id, ChangeKind::Insert);
   }));
   return id;
 }
 
-Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const std::vector<StoredAttr>& attrs) {
+Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const SealedObject& sealed) {
   std::lock_guard<std::mutex> lock(mu_);
   return transaction([&]() -> Status {
-    Stmt up = prepared("UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ? WHERE id = ?");
+    Stmt up = prepared(
+        "UPDATE objects SET class = ?, key_type = ?, label = ?, ckid = ?, private = ?, mac = ? WHERE id = ?");
     up.bind(1, static_cast<int64_t>(m.cls)).bind(2, static_cast<int64_t>(m.key_type)).bind(3, ByteView(m.label));
-    up.bind(4, ByteView(m.ckid)).bind(5, m.is_private ? 1 : 0).bind(6, id);
+    up.bind(4, ByteView(m.ckid)).bind(5, m.is_private ? 1 : 0).bind(7, id);
+    if (!sealed.mac.empty()) up.bind(6, ByteView(sealed.mac));  // else NULL: no MAC yet
     FH_TRY(up.run());
     if (sqlite3_changes(db_) != 1) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was deleted");
     Stmt del = prepared("DELETE FROM attributes WHERE object_id = ?");
     FH_TRY(del.bind(1, id).run());
-    FH_TRY(insert_attrs(id, attrs));
+    FH_TRY(insert_attrs(id, sealed.attrs));
     return record_change(m.token_id, id, ChangeKind::Update);
   });
 }
@@ -369,7 +347,11 @@ Status SqliteStore::delete_object(int64_t id) {
 
 Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt o = prepared("SELECT token_id, class, key_type, label, ckid, private FROM objects WHERE id = ?");
+  return load_row(id);
+}
+
+Result<ObjectRow> SqliteStore::load_row(int64_t id) {
+  Stmt o = prepared("SELECT token_id, class, key_type, label, ckid, private, mac FROM objects WHERE id = ?");
   o.bind(1, id);
   FH_ASSIGN_OR_RETURN(bool r, o.step());
   if (!r) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: no such object");
@@ -381,6 +363,7 @@ Result<ObjectRow> SqliteStore::load_object(int64_t id) {
   row.meta.label = o.blob(3);
   row.meta.ckid = o.blob(4);
   row.meta.is_private = o.int64(5) != 0;
+  row.mac = o.blob(6);
   Stmt a = prepared("SELECT type, value, sealed FROM attributes WHERE object_id = ?");
   a.bind(1, id);
   for (;;) {
@@ -389,6 +372,37 @@ Result<ObjectRow> SqliteStore::load_object(int64_t id) {
     row.attrs.push_back(StoredAttr{static_cast<CK_ATTRIBUTE_TYPE>(a.int64(0)), a.blob(1), a.int64(2) != 0});
   }
   return row;
+}
+
+Result<size_t> SqliteStore::mac_unmaced_objects(int64_t token_id, const Macer& mac_of) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto unmaced = [&]() -> Result<std::vector<int64_t>> {
+    Stmt s = prepared("SELECT id FROM objects WHERE token_id = ? AND mac IS NULL");
+    s.bind(1, token_id);
+    std::vector<int64_t> ids;
+    for (;;) {
+      FH_ASSIGN_OR_RETURN(bool r, s.step());
+      if (!r) break;
+      ids.push_back(s.int64(0));
+    }
+    return ids;
+  };
+  FH_ASSIGN_OR_RETURN(std::vector<int64_t> first, unmaced());
+  if (first.empty()) return size_t{0};  // the usual case: no write lock
+  size_t done = 0;
+  FH_TRY(transaction([&]() -> Status {
+    FH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, unmaced());  // as of the write lock
+    for (int64_t id : ids) {
+      FH_ASSIGN_OR_RETURN(ObjectRow row, load_row(id));
+      FH_ASSIGN_OR_RETURN(Bytes mac, mac_of(row));
+      if (mac.empty()) continue;
+      Stmt up = prepared("UPDATE objects SET mac = ? WHERE id = ? AND mac IS NULL");
+      FH_TRY(up.bind(1, ByteView(mac)).bind(2, id).run());
+      ++done;
+    }
+    return {};
+  }));
+  return done;
 }
 
 Result<std::vector<FoundObject>> SqliteStore::find(const ObjectQuery& q) {

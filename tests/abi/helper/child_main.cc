@@ -5,6 +5,11 @@
 //   abi_child_helper <module.so> churn <token-label> <label> <millis>
 //       for <millis> ms (at most 5000 rounds) creates and destroys token data objects,
 //       checking each step; prints the number of rounds.
+//   abi_child_helper <module.so> guess <token-label> <count> <start-ms>
+//       opens an R/O session and, from wall-clock time <start-ms> (ms since the epoch, so
+//       that several processes start together), tries <count> wrong user PINs; prints
+//       "<incorrect> <locked> <other>": how many answered CKR_PIN_INCORRECT,
+//       CKR_PIN_LOCKED, and anything else.
 //
 // The token is named by its label (slot ids are the module's business; SoftHSMv2
 // renumbers them per process). The module finds its config through the inherited environment (FERROHSM_CONF or
@@ -15,6 +20,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -63,8 +69,33 @@ bool FindSlot(const std::string& token_label, CK_SLOT_ID* out) {
   return false;
 }
 
+// Wrong user PINs from the time given; counts the answers (see the header).
+int Guess(CK_SLOT_ID slot, int count, long long start_ms) {
+  CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+  if (!Check(g_f->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s), "C_OpenSession")) return 4;
+  std::this_thread::sleep_until(std::chrono::system_clock::time_point(std::chrono::milliseconds(start_ms)));
+  int incorrect = 0, locked = 0, other = 0;
+  for (int i = 0; i < count && i < 1000; ++i) {
+    std::string wrong = "wrong-pin-" + std::to_string(i);
+    CK_RV rv = g_f->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(wrong.data()), wrong.size());
+    if (rv == CKR_PIN_INCORRECT) ++incorrect;
+    else if (rv == CKR_PIN_LOCKED) ++locked;
+    else ++other;
+  }
+  std::printf("%d %d %d\n", incorrect, locked, other);
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   std::string mode = argv[2];
+  if (mode == "guess") {
+    if (argc < 6) return 2;
+    if (!Check(g_f->C_Initialize(nullptr), "C_Initialize")) return 4;
+    CK_SLOT_ID slot = 0;
+    int rc = FindSlot(argv[3], &slot) ? Guess(slot, std::atoi(argv[4]), std::atoll(argv[5])) : 4;
+    Check(g_f->C_Finalize(nullptr), "C_Finalize");
+    return rc;
+  }
   std::string label = argv[4];
   const char* pin = std::getenv("FERROHSM_TEST_USER_PIN");
   if (pin == nullptr) return 2;
@@ -105,7 +136,7 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn <token-label> <label> [ms]\n");
+    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn|guess <token-label> <label>|<count> [ms]\n");
     return 2;
   }
   auto lib = ferrohsm::load_pkcs11_library(argv[1], RTLD_NOW | RTLD_LOCAL);
