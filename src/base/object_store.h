@@ -97,6 +97,13 @@ struct Change {
   ChangeKind kind = ChangeKind::Update;
 };
 
+// How to reach a store (the [store] section of the configuration).
+struct StoreSettings {
+  std::string path;                 // SQLite: the database file
+  uint32_t busy_timeout_ms = 5000;  // a write waits this long for another writer's lock
+  bool read_only = false;           // open read-only: writes answer CKR_TOKEN_WRITE_PROTECTED
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;

@@ -124,12 +124,12 @@ Result<CK_MECHANISM_INFO> App::mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE
 Status App::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label) {
   FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
   if (!options_.admin)
-    return make_error(CKR_FUNCTION_NOT_PERMITTED, options_.identity + " may not initialise tokens");
+    return make_error(CKR_TOKEN_WRITE_PROTECTED, options_.identity + " may not initialise tokens");
   return b->init_token(slot, so_pin, label);
 }
 
 Status App::delete_token(CK_SLOT_ID slot) {
-  if (!options_.admin) return make_error(CKR_FUNCTION_NOT_PERMITTED, options_.identity + " may not delete tokens");
+  if (!options_.admin) return make_error(CKR_TOKEN_WRITE_PROTECTED, options_.identity + " may not delete tokens");
   FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
   if (b != keystore_.get()) return make_error(CKR_FUNCTION_NOT_SUPPORTED, "a bridged token is deleted where it lives");
   return keystore_->delete_token(slot);
@@ -245,6 +245,10 @@ Status App::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
   return of_session(h).recover(kind, h, in, out);
 }
 
+Status App::dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
+  return of_session(h).dual_update(d, h, in, out);
+}
+
 Status App::get_operation_state(CK_SESSION_HANDLE h, OutBuf out) { return of_session(h).get_operation_state(h, out); }
 Status App::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key) {
   return of_session(h).set_operation_state(h, state, enc_key, auth_key);
@@ -269,6 +273,31 @@ Status App::message_final(CipherDir d, CK_SESSION_HANDLE h) { return of_session(
 std::optional<CK_MECHANISM_TYPE> App::message_mechanism(CK_SESSION_HANDLE h, CipherDir d) {
   return of_session(h).message_mechanism(h, d);
 }
+
+// --- message-based signatures --------------------------------------------------------------
+
+Status App::message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
+  FH_TRY(check_mechanism(h, m.mechanism));
+  return of_session(h).message_sig_init(kind, h, m, key);
+}
+Status App::sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig) {
+  return of_session(h).sign_message(h, param, param_len, data, sig);
+}
+Status App::verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, ByteView sig) {
+  return of_session(h).verify_message(h, param, param_len, data, sig);
+}
+Status App::message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len) {
+  return of_session(h).message_sig_begin(kind, h, param, param_len);
+}
+Status App::sign_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                              const OutBuf* sig) {
+  return of_session(h).sign_message_next(h, param, param_len, data, sig);
+}
+Status App::verify_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                                const ByteView* sig) {
+  return of_session(h).verify_message_next(h, param, param_len, data, sig);
+}
+Status App::message_sig_final(OpKind kind, CK_SESSION_HANDLE h) { return of_session(h).message_sig_final(kind, h); }
 
 // --- key management -----------------------------------------------------------------------
 

@@ -105,6 +105,8 @@ class App final : public Backend {
   Status recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
   Status recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) override;
 
+  Status dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) override;
+
   Status get_operation_state(CK_SESSION_HANDLE h, OutBuf out) override;
   Status set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key,
                              CK_OBJECT_HANDLE auth_key) override;
@@ -117,6 +119,17 @@ class App final : public Backend {
                       CK_FLAGS flags) override;
   Status message_final(CipherDir d, CK_SESSION_HANDLE h) override;
   std::optional<CK_MECHANISM_TYPE> message_mechanism(CK_SESSION_HANDLE h, CipherDir d) override;
+
+  Status message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
+  Status sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig) override;
+  Status verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                        ByteView sig) override;
+  Status message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len) override;
+  Status sign_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                           const OutBuf* sig) override;
+  Status verify_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                             const ByteView* sig) override;
+  Status message_sig_final(OpKind kind, CK_SESSION_HANDLE h) override;
 
   Status wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
                   OutBuf out) override;

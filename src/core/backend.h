@@ -14,6 +14,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "core/attributes.h"
+#include "core/op_kind.h"
 
 #include <optional>
 #include <span>
@@ -30,7 +31,6 @@ struct OutBuf {
 };
 
 enum class CipherDir { Encrypt, Decrypt };
-enum class OpKind { Sign, Verify, Encrypt, Decrypt, Digest, SignRecover, VerifyRecover, MessageEncrypt, MessageDecrypt };
 
 // One mechanism a slot supports, as C_GetMechanismInfo reports it.
 struct MechanismCaps {
@@ -106,6 +106,9 @@ class Backend {
   virtual Status recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) = 0;
   virtual Status recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) = 0;
 
+  // --- dual-function calls: both operations must be active ----------------------------------
+  virtual Status dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) = 0;
+
   // --- operation state ---------------------------------------------------------------------
   virtual Status get_operation_state(CK_SESSION_HANDLE h, OutBuf out) = 0;
   virtual Status set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key,
@@ -122,6 +125,21 @@ class Backend {
   // The mechanism of the session's active message-based operation of that direction (the
   // server lays out per-message parameters by it).
   virtual std::optional<CK_MECHANISM_TYPE> message_mechanism(CK_SESSION_HANDLE h, CipherDir d) = 0;
+
+  // --- message-based signatures -------------------------------------------------------------
+  // `kind` is OpKind::MessageSign or OpKind::MessageVerify; `sig == nullptr` in the *_next
+  // calls marks a part that is not the last.
+  virtual Status message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) = 0;
+  virtual Status sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                              OutBuf sig) = 0;
+  virtual Status verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                                ByteView sig) = 0;
+  virtual Status message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len) = 0;
+  virtual Status sign_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                                   const OutBuf* sig) = 0;
+  virtual Status verify_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
+                                     const ByteView* sig) = 0;
+  virtual Status message_sig_final(OpKind kind, CK_SESSION_HANDLE h) = 0;
 
   // --- key management ----------------------------------------------------------------------
   virtual Status wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,

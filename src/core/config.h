@@ -5,6 +5,7 @@
 // $XDG_DATA_HOME/ferrohsm/ (~/.local/share/ferrohsm/).
 #pragma once
 
+#include "base/object_store.h"
 #include "base/result.h"
 
 #include <cstdint>
@@ -44,6 +45,11 @@ struct Config {
 
   std::map<std::string, MechanismPolicy> token_policy;  // by token label
 };
+
+// The [store] settings, for whoever opens the store (src/store/open_store.h).
+inline store::StoreSettings store_settings(const Config& c) {
+  return store::StoreSettings{c.store_path, c.store_busy_timeout_ms, c.store_read_only};
+}
 
 // Finds and reads the configuration. `explicit_path` (from pReserved) wins when set.
 Result<Config> load_config(const std::string& explicit_path = {});

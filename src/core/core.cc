@@ -1,16 +1,16 @@
 #include "core/core.h"
 
 #include "core/hsm.h"
-#include "core/log.h"
+#include "base/log.h"
 
 #include <algorithm>
 
 namespace ferrohsm {
 
-Core::Core(Config cfg, std::shared_ptr<ObjectStore> store, std::chrono::milliseconds grace)
+Core::Core(Config cfg, std::shared_ptr<store::ObjectStore> store, std::chrono::milliseconds grace)
     : cfg_(std::move(cfg)), store_(std::move(store)), keys_(grace) {}
 
-Result<std::shared_ptr<Core>> Core::open(Config cfg, std::shared_ptr<ObjectStore> store,
+Result<std::shared_ptr<Core>> Core::open(Config cfg, std::shared_ptr<store::ObjectStore> store,
                                          std::chrono::milliseconds login_grace) {
   if (!store) return make_error(CKR_GENERAL_ERROR, "no object store");
   return std::shared_ptr<Core>(new Core(std::move(cfg), std::move(store), login_grace));

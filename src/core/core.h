@@ -33,12 +33,12 @@ class Core : public std::enable_shared_from_this<Core> {
  public:
   // `login_grace`: how long a token key stays after the last application logged out (0 in
   // the embedded library, where one process is one application).
-  static Result<std::shared_ptr<Core>> open(Config cfg, std::shared_ptr<ObjectStore> store,
+  static Result<std::shared_ptr<Core>> open(Config cfg, std::shared_ptr<store::ObjectStore> store,
                                             std::chrono::milliseconds login_grace = std::chrono::milliseconds(0));
 
   const Config& config() const { return cfg_; }
-  ObjectStore& store() { return *store_; }
-  const std::shared_ptr<ObjectStore>& store_ptr() const { return store_; }
+  store::ObjectStore& store() { return *store_; }
+  const std::shared_ptr<store::ObjectStore>& store_ptr() const { return store_; }
   TokenKeyCache& keys() { return keys_; }
 
   // Adds a backend every application gets (a bridge), before the first open_app.
@@ -49,12 +49,12 @@ class Core : public std::enable_shared_from_this<Core> {
 
  private:
   friend class App;
-  Core(Config cfg, std::shared_ptr<ObjectStore> store, std::chrono::milliseconds grace);
+  Core(Config cfg, std::shared_ptr<store::ObjectStore> store, std::chrono::milliseconds grace);
   void attach(App* app);
   void detach(App* app);
 
   Config cfg_;
-  std::shared_ptr<ObjectStore> store_;
+  std::shared_ptr<store::ObjectStore> store_;
   TokenKeyCache keys_;
   std::vector<BackendMaker> makers_;
   mutable std::mutex apps_mu_;

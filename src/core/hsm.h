@@ -1,14 +1,16 @@
-// The HSM core as one object: slots and tokens over the store, sessions and login
-// state, objects, and cryptographic operations. The PKCS#11 module, the CLI and the
-// server each hold one Hsm and call it; each method is one PKCS#11 function with C++
-// types, returning the spec's code as its error. Thread-safe.
+// The software keystore: the slot backend (core/backend.h) that serves the tokens of
+// an ObjectStore — one application's sessions, login state and object handles over the
+// tokens every application of the process shares through the store. Each method is one
+// PKCS#11 function with C++ types, returning the spec's code as its error. Thread-safe.
+// (The class keeps its historical name; it is the keystore backend, App is the front.)
 #pragma once
 
+#include "base/object_store.h"
+#include "core/backend.h"
 #include "core/config.h"
 #include "core/mech/registry.h"
 #include "core/session_table.h"
 #include "core/token.h"
-#include "store/sqlite_store.h"
 
 #include <map>
 #include <memory>
@@ -17,155 +19,134 @@
 
 namespace ferrohsm {
 
-// A caller's output buffer with PKCS#11's convention: data == nullptr asks for the
-// length; a short buffer gets CKR_BUFFER_TOO_SMALL and the length needed.
-struct OutBuf {
-  uint8_t* data;
-  CK_ULONG* len;
-};
+class Core;
 
-enum class CipherDir { Encrypt, Decrypt };
-
-// The dual-function calls and the two operations each one updates.
-enum class DualKind { DigestEncrypt, DecryptDigest, SignEncrypt, DecryptVerify };
-struct DualOps {
-  OpKind cipher;
-  OpKind other;
-};
-constexpr DualOps dual_ops(DualKind d) {
-  switch (d) {
-    case DualKind::DigestEncrypt: return {OpKind::Encrypt, OpKind::Digest};
-    case DualKind::DecryptDigest: return {OpKind::Decrypt, OpKind::Digest};
-    case DualKind::SignEncrypt: return {OpKind::Encrypt, OpKind::Sign};
-    case DualKind::DecryptVerify: break;
-  }
-  return {OpKind::Decrypt, OpKind::Verify};
-}
-
-class Hsm {
+class Hsm final : public Backend {
  public:
-  static Result<std::unique_ptr<Hsm>> open(const Config& cfg);
-  ~Hsm();
+  explicit Hsm(Core& core);
+  ~Hsm() override;
 
   const Config& config() const { return cfg_; }
-  store::SqliteStore& store() { return *store_; }
 
   // --- slots and tokens ------------------------------------------------------
   // Initialised tokens' slots in slot order, then the free slot.
-  Result<std::vector<CK_SLOT_ID>> slots();
-  Result<CK_SLOT_INFO> slot_info(CK_SLOT_ID slot);
-  Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot);
-  Result<std::vector<CK_MECHANISM_TYPE>> mechanisms(CK_SLOT_ID slot);
-  Result<CK_MECHANISM_INFO> mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type);
+  Result<std::vector<CK_SLOT_ID>> slots() override;
+  Result<CK_SLOT_INFO> slot_info(CK_SLOT_ID slot) override;
+  Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot) override;
+  std::optional<std::string> token_label(CK_SLOT_ID slot) override;
+  Result<std::vector<MechanismCaps>> mechanisms(CK_SLOT_ID slot) override;
   // `label` is the caller's 32 bytes, blank-padded.
-  Status init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label);
+  Status init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label) override;
   // The token in `slot` (initialised), or CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_RECOGNIZED.
   Result<std::shared_ptr<Token>> token(CK_SLOT_ID slot);
   Status delete_token(CK_SLOT_ID slot);  // CLI: no sessions may be open on it
+  std::vector<std::string> logged_in_tokens();
 
   // --- sessions and login ------------------------------------------------------
-  Result<CK_SESSION_HANDLE> open_session(CK_SLOT_ID slot, CK_FLAGS flags);
-  Status close_session(CK_SESSION_HANDLE h);
-  Status close_all_sessions(CK_SLOT_ID slot);
-  Result<CK_SESSION_INFO> session_info(CK_SESSION_HANDLE h);
-  Status login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin);
-  Status logout(CK_SESSION_HANDLE h);
-  Status init_pin(CK_SESSION_HANDLE h, std::string_view pin);
-  Status set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_view new_pin);
+  Result<CK_SESSION_HANDLE> open_session(CK_SLOT_ID slot, CK_FLAGS flags) override;
+  Status close_session(CK_SESSION_HANDLE h) override;
+  Status close_all_sessions(CK_SLOT_ID slot) override;
+  Result<CK_SESSION_INFO> session_info(CK_SESSION_HANDLE h) override;
+  Status login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) override;
+  Status logout(CK_SESSION_HANDLE h) override;
+  Status init_pin(CK_SESSION_HANDLE h, std::string_view pin) override;
+  Status set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_view new_pin) override;
+  Result<CK_SLOT_ID> session_slot(CK_SESSION_HANDLE h) override;
+  size_t session_count() override;
   Result<SessionPtr> session(CK_SESSION_HANDLE h);
 
   // --- objects -----------------------------------------------------------------
-  Result<CK_OBJECT_HANDLE> create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl);
-  Result<CK_OBJECT_HANDLE> copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl);
-  Status destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o);
-  Result<CK_ULONG> object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o);
+  Result<CK_OBJECT_HANDLE> create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) override;
+  Result<CK_OBJECT_HANDLE> copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) override;
+  Status destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) override;
+  Result<CK_ULONG> object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) override;
   Result<ObjectPtr> object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o);
-  Status set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl);
-  Status find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl);
-  Result<std::vector<CK_OBJECT_HANDLE>> find_next(CK_SESSION_HANDLE h, CK_ULONG max);
-  Status find_final(CK_SESSION_HANDLE h);
+  Status get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) override;
+  Status set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) override;
+  Status find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) override;
+  Result<std::vector<CK_OBJECT_HANDLE>> find_next(CK_SESSION_HANDLE h, CK_ULONG max) override;
+  Status find_final(CK_SESSION_HANDLE h) override;
 
   // --- keys ----------------------------------------------------------------------
-  Result<CK_OBJECT_HANDLE> generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl);
+  Result<CK_OBJECT_HANDLE> generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) override;
   Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM& m,
-                                                                         const AttrMap& pub, const AttrMap& priv);
-  Status generate_random(CK_SESSION_HANDLE h, MutableByteView out);
-  Status seed_random(CK_SESSION_HANDLE h, ByteView seed);
+                                                                         const AttrMap& pub, const AttrMap& priv) override;
+  Status generate_random(CK_SESSION_HANDLE h, MutableByteView out) override;
+  Status seed_random(CK_SESSION_HANDLE h, ByteView seed) override;
 
   // --- signatures ----------------------------------------------------------------
-  Status sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
-  Status sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig);
-  Status sign_update(CK_SESSION_HANDLE h, ByteView data);
-  Status sign_final(CK_SESSION_HANDLE h, OutBuf sig);
-  Status verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
-  Status verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig);
-  Status verify_update(CK_SESSION_HANDLE h, ByteView data);
-  Status verify_final(CK_SESSION_HANDLE h, ByteView sig);
+  Status sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
+  Status sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) override;
+  Status sign_update(CK_SESSION_HANDLE h, ByteView data) override;
+  Status sign_final(CK_SESSION_HANDLE h, OutBuf sig) override;
+  Status verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
+  Status verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) override;
+  Status verify_update(CK_SESSION_HANDLE h, ByteView data) override;
+  Status verify_final(CK_SESSION_HANDLE h, ByteView sig) override;
 
   // --- ciphers and digests --------------------------------------------------------------
-  Status cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
-  Status cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out);
-  Status cipher_update(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out);
-  Status cipher_final(CipherDir d, CK_SESSION_HANDLE h, OutBuf out);
-  Status digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m);
-  Status digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out);
-  Status digest_update(CK_SESSION_HANDLE h, ByteView data);
-  Status digest_final(CK_SESSION_HANDLE h, OutBuf out);
+  Status cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
+  Status cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) override;
+  Status cipher_update(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) override;
+  Status cipher_final(CipherDir d, CK_SESSION_HANDLE h, OutBuf out) override;
+  Status digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) override;
+  Status digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out) override;
+  Status digest_update(CK_SESSION_HANDLE h, ByteView data) override;
+  Status digest_final(CK_SESSION_HANDLE h, OutBuf out) override;
 
   // --- dual-function calls (hsm_dual.cc): both operations must be active ---------------
-  Status dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView in, OutBuf out);
+  Status dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) override;
 
   // --- operation state (hsm_state.cc): digests only -----------------------------------------
-  Status get_operation_state(CK_SESSION_HANDLE h, OutBuf out);
-  Status set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key);
+  Status get_operation_state(CK_SESSION_HANDLE h, OutBuf out) override;
+  Status set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key) override;
 
   // --- message-based AEAD (hsm_message.cc) ----------------------------------------------
   // `param` is the caller's CK_GCM_MESSAGE_PARAMS / CK_CCM_MESSAGE_PARAMS /
   // CK_SALSA20_CHACHA20_POLY1305_MSG_PARAMS: a generated IV and the tag are written into it.
-  Status message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
+  Status message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
   Status message(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad, ByteView in,
-                 OutBuf out);
-  Status message_begin(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad);
+                 OutBuf out) override;
+  Status message_begin(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad) override;
   Status message_next(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView in, OutBuf out,
-                      CK_FLAGS flags);
-  Status message_final(CipherDir d, CK_SESSION_HANDLE h);
+                      CK_FLAGS flags) override;
+  Status message_final(CipherDir d, CK_SESSION_HANDLE h) override;
+  std::optional<CK_MECHANISM_TYPE> message_mechanism(CK_SESSION_HANDLE h, CipherDir d) override;
 
   // --- message-based signatures (hsm_message_sign.cc) -----------------------------------
   // `kind` is OpKind::MessageSign or OpKind::MessageVerify. The per-message parameter
   // must be NULL (no FerroHSM mechanism takes one). `sig == nullptr` in the *_next
   // calls marks a part that is not the last.
-  Status message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
-  Status sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig);
-  Status verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, ByteView sig);
-  Status message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len);
+  Status message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
+  Status sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig) override;
+  Status verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, ByteView sig) override;
+  Status message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len) override;
   Status sign_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
-                           const OutBuf* sig);
+                           const OutBuf* sig) override;
   Status verify_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
-                             const ByteView* sig);
-  Status message_sig_final(OpKind kind, CK_SESSION_HANDLE h);
+                             const ByteView* sig) override;
+  Status message_sig_final(OpKind kind, CK_SESSION_HANDLE h) override;
 
   // --- key management ----------------------------------------------------------------
   Status wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
-                  OutBuf out);
+                  OutBuf out) override;
   Result<CK_OBJECT_HANDLE> unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
-                                      ByteView wrapped, const AttrMap& tmpl);
+                                      ByteView wrapped, const AttrMap& tmpl) override;
   Result<CK_OBJECT_HANDLE> derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
-                                      const AttrMap& tmpl);
-  Status digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key);
+                                      const AttrMap& tmpl) override;
+  Status digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) override;
   // C_SignRecoverInit / C_VerifyRecoverInit and their single-part calls.
-  Status recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key);
-  Status recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out);
+  Status recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) override;
+  Status recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) override;
 
   // Ends an active operation (a call that failed on its arguments ends it too).
-  void end_operation(CK_SESSION_HANDLE h, OpKind kind);
+  void end_operation(CK_SESSION_HANDLE h, OpKind kind) override;
 
   // Wipes all unsealed key material (logout of every token). Called by C_Finalize.
-  void wipe();
+  void wipe() override;
 
  private:
-  explicit Hsm(Config cfg) : cfg_(std::move(cfg)) {}
   Status reload_tokens();  // picks up tokens another process created or deleted
-  bool mechanism_allowed(const Token* token, CK_MECHANISM_TYPE type) const;
   Result<const mech::Entry*> prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
                                                 CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k);
   // The key for a key-management call, with its usage attribute checked; handle
@@ -174,8 +155,9 @@ class Hsm {
   Status check_writable(const Session& s, bool token_object) const;
   Status check_private_access(const Session& s, bool private_object) const;
 
-  Config cfg_;
-  std::unique_ptr<store::SqliteStore> store_;
+  Core& core_;
+  const Config& cfg_;
+  std::shared_ptr<store::ObjectStore> store_;
   mutable std::shared_mutex tokens_mu_;
   std::map<CK_SLOT_ID, std::shared_ptr<Token>> tokens_;
   CK_SLOT_ID free_slot_ = 0;

@@ -54,8 +54,7 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
                      OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
-  if (e == nullptr || e->encrypt == nullptr || !(e->info.flags & CKF_WRAP) ||
-      !mechanism_allowed(s->token().get(), m.mechanism))
+  if (e == nullptr || e->encrypt == nullptr || !(e->info.flags & CKF_WRAP))
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot wrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr wk, key_for(*s, wrapping, CKA_WRAP, CKR_WRAPPING_KEY_HANDLE_INVALID));
   FH_ASSIGN_OR_RETURN(ObjectPtr target, key_for(*s, key, 0, CKR_KEY_HANDLE_INVALID));
@@ -103,8 +102,7 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
                                          ByteView wrapped, const AttrMap& caller_tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
-  if (e == nullptr || e->decrypt == nullptr || !(e->info.flags & CKF_UNWRAP) ||
-      !mechanism_allowed(s->token().get(), m.mechanism))
+  if (e == nullptr || e->decrypt == nullptr || !(e->info.flags & CKF_UNWRAP))
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot unwrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr uk, key_for(*s, unwrapping, CKA_UNWRAP, CKR_UNWRAPPING_KEY_HANDLE_INVALID));
   CK_KEY_TYPE ukt = uk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
@@ -154,7 +152,7 @@ Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM
                                          const AttrMap& caller_tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
-  if (e == nullptr || e->derive == nullptr || !mechanism_allowed(s->token().get(), m.mechanism))
+  if (e == nullptr || e->derive == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot derive keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr bk, key_for(*s, base, CKA_DERIVE, CKR_KEY_HANDLE_INVALID));
   CK_KEY_TYPE bkt = bk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);

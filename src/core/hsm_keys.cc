@@ -8,7 +8,7 @@ namespace ferrohsm {
 Result<CK_OBJECT_HANDLE> Hsm::generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
-  if (e == nullptr || e->generate_key == nullptr || !mechanism_allowed(s->token().get(), m.mechanism))
+  if (e == nullptr || e->generate_key == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "mechanism cannot generate a secret key");
   const bool so = s->token()->role() == Role::SO;
   FH_TRY(check_writable(*s, tmpl.get_bool_or(CKA_TOKEN, false)));
@@ -25,7 +25,7 @@ Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> Hsm::generate_key_pair(CK_
                                                                               const AttrMap& priv) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const mech::Entry* e = mech::Registry::global().find(m.mechanism);
-  if (e == nullptr || e->generate_key_pair == nullptr || !mechanism_allowed(s->token().get(), m.mechanism))
+  if (e == nullptr || e->generate_key_pair == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "mechanism cannot generate a key pair");
   const bool so = s->token()->role() == Role::SO;
   FH_TRY(check_writable(*s, pub.get_bool_or(CKA_TOKEN, false) || priv.get_bool_or(CKA_TOKEN, false)));

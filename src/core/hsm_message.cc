@@ -48,7 +48,7 @@ Status Hsm::message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m
   auto& st = state_of(*s, d);
   if (st) return make_error(CKR_OPERATION_ACTIVE, "a message-based operation is already active");
   s->started(op_of(d));
-  st = MessageState{std::move(op), std::move(obj), false};
+  st = MessageState{std::move(op), std::move(obj), false, m.mechanism};
   return {};
 }
 
@@ -104,6 +104,15 @@ Status Hsm::message_final(CipherDir d, CK_SESSION_HANDLE h) {
   if (!st) return s->not_active(op_of(d), init_name(d));
   st.reset();
   return {};
+}
+
+std::optional<CK_MECHANISM_TYPE> Hsm::message_mechanism(CK_SESSION_HANDLE h, CipherDir d) {
+  SessionPtr s = sessions_.get(h);
+  if (!s) return std::nullopt;
+  std::lock_guard<std::mutex> lock(s->mu);
+  auto& st = state_of(*s, d);
+  if (!st) return std::nullopt;
+  return st->mechanism;
 }
 
 }  // namespace ferrohsm

@@ -1,12 +1,60 @@
 // Hsm: objects — create, copy, destroy, attributes, find.
 #include "core/hsm.h"
 
+#include "base/names.h"
 #include "core/object_policy.h"
+
+#include <cstring>
 
 #include <algorithm>
 #include <mutex>
 
 namespace ferrohsm {
+
+// Every attribute is processed; each failing one gets CK_UNAVAILABLE_INFORMATION,
+// and the call returns the most telling of the failures.
+namespace {
+
+// One value by §5.7's rules: NULL asks for the length; a short buffer gets
+// CK_UNAVAILABLE_INFORMATION and makes the call CKR_BUFFER_TOO_SMALL.
+void copy_value(CK_ATTRIBUTE& a, const SecureBytes& v, bool& small) {
+  if (a.pValue == nullptr) {
+    a.ulValueLen = v.size();
+  } else if (a.ulValueLen >= v.size()) {
+    if (!v.empty()) std::memcpy(a.pValue, v.data(), v.size());
+    a.ulValueLen = v.size();
+  } else {
+    a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    small = true;
+  }
+}
+
+// An attribute array (§5.7): its length is count × sizeof(CK_ATTRIBUTE); with a buffer,
+// each element gets its type and, by the usual rules, its value or length.
+Status copy_attr_array(CK_ATTRIBUTE& a, const SecureBytes& stored, bool& small) {
+  FH_ASSIGN_OR_RETURN(AttrMap inner, decode_attr_array(ByteView(stored.data(), stored.size())));
+  const CK_ULONG need = static_cast<CK_ULONG>(inner.size() * sizeof(CK_ATTRIBUTE));
+  if (a.pValue == nullptr) {
+    a.ulValueLen = need;
+    return {};
+  }
+  if (a.ulValueLen < need) {
+    a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+    small = true;
+    return {};
+  }
+  auto* out = static_cast<CK_ATTRIBUTE*>(a.pValue);
+  size_t i = 0;
+  for (const auto& [t, v] : inner) {
+    CK_ATTRIBUTE& e = out[i++];
+    e.type = t;
+    copy_value(e, v, small);
+  }
+  a.ulValueLen = need;
+  return {};
+}
+
+}  // namespace
 
 Status Hsm::check_writable(const Session& s, bool token_object) const {
   if (token_object && !s.rw()) return make_error(CKR_SESSION_READ_ONLY, "token objects need an R/W session");
@@ -22,6 +70,31 @@ Status Hsm::check_private_access(const Session& s, bool private_object) const {
 Result<ObjectPtr> Hsm::object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   return s->token()->object(o);
+}
+
+Status Hsm::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
+  FH_ASSIGN_OR_RETURN(ObjectPtr obj, object(h, o));
+  const AttrMap& attrs = obj->attrs();
+  bool sensitive = false, invalid = false, small = false;
+  for (CK_ATTRIBUTE& a : tmpl) {
+    Reveal r = can_reveal(attrs, a.type);
+    if (r == Reveal::Invalid && !obj->complete()) r = Reveal::Sensitive;  // sealed until login
+    if (r != Reveal::Ok) {
+      a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+      (r == Reveal::Sensitive ? sensitive : invalid) = true;
+      continue;
+    }
+    const SecureBytes& v = *attrs.get(a.type);
+    if (attribute_kind(a.type) == AttrKind::AttrArray) {
+      FH_TRY(copy_attr_array(a, v, small));
+      continue;
+    }
+    copy_value(a, v, small);
+  }
+  if (sensitive) return make_error(CKR_ATTRIBUTE_SENSITIVE, "an attribute is sensitive");
+  if (invalid) return make_error(CKR_ATTRIBUTE_TYPE_INVALID, "an attribute is not valid for this object");
+  if (small) return make_error(CKR_BUFFER_TOO_SMALL, "an attribute buffer is too small");
+  return {};
 }
 
 Result<CK_OBJECT_HANDLE> Hsm::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {

@@ -1,7 +1,9 @@
 // Hsm: slots, tokens, sessions and login state.
 #include "core/hsm.h"
 
-#include "core/log.h"
+#include "core/core.h"
+
+#include "base/log.h"
 #include "core/mech/registry.h"
 #include "core/seal.h"
 
@@ -24,14 +26,10 @@ std::string unpad(std::string_view label) {
 
 }  // namespace
 
-Result<std::unique_ptr<Hsm>> Hsm::open(const Config& cfg) {
-  std::unique_ptr<Hsm> h(new Hsm(cfg));
-  store::OpenOptions options;
-  options.busy_timeout_ms = cfg.store_busy_timeout_ms;
-  options.read_only = cfg.store_read_only;
-  FH_ASSIGN_OR_RETURN(h->store_, store::SqliteStore::open(cfg.store_path, options));
-  FH_TRY(h->reload_tokens());
-  return h;
+Hsm::Hsm(Core& core) : core_(core), cfg_(core.config()), store_(core.store_ptr()) {
+  // The tokens are read here and again whenever the slots are listed; a store that
+  // cannot be read now answers at the first call that needs it.
+  if (Status st = reload_tokens(); !st.ok()) log().warn("keystore: the tokens cannot be read yet: {}", st.error().message);
 }
 
 Hsm::~Hsm() { wipe(); }
@@ -52,7 +50,7 @@ Status Hsm::reload_tokens() {
     if (it != tokens_.end() && it->second->id() == r.id) {
       next.emplace(r.slot_id, it->second);
     } else {
-      next.emplace(r.slot_id, std::make_shared<Token>(*store_, cfg_, std::move(r)));
+      next.emplace(r.slot_id, std::make_shared<Token>(*store_, cfg_, std::move(r), &core_.keys()));
     }
   }
   tokens_ = std::move(next);
@@ -132,33 +130,36 @@ Result<CK_TOKEN_INFO> Hsm::token_info(CK_SLOT_ID slot) {
   return info;
 }
 
-bool Hsm::mechanism_allowed(const Token* token, CK_MECHANISM_TYPE type) const {
-  if (token == nullptr) return true;
-  auto it = cfg_.token_policy.find(token->label());
-  if (it == cfg_.token_policy.end()) return true;
-  const MechanismPolicy& p = it->second;
-  if (!p.allow.empty() && !p.allow.count(type)) return false;
-  return !p.deny.count(type);
+std::optional<std::string> Hsm::token_label(CK_SLOT_ID slot) {
+  auto t = token(slot);
+  if (!t.ok()) return std::nullopt;
+  return (*t)->label();
 }
 
-Result<std::vector<CK_MECHANISM_TYPE>> Hsm::mechanisms(CK_SLOT_ID slot) {
+// Every mechanism of the registry: the keystore can do all of them on any of its
+// tokens (the App filters them by the token's policy).
+Result<std::vector<MechanismCaps>> Hsm::mechanisms(CK_SLOT_ID slot) {
   auto t = token(slot);
   if (!t.ok() && t.rv() != CKR_TOKEN_NOT_RECOGNIZED) return t.error();
-  const Token* tok = t.ok() ? t->get() : nullptr;
-  std::vector<CK_MECHANISM_TYPE> out;
-  for (const mech::Entry& e : mech::Registry::global().entries())
-    if (mechanism_allowed(tok, e.type)) out.push_back(e.type);
+  std::vector<MechanismCaps> out;
+  for (const mech::Entry& e : mech::Registry::global().entries()) out.push_back(MechanismCaps{e.type, e.info});
   return out;
 }
 
-Result<CK_MECHANISM_INFO> Hsm::mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type) {
-  auto t = token(slot);
-  if (!t.ok() && t.rv() != CKR_TOKEN_NOT_RECOGNIZED) return t.error();
-  const mech::Entry* e = mech::Registry::global().find(type);
-  if (e == nullptr || !mechanism_allowed(t.ok() ? t->get() : nullptr, type))
-    return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
-  return e->info;
+std::vector<std::string> Hsm::logged_in_tokens() {
+  std::vector<std::string> out;
+  std::shared_lock lock(tokens_mu_);
+  for (const auto& [slot, t] : tokens_)
+    if (t->role() != Role::None) out.push_back(t->label());
+  return out;
 }
+
+Result<CK_SLOT_ID> Hsm::session_slot(CK_SESSION_HANDLE h) {
+  FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  return s->slot_id();
+}
+
+size_t Hsm::session_count() { return sessions_.all().size(); }
 
 Status Hsm::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label32) {
   std::string label = unpad(label32);

@@ -9,7 +9,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
-#include "store/records.h"
+#include "base/object_store.h"
 
 #include <string>
 

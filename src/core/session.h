@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/mech/kept_mechanism.h"
+#include "core/op_kind.h"
 #include "core/mech/message_aead.h"
 #include "core/mech/operation.h"
 #include "core/object.h"
@@ -16,53 +17,6 @@
 #include <vector>
 
 namespace ferrohsm {
-
-// The kinds of operation a session can have in progress. kOpKinds below is the
-// table of what each kind means; Session::for_each_operation pairs each with its state.
-enum class OpKind : unsigned {
-  Find,
-  Sign,
-  Verify,
-  Encrypt,
-  Decrypt,
-  Digest,
-  SignRecover,
-  VerifyRecover,
-  MessageEncrypt,
-  MessageDecrypt,
-  MessageSign,
-  MessageVerify,
-};
-
-struct OpKindInfo {
-  OpKind kind;
-  CK_FLAGS cancel_flag;  // how C_SessionCancel names it
-  bool holds_key;        // C_GetOperationState cannot save it (C_Logout ends every kind but digests)
-};
-
-inline constexpr OpKindInfo kOpKinds[] = {
-    {OpKind::Find, CKF_FIND_OBJECTS, false},
-    {OpKind::Sign, CKF_SIGN, true},
-    {OpKind::Verify, CKF_VERIFY, true},
-    {OpKind::Encrypt, CKF_ENCRYPT, true},
-    {OpKind::Decrypt, CKF_DECRYPT, true},
-    {OpKind::Digest, CKF_DIGEST, false},
-    {OpKind::SignRecover, CKF_SIGN_RECOVER, true},
-    {OpKind::VerifyRecover, CKF_VERIFY_RECOVER, true},
-    {OpKind::MessageEncrypt, CKF_MESSAGE_ENCRYPT, true},
-    {OpKind::MessageDecrypt, CKF_MESSAGE_DECRYPT, true},
-    {OpKind::MessageSign, CKF_MESSAGE_SIGN, true},
-    {OpKind::MessageVerify, CKF_MESSAGE_VERIFY, true},
-};
-
-constexpr bool op_kinds_in_order() {
-  for (unsigned i = 0; i < std::size(kOpKinds); ++i)
-    if (static_cast<unsigned>(kOpKinds[i].kind) != i) return false;
-  return true;
-}
-static_assert(op_kinds_in_order(), "kOpKinds lists the kinds in OpKind order");
-
-constexpr const OpKindInfo& op_kind_info(OpKind k) { return kOpKinds[static_cast<unsigned>(k)]; }
 
 // Which form of an operation the caller chose (PKCS#11 3.0 §5.2): the single-part
 // call (C_Encrypt, C_Sign …) once it was made — a length query or
@@ -132,6 +86,7 @@ struct MessageState {
   std::unique_ptr<mech::MessageAead> op;
   ObjectPtr key;
   bool in_message = false;  // C_*MessageBegin was called and the last part not yet sent
+  CK_MECHANISM_TYPE mechanism = 0;  // what lays out the per-message parameters
 };
 
 // A message-based signature or verification context (C_MessageSignInit …): the

@@ -1,6 +1,6 @@
 #include "core/token.h"
 
-#include "core/log.h"
+#include "base/log.h"
 #include "core/object_mac.h"
 #include "core/object_policy.h"
 #include "core/seal.h"
@@ -15,8 +15,8 @@ CK_OBJECT_HANDLE next_session_object_handle() {
   return next.fetch_add(1);
 }
 
-Token::Token(store::SqliteStore& store, const Config& cfg, store::TokenRow row)
-    : store_(store), cfg_(cfg), id_(row.id), slot_id_(row.slot_id), row_(std::move(row)) {
+Token::Token(store::ObjectStore& store, const Config& cfg, store::TokenRow row, TokenKeyCache* keys)
+    : store_(store), keys_(keys), cfg_(cfg), id_(row.id), slot_id_(row.slot_id), row_(std::move(row)) {
   if (auto seq = store_.last_change_seq(); seq.ok()) change_seq_ = *seq;
   if (auto dv = store_.data_version(); dv.ok()) data_version_ = *dv;
 }

@@ -11,7 +11,8 @@
 
 #include "core/config.h"
 #include "core/object.h"
-#include "store/sqlite_store.h"
+#include "base/object_store.h"
+#include "core/token_key_cache.h"
 
 #include <optional>
 #include <shared_mutex>
@@ -24,7 +25,9 @@ enum class Role { None, User, SO };
 
 class Token {
  public:
-  Token(store::SqliteStore& store, const Config& cfg, store::TokenRow row);
+  // `keys`, when given, lets a login take a token key another application of this
+  // process already unwrapped with the same PIN (core/token_key_cache.h).
+  Token(store::ObjectStore& store, const Config& cfg, store::TokenRow row, TokenKeyCache* keys = nullptr);
   ~Token();
 
   int64_t id() const { return id_; }
@@ -95,7 +98,9 @@ class Token {
   store::TokenRow row_snapshot() const;
   void note_failures(bool so, uint32_t n);
 
-  store::SqliteStore& store_;
+  store::ObjectStore& store_;
+  TokenKeyCache* keys_ = nullptr;
+  bool holding_key_ = false;  // this login counts among the cache's holders (auth_mu_)
   const Config& cfg_;
   const int64_t id_;
   const CK_SLOT_ID slot_id_;

@@ -8,7 +8,7 @@
 // of threads and processes are therefore never together granted more than
 // max_failed_logins wrong guesses. An attempt in flight is counted: the token flags
 // (CKF_USER_PIN_COUNT_LOW …) may show it before its answer, which is honest.
-#include "core/log.h"
+#include "base/log.h"
 #include "core/object_mac.h"
 #include "core/seal.h"
 #include "core/token.h"
@@ -93,6 +93,20 @@ Result<Token::PinCheck> Token::check_pin(bool so, std::string_view pin) {
     log().error("token {}: the stored {} PIN parameters are refused: {}", slot_id_, who, params.error().message);
     return params.error();
   }
+  // Another application of this process holds the key this PIN unwrapped from this very
+  // wrap: no derivation, nothing counted (the PIN was right; a wrong one never matches).
+  if (keys_ != nullptr) {
+    if (auto cached = keys_->lookup(id_, wrap, pin)) {
+      if ((so ? row.so_failures : row.user_failures) != 0) {
+        FH_TRY(store_.clear_pin_failures(id_, so));
+        note_failures(so, 0);
+      }
+      PinCheck fast;
+      fast.key = std::move(*cached);
+      fast.wrap = wrap;
+      return fast;
+    }
+  }
   // Counted before the derivation; CKR_PIN_LOCKED when another attempt took the last one.
   auto taken = store_.take_pin_attempt(id_, so, cfg_.max_failed_logins);
   if (!taken.ok()) {
@@ -113,6 +127,7 @@ Result<Token::PinCheck> Token::check_pin(bool so, std::string_view pin) {
   }
   FH_TRY(store_.clear_pin_failures(id_, so));
   note_failures(so, 0);
+  if (keys_ != nullptr && !pc.legacy) keys_->remember(id_, wrap, pin, *key);
   pc.key = std::move(*key);
   pc.wrap = wrap;
   return pc;
@@ -159,6 +174,10 @@ Status Token::login(Role role, std::string_view pin) {
     // another process holds): its objects from before MACs are taken as they are, as
     // before MACs existed, for this login only.
     trust_unmaced_ = pc.legacy && !all_maced;
+    if (keys_ != nullptr && !holding_key_) {
+      keys_->hold(id_);
+      holding_key_ = true;
+    }
   }
   // Objects cached before login lack their sealed values and private objects.
   std::unique_lock lock(obj_mu_);
@@ -181,6 +200,10 @@ void Token::logout() {
       k->shrink_to_fit();
     }
     trust_unmaced_ = false;
+    if (keys_ != nullptr && holding_key_) {
+      keys_->release(id_);
+      holding_key_ = false;
+    }
   }
   std::unique_lock lock(obj_mu_);
   cache_.clear();
@@ -234,6 +257,7 @@ Status Token::set_pin(Role who, std::string_view old_pin, std::string_view new_p
   (so ? row.so_wrap : row.user_wrap) = std::move(new_wrap);
   (so ? row.so_kdf : row.user_kdf) = p.encode();
   FH_TRY(store_.update_token(row));
+  if (keys_ != nullptr) keys_->forget(id_);  // the old PIN's verifier goes with its wrap
   std::unique_lock lock(auth_mu_);
   row_ = std::move(row);
   return {};
@@ -253,6 +277,7 @@ Status Token::reinitialize(std::string_view so_pin, const std::string& label) {
   row.label = label;
   FH_TRY(store_.update_token(
       row, store::TokenUpdate{.drop_objects = true, .reset_so_failures = true, .reset_user_failures = true}));
+  if (keys_ != nullptr) keys_->forget(id_);
   logout();
   {
     std::unique_lock lock(obj_mu_);

@@ -40,7 +40,7 @@ CK_RV fh_C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, 
     FH_NOT_NULL(pMechanism);
     FH_NOT_NULL(phKey);
     if (pTemplate == nullptr && ulCount != 0) return make_error(CKR_ARGUMENTS_BAD, "pTemplate is NULL");
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     FH_ASSIGN_OR_RETURN(AttrMap tmpl, parse_template(pTemplate, ulCount));
     FH_ASSIGN_OR_RETURN(*phKey, h->generate_key(hSession, *pMechanism, tmpl));
     return {};
@@ -60,7 +60,7 @@ CK_RV fh_C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechani
       return make_error(CKR_ARGUMENTS_BAD, "pPublicKeyTemplate is NULL");
     if (pPrivateKeyTemplate == nullptr && ulPrivateKeyAttributeCount != 0)
       return make_error(CKR_ARGUMENTS_BAD, "pPrivateKeyTemplate is NULL");
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     FH_ASSIGN_OR_RETURN(AttrMap pub, parse_template(pPublicKeyTemplate, ulPublicKeyAttributeCount));
     FH_ASSIGN_OR_RETURN(AttrMap priv, parse_template(pPrivateKeyTemplate, ulPrivateKeyAttributeCount));
     FH_ASSIGN_OR_RETURN(auto handles, h->generate_key_pair(hSession, *pMechanism, pub, priv));

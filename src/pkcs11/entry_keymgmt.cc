@@ -25,7 +25,7 @@ CK_RV fh_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK
     FH_NOT_NULL(pWrappedKey);
     FH_NOT_NULL(phKey);
     if (pTemplate == nullptr && ulAttributeCount != 0) return make_error(CKR_ARGUMENTS_BAD, "pTemplate is NULL");
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     FH_ASSIGN_OR_RETURN(AttrMap tmpl, parse_template(pTemplate, ulAttributeCount));
     FH_ASSIGN_OR_RETURN(*phKey, h->unwrap_key(hSession, *pMechanism, hUnwrappingKey,
                                               ByteView(pWrappedKey, ulWrappedKeyLen), tmpl));
@@ -40,7 +40,7 @@ CK_RV fh_C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK
     FH_NOT_NULL(pMechanism);
     FH_NOT_NULL(phKey);
     if (pTemplate == nullptr && ulAttributeCount != 0) return make_error(CKR_ARGUMENTS_BAD, "pTemplate is NULL");
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     FH_ASSIGN_OR_RETURN(AttrMap tmpl, parse_template(pTemplate, ulAttributeCount));
     FH_ASSIGN_OR_RETURN(*phKey, h->derive_key(hSession, *pMechanism, hBaseKey, tmpl));
     return {};
@@ -100,7 +100,7 @@ CK_RV fh_C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_
 CK_RV fh_C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags) {
   return guard("C_SessionCancel", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     for (const OpKindInfo& k : kOpKinds)
       if (flags & k.cancel_flag) h->end_operation(hSession, k.kind);
     return {};

@@ -55,7 +55,7 @@ CK_RV fh_C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismL
   return guard("C_GetMechanismList", [&]() -> Status {
     FH_HSM(h);
     FH_NOT_NULL(pulCount);
-    FH_ASSIGN_OR_RETURN(std::vector<CK_MECHANISM_TYPE> list, h->mechanisms(slotID));
+    FH_ASSIGN_OR_RETURN(std::vector<CK_MECHANISM_TYPE> list, h->mechanism_list(slotID));
     return write_list(list, pMechanismList, pulCount);
   });
 }
@@ -182,7 +182,7 @@ CK_RV fh_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ul
 CK_RV fh_C_GetFunctionStatus(CK_SESSION_HANDLE hSession) {
   return guard("C_GetFunctionStatus", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     return make_error(CKR_FUNCTION_NOT_PARALLEL, "legacy function");
   });
 }
@@ -190,7 +190,7 @@ CK_RV fh_C_GetFunctionStatus(CK_SESSION_HANDLE hSession) {
 CK_RV fh_C_CancelFunction(CK_SESSION_HANDLE hSession) {
   return guard("C_CancelFunction", [&]() -> Status {
     FH_HSM(h);
-    FH_TRY(h->session(hSession));
+    FH_TRY(h->session_slot(hSession));
     return make_error(CKR_FUNCTION_NOT_PARALLEL, "legacy function");
   });
 }

@@ -1,6 +1,6 @@
 #include "pkcs11/module_state.h"
 
-#include "core/log.h"
+#include "base/log.h"
 
 #include <pthread.h>
 

@@ -4,7 +4,7 @@
 // and returns the error's CKR_* code.
 #pragma once
 
-#include "core/log.h"
+#include "base/log.h"
 #include "base/result.h"
 #include "base/names.h"
 

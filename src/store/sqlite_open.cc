@@ -3,7 +3,7 @@
 // lock, and created or migrated under a write transaction only when it is not
 // current. So a process starts while another holds a write transaction, and a
 // read-only file opens at all.
-#include "core/log.h"
+#include "base/log.h"
 #include "base/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 

@@ -59,6 +59,7 @@ Status SqliteStore::transaction(F&& body) {
   }
   st = prepared("COMMIT").run();
   if (!st.ok()) (void)prepared("ROLLBACK").run();
+  else local_commits_.fetch_add(1);
   return st;
 }
 
@@ -266,6 +267,7 @@ void SqliteStore::commit_batch(std::vector<WriteRequest*>& batch) {
     any |= r->status.ok();
   }
   st = any ? prepared("COMMIT").run() : prepared("ROLLBACK").run();
+  if (st.ok() && any) local_commits_.fetch_add(1);
   if (!st.ok()) {
     (void)prepared("ROLLBACK").run();
     for (WriteRequest* r : batch)
@@ -438,11 +440,14 @@ Result<int64_t> SqliteStore::count_objects(int64_t token_id) {
   return r ? s.int64(0) : 0;
 }
 
+// SQLite's data_version moves when another connection committed; this connection's own
+// commits (other applications of this process, in a server) move the local count.
 Result<int64_t> SqliteStore::data_version() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s = prepared("PRAGMA data_version");
   FH_ASSIGN_OR_RETURN(bool r, s.step());
-  return r ? s.int64(0) : 0;
+  const int64_t theirs = r ? s.int64(0) : 0;
+  return static_cast<int64_t>(static_cast<uint64_t>(theirs) << 32 | (local_commits_.load() & 0xffffffffu));
 }
 
 Result<int64_t> SqliteStore::last_change_seq() {

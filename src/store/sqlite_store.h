@@ -12,9 +12,10 @@
 // never wait for writers (WAL).
 #pragma once
 
+#include "base/object_store.h"
 #include "base/result.h"
-#include "store/records.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -38,7 +39,7 @@ struct OpenOptions {
   bool read_only = false;           // open read-only even when the file could be written
 };
 
-class SqliteStore {
+class SqliteStore final : public ObjectStore {
  public:
   // Opens (creating parent folders and the schema when needed and writable).
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, const OpenOptions& options = {});
@@ -48,53 +49,52 @@ class SqliteStore {
 
   const std::string& path() const { return path_; }
   // True when open read-only (configured, or the file cannot be written).
-  bool read_only() const { return read_only_; }
+  bool read_only() const override { return read_only_; }
+  std::string describe() const override { return path_; }
 
   // Tokens.
-  Result<std::vector<TokenRow>> tokens();
-  Result<TokenRow> token(int64_t id);
+  Result<std::vector<TokenRow>> tokens() override;
+  Result<TokenRow> token(int64_t id) override;
   // The slot id the next token will take (the free slot's id).
-  Result<CK_SLOT_ID> next_slot_id();
+  Result<CK_SLOT_ID> next_slot_id() override;
   // Creates a token at the free slot id (passed as `row.slot_id`, checked against the
   // current value so that two processes cannot both take it). Returns the new id.
-  Result<int64_t> create_token(TokenRow& row);
+  Result<int64_t> create_token(TokenRow& row) override;
   // Replaces label, wraps and KDF parameters, in one transaction with what `what`
   // asks. The failure counters are otherwise changed only by take_pin_attempt and
   // clear_pin_failures, so a PIN change never undoes a concurrent attempt's count.
-  Status update_token(const TokenRow& row, const TokenUpdate& what = {});
+  Status update_token(const TokenRow& row, const TokenUpdate& what = {}) override;
   // Counts a PIN attempt before the PIN is checked, in one write transaction: refuses
   // with CKR_PIN_LOCKED when `max` attempts have already failed, otherwise adds one and
   // returns the new count. A correct PIN then calls clear_pin_failures. So concurrent
   // callers, in any process, are never together granted more than `max` wrong guesses.
-  Result<uint32_t> take_pin_attempt(int64_t token_id, bool so, uint32_t max);
-  Status clear_pin_failures(int64_t token_id, bool so);
+  Result<uint32_t> take_pin_attempt(int64_t token_id, bool so, uint32_t max) override;
+  Status clear_pin_failures(int64_t token_id, bool so) override;
   // Replaces one role's wrapped token key if it is still `old_wrap` (a re-wrap that
   // must not undo a concurrent C_SetPIN); does nothing otherwise.
-  Status replace_wrap(int64_t token_id, bool so, ByteView old_wrap, ByteView new_wrap);
-  Status delete_token(int64_t token_id);
+  Status replace_wrap(int64_t token_id, bool so, ByteView old_wrap, ByteView new_wrap) override;
+  Status delete_token(int64_t token_id) override;
 
   // Objects. `seal` is called inside the transaction with the new object's id so
   // that sealed values and the MAC can be bound to it. Concurrent inserts and deletes
   // share one commit (group commit); each returns only once its change is durable.
-  using Sealer = std::function<Result<SealedObject>(int64_t object_id)>;
-  Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal);
-  Status update_object(int64_t id, const ObjectMeta& meta, const SealedObject& sealed);
-  Status delete_object(int64_t id);
-  Result<ObjectRow> load_object(int64_t id);
-  Result<std::vector<FoundObject>> find(const ObjectQuery& q);
-  Result<int64_t> count_objects(int64_t token_id);
+  Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal) override;
+  Status update_object(int64_t id, const ObjectMeta& meta, const SealedObject& sealed) override;
+  Status delete_object(int64_t id) override;
+  Result<ObjectRow> load_object(int64_t id) override;
+  Result<std::vector<FoundObject>> find(const ObjectQuery& q) override;
+  Result<int64_t> count_objects(int64_t token_id) override;
   // Gives each object of the token that has no MAC the one `mac_of` computes (an empty
   // result leaves it without), reading and writing in one transaction so that no
   // concurrent change is MAC'd unseen. Takes no write lock when every object has a
   // MAC. Returns how many objects got one.
-  using Macer = std::function<Result<Bytes>(const ObjectRow&)>;
-  Result<size_t> mac_unmaced_objects(int64_t token_id, const Macer& mac_of);
+  Result<size_t> mac_unmaced_objects(int64_t token_id, const Macer& mac_of) override;
 
   // Cross-process change tracking.
-  Result<int64_t> data_version();   // changes when another connection committed
-  Result<int64_t> last_change_seq();
-  Result<std::vector<Change>> changes_since(int64_t seq);
-  Result<int64_t> oldest_change_seq();
+  Result<int64_t> data_version() override;   // changes when another connection committed
+  Result<int64_t> last_change_seq() override;
+  Result<std::vector<Change>> changes_since(int64_t seq) override;
+  Result<int64_t> oldest_change_seq() override;
 
  private:
   SqliteStore(std::string path, const OpenOptions& options) : path_(std::move(path)), options_(options) {}
@@ -129,7 +129,8 @@ class SqliteStore {
   bool read_only_ = false;
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // one connection; calls serialise on it (only cache misses reach here)
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;  // prepared once per connection, under mu_
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  std::atomic<int64_t> local_commits_{0};  // this connection's commits (see data_version)  // prepared once per connection, under mu_
   // The busy handler's wait in progress (SQLite calls it with mu_ held).
   std::chrono::steady_clock::time_point busy_since_;
   bool busy_warned_ = false;

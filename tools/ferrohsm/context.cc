@@ -1,6 +1,7 @@
 #include "context.h"
 
-#include "core/log.h"
+#include "base/log.h"
+#include "store/open_store.h"
 
 #include <CLI/CLI.hpp>
 
@@ -14,9 +15,10 @@ Status Context::open() {
   std::string level = cfg->log_level == "warn" && cfg->log_destination == "stderr" ? "error" : cfg->log_level;
   std::string why;
   if (!configure_logging(level, cfg->log_destination, &why)) log().warn("{}; logging to stderr", why);
-  auto hsm = Hsm::open(*cfg);
-  if (!hsm) return context("open the store " + cfg->store_path, hsm.error());
-  hsm_ = std::move(*hsm);
+  auto store = store::open_store(store_settings(*cfg));
+  if (!store) return context("open the store " + cfg->store_path, store.error());
+  FH_ASSIGN_OR_RETURN(core_, Core::open(*cfg, std::move(*store)));
+  hsm_ = core_->open_app(AppOptions{"ferrohsm CLI", true, {}, 0});
   return {};
 }
 
@@ -31,13 +33,13 @@ const Handler* Commands::selected(const CLI::App& app) const {
   return it == handlers_.end() ? nullptr : &it->second;
 }
 
-Result<SessionGuard> open_session(Hsm& hsm, CK_SLOT_ID slot, bool rw) {
+Result<SessionGuard> open_session(App& hsm, CK_SLOT_ID slot, bool rw) {
   auto h = hsm.open_session(slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0));
   if (!h) return context("open a session on slot " + std::to_string(slot), h.error());
   return SessionGuard(hsm, *h);
 }
 
-Result<SessionGuard> login_session(Hsm& hsm, CK_SLOT_ID slot, bool rw, CK_USER_TYPE user, std::string_view pin) {
+Result<SessionGuard> login_session(App& hsm, CK_SLOT_ID slot, bool rw, CK_USER_TYPE user, std::string_view pin) {
   FH_ASSIGN_OR_RETURN(SessionGuard s, open_session(hsm, slot, rw));
   if (Status st = hsm.login(s.handle(), user, pin); !st)
     return context(std::string("log in as ") + (user == CKU_SO ? "SO" : "user"), st.error());

@@ -3,6 +3,8 @@
 // Also the registry that maps each CLI11 subcommand to its handler.
 #pragma once
 
+#include "core/app.h"
+#include "core/core.h"
 #include "core/hsm.h"
 #include "output.h"
 
@@ -27,14 +29,16 @@ class Context {
   Context(const Globals& g, Output& out) : globals_(g), out_(out) {}
   // Loads the configuration, points the log at its destination, opens the store.
   Status open();
-  Hsm& hsm() { return *hsm_; }
-  const Config& config() const { return hsm_->config(); }
+  App& hsm() { return *hsm_; }
+  const Config& config() const { return core_->config(); }
+  Core& core() { return *core_; }
   Output& out() { return out_; }
 
  private:
   const Globals& globals_;
   Output& out_;
-  std::unique_ptr<Hsm> hsm_;
+  std::shared_ptr<Core> core_;
+  std::unique_ptr<App> hsm_;
 };
 
 using Handler = std::function<Status(Context&)>;
@@ -52,7 +56,7 @@ class Commands {
 // A session that closes itself (and, being the last, logs out).
 class SessionGuard {
  public:
-  SessionGuard(Hsm& hsm, CK_SESSION_HANDLE h) : hsm_(&hsm), h_(h) {}
+  SessionGuard(App& hsm, CK_SESSION_HANDLE h) : hsm_(&hsm), h_(h) {}
   SessionGuard(SessionGuard&& o) noexcept : hsm_(o.hsm_), h_(o.h_) { o.hsm_ = nullptr; }
   SessionGuard& operator=(SessionGuard&&) = delete;
   SessionGuard(const SessionGuard&) = delete;
@@ -62,12 +66,12 @@ class SessionGuard {
   CK_SESSION_HANDLE handle() const { return h_; }
 
  private:
-  Hsm* hsm_;
+  App* hsm_;
   CK_SESSION_HANDLE h_;
 };
 
-Result<SessionGuard> open_session(Hsm& hsm, CK_SLOT_ID slot, bool rw);
+Result<SessionGuard> open_session(App& hsm, CK_SLOT_ID slot, bool rw);
 // Opens a session and logs in as `user` (CKU_USER or CKU_SO).
-Result<SessionGuard> login_session(Hsm& hsm, CK_SLOT_ID slot, bool rw, CK_USER_TYPE user, std::string_view pin);
+Result<SessionGuard> login_session(App& hsm, CK_SLOT_ID slot, bool rw, CK_USER_TYPE user, std::string_view pin);
 
 }  // namespace ferrohsm::cli

@@ -12,7 +12,7 @@ Status run_import(Context& ctx, const ImportOptions& o) {
   FH_ASSIGN_OR_RETURN(ImportedObjects file, read_import_file(o.file));
   if (id.empty()) id = file.default_id;
   FH_ASSIGN_OR_RETURN(KeyTarget t, user_session(ctx, o.token, o.pins, true, "key import"));
-  Hsm& hsm = ctx.hsm();
+  App& hsm = ctx.hsm();
   std::vector<CK_OBJECT_HANDLE> created;
   nlohmann::json made = nlohmann::json::array();
   for (AttrMap& obj : file.objects) {

@@ -9,7 +9,7 @@
 namespace ferrohsm::cli {
 namespace {
 
-Result<size_t> public_object_count(Hsm& hsm, CK_SLOT_ID slot) {
+Result<size_t> public_object_count(App& hsm, CK_SLOT_ID slot) {
   FH_ASSIGN_OR_RETURN(SessionGuard s, open_session(hsm, slot, false));
   FH_TRY(hsm.find_init(s.handle(), AttrMap()));
   size_t n = 0;
@@ -23,7 +23,7 @@ Result<size_t> public_object_count(Hsm& hsm, CK_SLOT_ID slot) {
 }
 
 Status run_info(Context& ctx) {
-  Hsm& hsm = ctx.hsm();
+  App& hsm = ctx.hsm();
   const Config& cfg = ctx.config();
   Output& out = ctx.out();
   FH_ASSIGN_OR_RETURN(std::vector<TokenRef> slots, list_slots(hsm));
@@ -40,8 +40,8 @@ Status run_info(Context& ctx) {
       out.doc()["slots"].push_back(j);
       continue;
     }
-    FH_ASSIGN_OR_RETURN(std::shared_ptr<Token> tok, hsm.token(t.slot));
-    auto total = hsm.store().count_objects(tok->id());
+    FH_ASSIGN_OR_RETURN(std::shared_ptr<Token> tok, hsm.keystore().token(t.slot));
+    auto total = ctx.core().store().count_objects(tok->id());
     if (!total) return context("count the objects of token '" + t.label + "'", total.error());
     auto visible = public_object_count(hsm, t.slot);
     if (!visible) return context("count the public objects of token '" + t.label + "'", visible.error());

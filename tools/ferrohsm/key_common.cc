@@ -19,7 +19,7 @@ Result<KeyTarget> user_session(Context& ctx, const TokenOptions& tok, const PinF
   return t;
 }
 
-Result<std::vector<ObjectPtr>> find_objects(Hsm& hsm, CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+Result<std::vector<ObjectPtr>> find_objects(App& hsm, CK_SESSION_HANDLE h, const AttrMap& tmpl) {
   if (Status s = hsm.find_init(h, tmpl); !s) return context("search objects", s.error());
   std::vector<CK_OBJECT_HANDLE> handles;
   for (int round = 0; round < 1'000'000; ++round) {
@@ -31,7 +31,7 @@ Result<std::vector<ObjectPtr>> find_objects(Hsm& hsm, CK_SESSION_HANDLE h, const
   if (Status s = hsm.find_final(h); !s) return context("search objects", s.error());
   std::vector<ObjectPtr> out;
   for (CK_OBJECT_HANDLE o : handles) {
-    auto obj = hsm.object(h, o);
+    auto obj = hsm.keystore().object(h, o);
     if (!obj) return context("read object " + std::to_string(o), obj.error());
     out.push_back(*obj);
   }

@@ -22,7 +22,7 @@ Result<KeyTarget> user_session(Context& ctx, const TokenOptions& tok, const PinF
                                const std::string& what);
 
 // Every visible object matching `tmpl` (an empty template matches all).
-Result<std::vector<ObjectPtr>> find_objects(Hsm& hsm, CK_SESSION_HANDLE h, const AttrMap& tmpl);
+Result<std::vector<ObjectPtr>> find_objects(App& hsm, CK_SESSION_HANDLE h, const AttrMap& tmpl);
 
 // --id HEX: CKR_ARGUMENTS_BAD on odd length or a non-hex digit.
 Result<Bytes> parse_id(const std::string& hex);

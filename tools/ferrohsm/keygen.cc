@@ -61,7 +61,7 @@ Status run_generate(Context& ctx, const GenerateOptions& o) {
   if (o.label.empty()) return make_error(CKR_ARGUMENTS_BAD, "key generate: --label must not be empty");
   FH_ASSIGN_OR_RETURN(Bytes id, parse_id(o.id_hex));
   FH_ASSIGN_OR_RETURN(KeyTarget t, user_session(ctx, o.token, o.pins, true, "key generate"));
-  Hsm& hsm = ctx.hsm();
+  App& hsm = ctx.hsm();
   if (id.empty()) {
     id.resize(kDefaultIdBytes);
     if (Status s = hsm.generate_random(t.handle(), id); !s) return context("key generate: random id", s.error());

@@ -20,7 +20,7 @@ nlohmann::json token_json(const TokenRef& t) {
 }
 
 Status run_init(Context& ctx, const InitOptions& o) {
-  Hsm& hsm = ctx.hsm();
+  App& hsm = ctx.hsm();
   if (o.label.empty() || o.label.size() > kLabelBytes)
     return make_error(CKR_ARGUMENTS_BAD, "token init: the label must be 1 to 32 bytes");
   FH_ASSIGN_OR_RETURN(std::vector<TokenRef> slots, list_slots(hsm));
@@ -71,7 +71,7 @@ Status run_list(Context& ctx) {
 }
 
 Status run_delete(Context& ctx, const TokenOptions& o, const PinFiles& pins) {
-  Hsm& hsm = ctx.hsm();
+  App& hsm = ctx.hsm();
   if (o.slot == std::nullopt && o.token.empty() && o.uri.empty())
     return make_error(CKR_ARGUMENTS_BAD, "token delete: name the token with --token, --slot or --uri");
   FH_ASSIGN_OR_RETURN(std::optional<Pkcs11Uri> uri, parse_uri_option(o));

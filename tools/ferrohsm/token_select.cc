@@ -10,7 +10,7 @@ std::string unpad(const CK_UTF8CHAR* field, size_t n) {
   return s;
 }
 
-Result<std::vector<TokenRef>> list_slots(Hsm& hsm) {
+Result<std::vector<TokenRef>> list_slots(App& hsm) {
   auto slots = hsm.slots();
   if (!slots) return context("list slots", slots.error());
   std::vector<TokenRef> out;
@@ -35,7 +35,7 @@ Result<std::optional<Pkcs11Uri>> parse_uri_option(const TokenOptions& o) {
   return std::optional<Pkcs11Uri>(std::move(*u));
 }
 
-Result<TokenRef> select_token(Hsm& hsm, const TokenOptions& o, const Pkcs11Uri* uri) {
+Result<TokenRef> select_token(App& hsm, const TokenOptions& o, const Pkcs11Uri* uri) {
   FH_ASSIGN_OR_RETURN(std::vector<TokenRef> all, list_slots(hsm));
   std::optional<CK_SLOT_ID> slot = o.slot;
   std::optional<std::string> label = o.token.empty() ? std::nullopt : std::optional<std::string>(o.token);

@@ -2,6 +2,7 @@
 // serial= / slot-id= of a PKCS#11 URI; with none of them, the only initialised token.
 #pragma once
 
+#include "core/app.h"
 #include "core/hsm.h"
 #include "options.h"
 #include "pkcs11_uri.h"
@@ -20,12 +21,12 @@ struct TokenRef {
 };
 
 // Every slot (initialised tokens, then the free slot) with its token's details.
-Result<std::vector<TokenRef>> list_slots(Hsm& hsm);
+Result<std::vector<TokenRef>> list_slots(App& hsm);
 
 // The token the options name. `uri` is the parsed --uri (nullptr when not given).
 // CKR_TOKEN_NOT_PRESENT (exit 4) when none matches; CKR_ARGUMENTS_BAD when the
 // choice is ambiguous.
-Result<TokenRef> select_token(Hsm& hsm, const TokenOptions& o, const Pkcs11Uri* uri);
+Result<TokenRef> select_token(App& hsm, const TokenOptions& o, const Pkcs11Uri* uri);
 
 // Parses o.uri when given.
 Result<std::optional<Pkcs11Uri>> parse_uri_option(const TokenOptions& o);
