@@ -5,6 +5,9 @@
 //   abi_child_helper <module.so> churn <token-label> <label> <millis>
 //       for <millis> ms (at most 5000 rounds) creates and destroys token data objects,
 //       checking each step; prints the number of rounds.
+//   abi_child_helper <module.so> init-token <token-label> -
+//       initialises the free slot's token with that label (SO PIN from env
+//       FERROHSM_TEST_SO_PIN): a token created by another process.
 //
 // The token is named by its label (slot ids are the module's business; SoftHSMv2
 // renumbers them per process). The module finds its config through the inherited environment (FERROHSM_CONF or
@@ -63,8 +66,33 @@ bool FindSlot(const std::string& token_label, CK_SLOT_ID* out) {
   return false;
 }
 
+// Initialises the first slot whose token is not initialised yet.
+int InitToken(const std::string& token_label) {
+  const char* so_pin = std::getenv("FERROHSM_TEST_SO_PIN");
+  if (so_pin == nullptr) return 2;
+  if (!Check(g_f->C_Initialize(nullptr), "C_Initialize")) return 4;
+  CK_SLOT_ID slots[64];
+  CK_ULONG n = 64;
+  bool ok = Check(g_f->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList");
+  bool done = false;
+  for (CK_ULONG i = 0; ok && !done && i < n; ++i) {
+    CK_TOKEN_INFO info{};
+    if (g_f->C_GetTokenInfo(slots[i], &info) != CKR_OK || (info.flags & CKF_TOKEN_INITIALIZED)) continue;
+    std::string padded = token_label.substr(0, 32);
+    padded.resize(32, ' ');
+    ok = Check(g_f->C_InitToken(slots[i], reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(so_pin)),
+                                std::strlen(so_pin), reinterpret_cast<CK_UTF8CHAR_PTR>(padded.data())),
+               "C_InitToken");
+    done = true;
+  }
+  if (!done) std::fprintf(stderr, "abi_child_helper: no free slot\n");
+  Check(g_f->C_Finalize(nullptr), "C_Finalize");
+  return ok && done ? 0 : 4;
+}
+
 int Run(int argc, char** argv) {
   std::string mode = argv[2];
+  if (mode == "init-token") return InitToken(argv[3]);
   std::string label = argv[4];
   const char* pin = std::getenv("FERROHSM_TEST_USER_PIN");
   if (pin == nullptr) return 2;
@@ -105,7 +133,7 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn <token-label> <label> [ms]\n");
+    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn|init-token <token-label> <label> [ms]\n");
     return 2;
   }
   void* dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
