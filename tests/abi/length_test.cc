@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <cstring>
+#include <vector>
 
 #include "fixture/attributes.h"
 #include "fixture/keys.h"
@@ -113,28 +114,35 @@ TEST_F(LengthTest, OaepLabelLongerThanOpenSslTakesIsAParameterError) {
 
 // An attribute value is stored whole or refused: a 4 GiB + 16 value was stored as 16 bytes.
 TEST_F(LengthTest, AttributeValueOverTheLimitIsRefused) {
+  // The template points into the mapping (a fixture Template would copy the value).
+  auto create = [&](bool token, const void* value, CK_ULONG len, CK_OBJECT_HANDLE* out) {
+    CK_OBJECT_CLASS cls = CKO_DATA;
+    CK_BBOOL on_token = token ? CK_TRUE : CK_FALSE, no = CK_FALSE;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls},
+                        {CKA_TOKEN, &on_token, sizeof on_token},
+                        {CKA_PRIVATE, &no, sizeof no},
+                        {CKA_VALUE, const_cast<void*>(value), len}};
+    return f_->C_CreateObject(session_, t, 4, out);
+  };
   const CK_ULONG len = kFourGiB + 16;
   Mapping value(len);
   ASSERT_NE(value.data(), nullptr);
-  for (bool token : {true, false}) {
-    Template t = DataObject("huge", token);
-    t.Raw(CKA_VALUE, value.data(), len);
-    Created c = CreateObject(f_, session_, t);
-    EXPECT_CKR(CKR_ATTRIBUTE_VALUE_INVALID, c.rv) << (token ? "token" : "session") << " object";
-  }
-  // Just over the documented limit (64 MiB) is refused too; the limit itself is stored.
+  CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+  EXPECT_CKR(CKR_ATTRIBUTE_VALUE_INVALID, create(true, value.data(), len, &h)) << "token object";
+  EXPECT_CKR(CKR_ATTRIBUTE_VALUE_INVALID, create(false, value.data(), len, &h)) << "session object";
+  // Just over the documented limit (64 MiB) is refused too; the limit itself is stored whole.
   const CK_ULONG limit = CK_ULONG{64} << 20;
-  Template over = DataObject("over", true);
-  over.Raw(CKA_VALUE, value.data(), limit + 1);
-  EXPECT_CKR(CKR_ATTRIBUTE_VALUE_INVALID, CreateObject(f_, session_, over).rv);
+  EXPECT_CKR(CKR_ATTRIBUTE_VALUE_INVALID, create(true, value.data(), limit + 1, &h));
   value.data()[limit - 1] = 0x5a;
-  Template at = DataObject("at-limit", true);
-  at.Raw(CKA_VALUE, value.data(), limit);
-  Created ok = CreateObject(f_, session_, at);
-  ASSERT_CKR_OK(ok.rv);
+  ASSERT_CKR_OK(create(true, value.data(), limit, &h));
   CK_ATTRIBUTE q{CKA_VALUE, nullptr, 0};
-  ASSERT_CKR_OK(f_->C_GetAttributeValue(session_, ok.handle, &q, 1));
-  EXPECT_EQ(q.ulValueLen, limit);
+  ASSERT_CKR_OK(f_->C_GetAttributeValue(session_, h, &q, 1));
+  ASSERT_EQ(q.ulValueLen, limit);
+  std::vector<uint8_t> back(limit);
+  q.pValue = back.data();
+  ASSERT_CKR_OK(f_->C_GetAttributeValue(session_, h, &q, 1));
+  EXPECT_EQ(back[limit - 1], 0x5a) << "the stored value lost its last byte";
+  EXPECT_EQ(back[0], 0);
 }
 
 // A PIN is all of its bytes: 2^32 + n bytes that begin with the user PIN logged in,
