@@ -1,7 +1,9 @@
 #include "pkcs11/module_state.h"
 
 #include "core/log.h"
+#include "pkcs11/untrusted_read.h"
 
+#include <limits.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -28,13 +30,20 @@ void install_fork_handler() {
   std::call_once(once, [] { pthread_atfork(nullptr, nullptr, forget_after_fork); });
 }
 
+// pReserved: NULL, or FerroHSM's extension, the C string "ferrohsm_conf=<path>" with a
+// path of at most PATH_MAX bytes. It is copied without being dereferenced (see
+// untrusted_read.h); anything else is CKR_ARGUMENTS_BAD, as the specification wants
+// for a non-NULL pReserved.
 Result<std::string> config_from_reserved(CK_VOID_PTR reserved) {
   if (reserved == nullptr) return std::string();
   static constexpr char kPrefix[] = "ferrohsm_conf=";
-  const char* s = static_cast<const char*>(reserved);
-  if (std::strncmp(s, kPrefix, sizeof kPrefix - 1) != 0)
+  constexpr size_t kPrefixLen = sizeof kPrefix - 1;
+  std::string why;
+  std::optional<std::string> s = read_untrusted_cstring(reserved, kPrefixLen + PATH_MAX, &why);
+  if (!s) return make_error(CKR_ARGUMENTS_BAD, "pReserved " + why + "; it must be NULL or \"ferrohsm_conf=<path>\"");
+  if (s->compare(0, kPrefixLen, kPrefix) != 0)
     return make_error(CKR_ARGUMENTS_BAD, "pReserved must be NULL or \"ferrohsm_conf=<path>\"");
-  std::string path(s + sizeof kPrefix - 1);
+  std::string path = s->substr(kPrefixLen);
   if (path.empty()) return make_error(CKR_ARGUMENTS_BAD, "ferrohsm_conf= names no file");
   return path;
 }
@@ -58,7 +67,12 @@ Status initialize(CK_VOID_PTR init_args) {
       return make_error(CKR_ARGUMENTS_BAD, "mutex callbacks must be all given or all NULL");
     if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK))
       return make_error(CKR_CANT_LOCK, "FerroHSM locks with the OS's primitives only; set CKF_OS_LOCKING_OK");
-    FH_ASSIGN_OR_RETURN(conf_path, config_from_reserved(a->pReserved));
+    auto conf = config_from_reserved(a->pReserved);
+    if (!conf.ok()) {
+      log().error("C_Initialize: {}", conf.error().message);
+      return conf.error();
+    }
+    conf_path = *conf;
   }
   std::lock_guard<std::mutex> lock(g_init_mu);
   if (g_hsm.load() != nullptr) return make_error(CKR_CRYPTOKI_ALREADY_INITIALIZED, "already initialised");
