@@ -2,13 +2,16 @@
 
 #include <toml++/toml.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 namespace ferrohsm {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -164,36 +167,85 @@ Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::
 }
 }  // namespace
 
+namespace {
+
+std::string kind_of(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+Error not_regular(const std::string& path, mode_t m) {
+  return config_error(path, "is not a regular file (" + kind_of(m) + ")");
+}
+
+// A closed-on-exit descriptor, closed on every return path.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The whole text of the configuration file at `path`, which must be a regular file of
+// at most kMaxConfigFileBytes. It is looked at before it is opened (so a device is never
+// opened), opened non-blocking (a FIFO swapped in meanwhile cannot block) and checked
+// again on the open descriptor (what is read is what was checked).
+Result<std::string> read_config_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  Fd f{open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
+  if (f.fd < 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+  if (fstat(f.fd, &st) != 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  const std::string too_large = "is larger than " + std::to_string(kMaxConfigFileBytes >> 20) + " MiB";
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) return config_error(path, too_large);
+  std::string text;
+  char buf[16384];
+  for (;;) {  // the size may have changed since fstat: the bound holds on what is read
+    ssize_t n = read(f.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxConfigFileBytes) return config_error(path, too_large);
+  }
+  return text;
+}
+
+Config defaults() {
+  Config c;
+  c.store_path = default_store_path();
+  return c;
+}
+
+}  // namespace
+
 Result<Config> load_config(const std::string& explicit_path) {
   std::string path = explicit_path;
   if (path.empty()) path = env("FERROHSM_CONF");
-  bool must_exist = !path.empty();
   if (path.empty()) {
+    // The search: the first place where something exists holds the configuration. A
+    // file there that this user may not read gives the defaults (as it always did);
+    // anything but a regular file is an error.
     std::string xdg = env("XDG_CONFIG_HOME");
     if (xdg.empty()) xdg = home_dir() + "/.config";
     for (const std::string& p : {xdg + "/ferrohsm/ferrohsm.toml", std::string("/etc/ferrohsm/ferrohsm.toml")}) {
-      std::error_code ec;
-      if (fs::exists(p, ec)) {
-        path = p;
-        break;
-      }
+      struct stat st {};
+      if (stat(p.c_str(), &st) != 0) continue;
+      if (!S_ISREG(st.st_mode)) return not_regular(p, st.st_mode);
+      if (access(p.c_str(), R_OK) != 0) return defaults();
+      path = p;
+      break;
     }
+    if (path.empty()) return defaults();
   }
-  if (path.empty()) {
-    Config c;
-    c.store_path = default_store_path();
-    return c;
-  }
-  std::ifstream in(path);
-  if (!in) {
-    if (must_exist) return config_error(path, "cannot be read");
-    Config c;
-    c.store_path = default_store_path();
-    return c;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  FH_ASSIGN_OR_RETURN(std::string text, read_config_file(path));
+  return parse_config(text, path);
 }
 
 }  // namespace ferrohsm

@@ -18,6 +18,10 @@ namespace ferrohsm {
 // [dev] allow_weak_kdf = true, which warns.
 inline constexpr uint32_t kMinKdfIterations = 600'000;
 
+// Only a regular file of at most this size is read as the configuration; a directory,
+// FIFO, device or larger file is an error.
+inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;
+
 struct MechanismPolicy {
   std::set<unsigned long> allow;  // empty: everything the registry has
   std::set<unsigned long> deny;
