@@ -31,16 +31,19 @@ Error config_error(const std::string& source, const std::string& what) {
 
 const std::set<std::string> kLevels = {"off", "error", "warn", "info", "debug", "trace"};
 
-// Reads an unsigned integer in [lo, hi] at table.key, if present.
+// Reads an integer in [lo, hi] at section.key, if present. Only a TOML integer is one:
+// a float (1.0, 1e300, nan) is refused, never rounded or converted (converting 1e300 to
+// an integer is undefined behaviour).
 Status read_uint(const toml::table& t, const char* section, const char* key, uint32_t lo, uint32_t hi,
                  uint32_t& out, const std::string& source) {
   const toml::node* n = t.at_path(std::string(section) + "." + key).node();
   if (n == nullptr) return {};
-  auto v = n->value<int64_t>();
-  if (!v || *v < lo || *v > hi)
+  const toml::value<int64_t>* v = n->as_integer();
+  if (v == nullptr || v->get() < lo || v->get() > hi)
     return config_error(source, std::string(section) + "." + key + " must be an integer from " +
-                                    std::to_string(lo) + " to " + std::to_string(hi));
-  out = static_cast<uint32_t>(*v);
+                                    std::to_string(lo) + " to " + std::to_string(hi) +
+                                    (n->is_floating_point() ? " (written without a decimal point or exponent)" : ""));
+  out = static_cast<uint32_t>(v->get());
   return {};
 }
 
@@ -124,9 +127,9 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, 100'000'000, c.kdf_iterations, source));
 
   if (const toml::node* n = root.at_path("dev.allow_weak_kdf").node()) {
-    auto v = n->value<bool>();
-    if (!v) return config_error(source, "dev.allow_weak_kdf must be true or false");
-    c.dev_allow_weak_kdf = *v;
+    const toml::value<bool>* v = n->as_boolean();
+    if (v == nullptr) return config_error(source, "dev.allow_weak_kdf must be true or false");
+    c.dev_allow_weak_kdf = v->get();
   }
   if (c.kdf_iterations < kMinKdfIterations && !c.dev_allow_weak_kdf)
     return config_error(source, "pin.kdf_iterations below " + std::to_string(kMinKdfIterations) +
@@ -159,9 +162,9 @@ Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::
   if (a == nullptr) return config_error(source, what + " must be an array of mechanism numbers");
   std::set<unsigned long> out;
   for (const auto& item : *a) {
-    auto v = item.value<int64_t>();
-    if (!v || *v < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
-    out.insert(static_cast<unsigned long>(*v));
+    const toml::value<int64_t>* v = item.as_integer();  // integers only, as read_uint
+    if (v == nullptr || v->get() < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
+    out.insert(static_cast<unsigned long>(v->get()));
   }
   return out;
 }
