@@ -7,8 +7,9 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <cstring>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 namespace ferrohsm::p11 {
 namespace {
@@ -17,11 +18,38 @@ std::atomic<Hsm*> g_hsm{nullptr};
 std::mutex g_init_mu;
 Hsm* g_left_behind = nullptr;  // the parent's state in a forked child, kept reachable
 
+// Calls in flight, sharded so that threads do not write a shared cache line: a thread
+// takes a shard at its first call and keeps it.
+struct alignas(64) Shard {
+  std::atomic<long> calls{0};
+};
+constexpr unsigned kShards = 64;
+Shard g_shards[kShards];
+std::atomic<unsigned> g_next_shard{0};
+
+std::atomic<long>& my_shard() {
+  thread_local std::atomic<long>* mine =
+      &g_shards[g_next_shard.fetch_add(1, std::memory_order_relaxed) % kShards].calls;
+  return *mine;
+}
+
+// Returns once no call that may have read the old pointer is still running.
+void wait_for_calls_to_leave() {
+  for (Shard& s : g_shards) {
+    for (int spins = 0; s.calls.load(std::memory_order_seq_cst) != 0; ++spins) {
+      if (spins < 64) std::this_thread::yield();
+      else std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+}
+
 void forget_after_fork() {
   // The child must not use the parent's store connection or locks; the old state
-  // is left behind (never freed) and the module reads as uninitialised.
+  // is left behind (never freed) and the module reads as uninitialised. Only the
+  // forking thread lives on in the child, so no other call is in flight there.
   Hsm* old = g_hsm.exchange(nullptr);
   if (old != nullptr) g_left_behind = old;
+  for (Shard& s : g_shards) s.calls.store(0);
   new (&g_init_mu) std::mutex();
 }
 
@@ -50,10 +78,18 @@ Result<std::string> config_from_reserved(CK_VOID_PTR reserved) {
 
 }  // namespace
 
-Result<Hsm*> hsm() {
-  Hsm* h = g_hsm.load(std::memory_order_acquire);
-  if (h == nullptr) return make_error(CKR_CRYPTOKI_NOT_INITIALIZED, "call C_Initialize first");
-  return h;
+CallScope::CallScope() noexcept : calls_(&my_shard()) {
+  // Counted before the pointer is read (both seq_cst): if C_Finalize swapped the pointer
+  // first, this call reads null; otherwise C_Finalize sees the count and waits for it.
+  calls_->fetch_add(1, std::memory_order_seq_cst);
+  hsm_ = g_hsm.load(std::memory_order_seq_cst);
+}
+
+CallScope::~CallScope() { calls_->fetch_sub(1, std::memory_order_seq_cst); }
+
+Result<Hsm*> CallScope::hsm() const {
+  if (hsm_ == nullptr) return make_error(CKR_CRYPTOKI_NOT_INITIALIZED, "call C_Initialize first");
+  return hsm_;
 }
 
 Status initialize(CK_VOID_PTR init_args) {
@@ -92,15 +128,18 @@ Status initialize(CK_VOID_PTR init_args) {
     return h.error();
   }
   log().info("initialised; store {}", cfg->store_path);
-  g_hsm.store(h->release(), std::memory_order_release);
+  g_hsm.store(h->release(), std::memory_order_seq_cst);
   return {};
 }
 
 Status finalize(CK_VOID_PTR reserved) {
   if (reserved != nullptr) return make_error(CKR_ARGUMENTS_BAD, "pReserved must be NULL");
   std::lock_guard<std::mutex> lock(g_init_mu);
-  Hsm* h = g_hsm.exchange(nullptr);
+  Hsm* h = g_hsm.exchange(nullptr, std::memory_order_seq_cst);
   if (h == nullptr) return make_error(CKR_CRYPTOKI_NOT_INITIALIZED, "not initialised");
+  // Calls that read the pointer before the swap finish on the live Hsm; later ones
+  // answer CKR_CRYPTOKI_NOT_INITIALIZED. Only then is it wiped and freed.
+  wait_for_calls_to_leave();
   h->wipe();
   delete h;
   return {};
