@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/mech/registry.h"
 #include "core/session_table.h"
+#include "core/slot_events.h"
 #include "core/token.h"
 #include "store/sqlite_store.h"
 
@@ -47,6 +48,14 @@ class Hsm {
   // The token in `slot` (initialised), or CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_RECOGNIZED.
   Result<std::shared_ptr<Token>> token(CK_SLOT_ID slot);
   Status delete_token(CK_SLOT_ID slot);  // CLI: no sessions may be open on it
+
+  // --- slot events (hsm_events.cc) -----------------------------------------------
+  // The next slot whose token was created or deleted (here or by another process) since
+  // open() or its last report, or nullopt. With `block`, waits for one, polling the
+  // store; after shutdown() answers CKR_CRYPTOKI_NOT_INITIALIZED.
+  Result<std::optional<CK_SLOT_ID>> slot_event(bool block);
+  // Wakes every slot_event() wait (C_Finalize).
+  void shutdown();
 
   // --- sessions and login ------------------------------------------------------
   Result<CK_SESSION_HANDLE> open_session(CK_SLOT_ID slot, CK_FLAGS flags);
@@ -133,6 +142,7 @@ class Hsm {
  private:
   explicit Hsm(Config cfg) : cfg_(std::move(cfg)) {}
   Status reload_tokens();  // picks up tokens another process created or deleted
+  Result<SlotEvents::Tokens> token_ids();  // reloads, then each slot's token id
   bool mechanism_allowed(const Token* token, CK_MECHANISM_TYPE type) const;
   Result<const mech::Entry*> prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
                                                 CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k);
@@ -148,6 +158,7 @@ class Hsm {
   std::map<CK_SLOT_ID, std::shared_ptr<Token>> tokens_;
   CK_SLOT_ID free_slot_ = 0;
   SessionTable sessions_;
+  SlotEvents events_;
 };
 
 }  // namespace ferrohsm

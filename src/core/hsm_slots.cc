@@ -30,7 +30,8 @@ std::string unpad(std::string_view label) {
 Result<std::unique_ptr<Hsm>> Hsm::open(const Config& cfg) {
   std::unique_ptr<Hsm> h(new Hsm(cfg));
   FH_ASSIGN_OR_RETURN(h->store_, store::SqliteStore::open(cfg.store_path));
-  FH_TRY(h->reload_tokens());
+  FH_ASSIGN_OR_RETURN(SlotEvents::Tokens tokens, h->token_ids());
+  h->events_.baseline(std::move(tokens));  // tokens present at C_Initialize are no event
   return h;
 }
 

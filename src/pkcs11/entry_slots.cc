@@ -179,6 +179,18 @@ CK_RV fh_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ul
   });
 }
 
+CK_RV fh_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved) {
+  return guard("C_WaitForSlotEvent", [&]() -> Status {
+    FH_HSM(h);
+    FH_NOT_NULL(pSlot);
+    if (pReserved != nullptr) return make_error(CKR_ARGUMENTS_BAD, "pReserved must be NULL");
+    FH_ASSIGN_OR_RETURN(std::optional<CK_SLOT_ID> slot, h->slot_event(!(flags & CKF_DONT_BLOCK)));
+    if (!slot) return make_error(CKR_NO_EVENT, "no slot event");
+    *pSlot = *slot;
+    return {};
+  });
+}
+
 CK_RV fh_C_GetFunctionStatus(CK_SESSION_HANDLE hSession) {
   return guard("C_GetFunctionStatus", [&]() -> Status {
     FH_HSM(h);

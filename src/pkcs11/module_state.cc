@@ -139,6 +139,7 @@ Status finalize(CK_VOID_PTR reserved) {
   if (h == nullptr) return make_error(CKR_CRYPTOKI_NOT_INITIALIZED, "not initialised");
   // Calls that read the pointer before the swap finish on the live Hsm; later ones
   // answer CKR_CRYPTOKI_NOT_INITIALIZED. Only then is it wiped and freed.
+  h->shutdown();  // a thread blocked in C_WaitForSlotEvent answers CKR_CRYPTOKI_NOT_INITIALIZED
   wait_for_calls_to_leave();
   h->wipe();
   delete h;

@@ -2,8 +2,8 @@
 //
 // A call reaches the Hsm only inside a CallScope (FH_HSM declares one). The scope
 // counts the call in its thread's shard of an in-flight counter, then reads the
-// pointer; C_Finalize swaps the pointer to null and deletes the Hsm only once every
-// shard is back to zero. So a
+// pointer; C_Finalize swaps the pointer to null, wakes threads blocked in
+// C_WaitForSlotEvent, and deletes the Hsm only once every shard is back to zero. So a
 // call racing C_Finalize either finishes on a live Hsm or answers
 // CKR_CRYPTOKI_NOT_INITIALIZED; it never touches a freed one. The hot path takes no
 // lock and writes only its own shard's cache line. After fork() the child sees an
