@@ -137,6 +137,16 @@ Status App::delete_token(CK_SLOT_ID slot) {
 
 std::vector<std::string> App::logged_in_tokens() { return keystore_->logged_in_tokens(); }
 
+Result<std::optional<CK_SLOT_ID>> App::slot_event(bool block) {
+  for (;;) {
+    FH_ASSIGN_OR_RETURN(std::optional<CK_SLOT_ID> slot, keystore_->slot_event(block));
+    // An event on a slot this application may not see is no event of its own.
+    if (!slot || visible(*keystore_, *slot) || !block) return slot;
+  }
+}
+
+void App::shutdown() { keystore_->shutdown(); }
+
 // --- sessions ----------------------------------------------------------------------------
 
 Result<CK_SESSION_HANDLE> App::open_session(CK_SLOT_ID slot, CK_FLAGS flags) {

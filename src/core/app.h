@@ -46,6 +46,10 @@ class App final : public Backend {
   // A keystore token deleted (the CLI's `token delete`; no PKCS#11 function does this).
   Status delete_token(CK_SLOT_ID slot);
   std::vector<std::string> logged_in_tokens();
+  // C_WaitForSlotEvent on the keystore's slots (tokens created or deleted, by anyone
+  // on the store); shutdown() wakes a waiting thread (C_Finalize).
+  Result<std::optional<CK_SLOT_ID>> slot_event(bool block);
+  void shutdown();
 
   // --- Backend ---------------------------------------------------------------------------
   Result<std::vector<CK_SLOT_ID>> slots() override;

@@ -129,6 +129,8 @@ Result<AttrMap> parse(const CK_ATTRIBUTE* tmpl, CK_ULONG count, bool inner) {
     const CK_ATTRIBUTE& a = tmpl[i];
     if (a.ulValueLen != 0 && a.pValue == nullptr) return make_error(CKR_ARGUMENTS_BAD, "attribute value is NULL");
     if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "bad length");
+    if (a.ulValueLen > kMaxAttributeValueBytes)
+      return make_error(CKR_ATTRIBUTE_VALUE_INVALID, attribute_name(a.type) + " is longer than 64 MiB");
     ByteView v(static_cast<const uint8_t*>(a.pValue), a.ulValueLen);
     switch (attribute_kind(a.type)) {
       case AttrKind::Bool:

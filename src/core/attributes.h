@@ -39,10 +39,15 @@ class AttrMap {
   Map m_;
 };
 
+// The longest attribute value FerroHSM takes (64 MiB): every value is stored whole or
+// refused, and the bound keeps each one far inside what SQLite, the sealing (OpenSSL's
+// int lengths) and the attribute-array encoding (4-byte lengths) can hold.
+inline constexpr size_t kMaxAttributeValueBytes = size_t{64} << 20;
+
 // Reads a caller's template (pointer and count from the C ABI) into a map. Checks
 // NULL values with non-zero length (CKR_ARGUMENTS_BAD), the size of CK_BBOOL and
-// CK_ULONG attributes (CKR_ATTRIBUTE_VALUE_INVALID) and conflicting duplicates
-// (CKR_TEMPLATE_INCONSISTENT).
+// CK_ULONG attributes and values over kMaxAttributeValueBytes
+// (CKR_ATTRIBUTE_VALUE_INVALID) and conflicting duplicates (CKR_TEMPLATE_INCONSISTENT).
 // Attribute arrays (CKA_WRAP_TEMPLATE, CKA_UNWRAP_TEMPLATE, CKA_DERIVE_TEMPLATE) are
 // parsed the same way (no arrays inside arrays) and stored in the encoding below.
 Result<AttrMap> parse_template(const CK_ATTRIBUTE* tmpl, CK_ULONG count);

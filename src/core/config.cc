@@ -2,14 +2,19 @@
 
 #include <toml++/toml.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
 namespace ferrohsm {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -45,23 +50,19 @@ Error config_error(const std::string& source, const std::string& what) {
 
 const std::set<std::string> kLevels = {"off", "error", "warn", "info", "debug", "trace"};
 
-// A TOML integer, and nothing else: value<int64_t>() would also convert a float (3.0,
-// or 1e300, which is undefined behaviour).
-std::optional<int64_t> integer(const toml::node* n) {
-  if (const auto* i = n->as_integer()) return i->get();
-  return std::nullopt;
-}
-
-// Reads an unsigned integer in [lo, hi] at table.key, if present.
+// Reads an integer in [lo, hi] at section.key, if present. Only a TOML integer is one:
+// a float (1.0, 1e300, nan) is refused, never rounded or converted (converting 1e300 to
+// an integer is undefined behaviour).
 Status read_uint(const toml::table& t, const char* section, const char* key, uint32_t lo, uint32_t hi,
                  uint32_t& out, const std::string& source) {
   const toml::node* n = t.at_path(std::string(section) + "." + key).node();
   if (n == nullptr) return {};
-  auto v = integer(n);
-  if (!v || *v < lo || *v > hi)
+  const toml::value<int64_t>* v = n->as_integer();
+  if (v == nullptr || v->get() < lo || v->get() > hi)
     return config_error(source, std::string(section) + "." + key + " must be an integer from " +
-                                    std::to_string(lo) + " to " + std::to_string(hi));
-  out = static_cast<uint32_t>(*v);
+                                    std::to_string(lo) + " to " + std::to_string(hi) +
+                                    (n->is_floating_point() ? " (written without a decimal point or exponent)" : ""));
+  out = static_cast<uint32_t>(v->get());
   return {};
 }
 
@@ -81,12 +82,17 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"log", {"level", "destination"}},
     {"pin", {"min_length", "max_length", "max_failed_logins", "kdf_iterations"}},
     {"dev", {"allow_weak_kdf"}},
+    {"sidecar", {"endpoints", "cert", "key", "ca", "server_name"}},
     {"token", {}},
 };
+
+// The keys that sit at the top of the file, outside any section.
+const std::set<std::string> kTopLevel = {"mode"};
 
 Status check_known_keys(const toml::table& root, const std::string& source) {
   for (const auto& [k, v] : root) {
     std::string section(k.str());
+    if (kTopLevel.count(section)) continue;
     auto it = kKnown.find(section);
     if (it == kKnown.end()) return config_error(source, "unknown section [" + section + "]");
     if (section == "token") continue;
@@ -151,13 +157,40 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_TRY(read_uint(root, "pin", "kdf_iterations", 1, kMaxKdfIterations, c.kdf_iterations, source));
 
   if (const toml::node* n = root.at_path("dev.allow_weak_kdf").node()) {
-    auto v = n->value<bool>();
-    if (!v) return config_error(source, "dev.allow_weak_kdf must be true or false");
-    c.dev_allow_weak_kdf = *v;
+    const toml::value<bool>* v = n->as_boolean();
+    if (v == nullptr) return config_error(source, "dev.allow_weak_kdf must be true or false");
+    c.dev_allow_weak_kdf = v->get();
   }
   if (c.kdf_iterations < kMinKdfIterations && !c.dev_allow_weak_kdf)
     return config_error(source, "pin.kdf_iterations below " + std::to_string(kMinKdfIterations) +
                                     " needs [dev] allow_weak_kdf = true (never in production)");
+
+  if (const toml::node* n = root.get("mode")) {
+    auto m = n->value<std::string>();
+    if (!m || (*m != "embedded" && *m != "sidecar"))
+      return config_error(source, "mode must be \"embedded\" or \"sidecar\"");
+    c.mode = *m;
+  }
+  if (const toml::node* n = root.at_path("sidecar.endpoints").node()) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return config_error(source, "sidecar.endpoints must be an array of \"unix:…\" or \"tcp:…\"");
+    for (const auto& item : *a) {
+      auto e = item.value<std::string>();
+      if (!e || (e->rfind("unix:", 0) != 0 && e->rfind("tcp:", 0) != 0))
+        return config_error(source, "sidecar.endpoints entries must be \"unix:<path>\" or \"tcp:<host>:<port>\"");
+      c.sidecar.endpoints.push_back(*e);
+    }
+  }
+  FH_TRY(read_string(root, "sidecar", "cert", c.sidecar.cert, source));
+  FH_TRY(read_string(root, "sidecar", "key", c.sidecar.key, source));
+  FH_TRY(read_string(root, "sidecar", "ca", c.sidecar.ca, source));
+  FH_TRY(read_string(root, "sidecar", "server_name", c.sidecar.server_name, source));
+  if (c.mode == "sidecar") {
+    if (c.sidecar.endpoints.empty()) return config_error(source, "mode = \"sidecar\" needs [sidecar] endpoints");
+    for (const std::string& e : c.sidecar.endpoints)
+      if (e.rfind("tcp:", 0) == 0 && (c.sidecar.cert.empty() || c.sidecar.key.empty() || c.sidecar.ca.empty()))
+        return config_error(source, "a tcp: sidecar endpoint needs [sidecar] cert, key and ca (mutual TLS)");
+  }
 
   if (const toml::node* tokens = root.get("token")) {
     const toml::table* t = tokens->as_table();
@@ -186,44 +219,93 @@ Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::
   if (a == nullptr) return config_error(source, what + " must be an array of mechanism numbers");
   std::set<unsigned long> out;
   for (const auto& item : *a) {
-    auto v = integer(&item);
-    if (!v || *v < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
-    out.insert(static_cast<unsigned long>(*v));
+    const toml::value<int64_t>* v = item.as_integer();  // integers only, as read_uint
+    if (v == nullptr || v->get() < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
+    out.insert(static_cast<unsigned long>(v->get()));
   }
   return out;
 }
 }  // namespace
 
+namespace {
+
+std::string kind_of(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+Error not_regular(const std::string& path, mode_t m) {
+  return config_error(path, "is not a regular file (" + kind_of(m) + ")");
+}
+
+// A closed-on-exit descriptor, closed on every return path.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// The whole text of the configuration file at `path`, which must be a regular file of
+// at most kMaxConfigFileBytes. It is looked at before it is opened (so a device is never
+// opened), opened non-blocking (a FIFO swapped in meanwhile cannot block) and checked
+// again on the open descriptor (what is read is what was checked).
+Result<std::string> read_config_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  Fd f{open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
+  if (f.fd < 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+  if (fstat(f.fd, &st) != 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  const std::string too_large = "is larger than " + std::to_string(kMaxConfigFileBytes >> 20) + " MiB";
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) return config_error(path, too_large);
+  std::string text;
+  char buf[16384];
+  for (;;) {  // the size may have changed since fstat: the bound holds on what is read
+    ssize_t n = read(f.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return config_error(path, std::string("cannot be read: ") + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxConfigFileBytes) return config_error(path, too_large);
+  }
+  return text;
+}
+
+Config defaults() {
+  Config c;
+  c.store_path = default_store_path();
+  return c;
+}
+
+}  // namespace
+
 Result<Config> load_config(const std::string& explicit_path) {
   std::string path = explicit_path;
   if (path.empty()) path = env("FERROHSM_CONF");
-  bool must_exist = !path.empty();
   if (path.empty()) {
+    // The search: the first place where something exists holds the configuration. A
+    // file there that this user may not read gives the defaults (as it always did);
+    // anything but a regular file is an error.
     std::string xdg = env("XDG_CONFIG_HOME");
     if (xdg.empty()) xdg = home_dir() + "/.config";
     for (const std::string& p : {xdg + "/ferrohsm/ferrohsm.toml", std::string("/etc/ferrohsm/ferrohsm.toml")}) {
-      std::error_code ec;
-      if (fs::exists(p, ec)) {
-        path = p;
-        break;
-      }
+      struct stat st {};
+      if (stat(p.c_str(), &st) != 0) continue;
+      if (!S_ISREG(st.st_mode)) return not_regular(p, st.st_mode);
+      if (access(p.c_str(), R_OK) != 0) return defaults();
+      path = p;
+      break;
     }
+    if (path.empty()) return defaults();
   }
-  if (path.empty()) {
-    Config c;
-    c.store_path = default_store_path();
-    return c;
-  }
-  std::ifstream in(path);
-  if (!in) {
-    if (must_exist) return config_error(path, "cannot be read");
-    Config c;
-    c.store_path = default_store_path();
-    return c;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  FH_ASSIGN_OR_RETURN(std::string text, read_config_file(path));
+  return parse_config(text, path);
 }
 
 }  // namespace ferrohsm

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace ferrohsm {
 
@@ -20,6 +21,10 @@ namespace ferrohsm {
 inline constexpr uint32_t kMinKdfIterations = 600'000;
 // The ceiling, for the configuration and for what a store row may ask (≈3 s a login).
 inline constexpr uint32_t kMaxKdfIterations = 10'000'000;
+
+// Only a regular file of at most this size is read as the configuration; a directory,
+// FIFO, device or larger file is an error.
+inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;
 
 struct MechanismPolicy {
   std::set<unsigned long> allow;  // empty: everything the registry has
@@ -42,6 +47,15 @@ struct Config {
   uint32_t kdf_iterations = kMinKdfIterations;
 
   bool dev_allow_weak_kdf = false;
+
+  // mode = "embedded" (the default: this process holds the keys) or "sidecar" (the
+  // library is a client of ferrohsm-server; see docs/SERVER.md).
+  std::string mode = "embedded";
+  struct Sidecar {
+    std::vector<std::string> endpoints;  // "unix:/path" or "tcp:host:port", tried in order
+    std::string cert, key, ca;           // this client's certificate and key, the server's CA (tcp: needs them)
+    std::string server_name;             // the name the server's certificate must carry (default: the host)
+  } sidecar;
 
   std::map<std::string, MechanismPolicy> token_policy;  // by token label
 };

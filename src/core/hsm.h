@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/mech/registry.h"
 #include "core/session_table.h"
+#include "core/slot_events.h"
 #include "core/token.h"
 
 #include <map>
@@ -41,6 +42,14 @@ class Hsm final : public Backend {
   Result<std::shared_ptr<Token>> token(CK_SLOT_ID slot);
   Status delete_token(CK_SLOT_ID slot);  // CLI: no sessions may be open on it
   std::vector<std::string> logged_in_tokens();
+
+  // --- slot events (hsm_events.cc) -----------------------------------------------
+  // The next slot whose token was created or deleted (here or by another process) since
+  // open() or its last report, or nullopt. With `block`, waits for one, polling the
+  // store; after shutdown() answers CKR_CRYPTOKI_NOT_INITIALIZED.
+  Result<std::optional<CK_SLOT_ID>> slot_event(bool block);
+  // Wakes every slot_event() wait (C_Finalize).
+  void shutdown();
 
   // --- sessions and login ------------------------------------------------------
   Result<CK_SESSION_HANDLE> open_session(CK_SLOT_ID slot, CK_FLAGS flags) override;
@@ -147,6 +156,7 @@ class Hsm final : public Backend {
 
  private:
   Status reload_tokens();  // picks up tokens another process created or deleted
+  Result<SlotEvents::Tokens> token_ids();  // reloads, then each slot's token id
   Result<const mech::Entry*> prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
                                                 CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k);
   // The key for a key-management call, with its usage attribute checked; handle
@@ -162,6 +172,7 @@ class Hsm final : public Backend {
   std::map<CK_SLOT_ID, std::shared_ptr<Token>> tokens_;
   CK_SLOT_ID free_slot_ = 0;
   SessionTable sessions_;
+  SlotEvents events_;
 };
 
 }  // namespace ferrohsm

@@ -11,17 +11,6 @@
 namespace ferrohsm {
 namespace {
 
-bool allowed_by_key(const ObjectPtr& key, CK_MECHANISM_TYPE type) {
-  ByteView allowed = key->attrs().view(CKA_ALLOWED_MECHANISMS);
-  if (allowed.empty()) return true;
-  for (size_t i = 0; i + sizeof(CK_MECHANISM_TYPE) <= allowed.size(); i += sizeof(CK_MECHANISM_TYPE)) {
-    CK_MECHANISM_TYPE t;
-    std::memcpy(&t, allowed.data() + i, sizeof t);
-    if (t == type) return true;
-  }
-  return false;
-}
-
 std::optional<CipherState>& slot_of(Session& s, CipherDir d) { return d == CipherDir::Encrypt ? s.encrypt : s.decrypt; }
 OpKind kind_of(CipherDir d) { return d == CipherDir::Encrypt ? OpKind::Encrypt : OpKind::Decrypt; }
 
@@ -57,7 +46,7 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
   if (!class_ok) return make_error(CKR_KEY_TYPE_INCONSISTENT, "the key's class does not fit the operation");
   if (!obj->attrs().get_bool_or(usage, false))
     return make_error(CKR_KEY_FUNCTION_NOT_PERMITTED, "the key's usage attributes do not allow this");
-  if (!allowed_by_key(obj, m.mechanism))
+  if (!obj->allows_mechanism(m.mechanism))
     return make_error(CKR_MECHANISM_INVALID, "the key's CKA_ALLOWED_MECHANISMS exclude this mechanism");
   FH_ASSIGN_OR_RETURN(k, obj->key());
   if (k->bits < e->info.ulMinKeySize || k->bits > e->info.ulMaxKeySize)

@@ -21,6 +21,13 @@ std::optional<CipherState>& recover_slot(Session& s, OpKind kind) {
   return kind == OpKind::SignRecover ? s.sign_recover : s.verify_recover;
 }
 
+// The wrapping, unwrapping or base key is used with the mechanism: its
+// CKA_ALLOWED_MECHANISMS must name it, as for any other operation.
+Status check_allowed(const Object& key, CK_MECHANISM_TYPE m) {
+  if (key.allows_mechanism(m)) return {};
+  return make_error(CKR_MECHANISM_INVALID, "the key's CKA_ALLOWED_MECHANISMS exclude this mechanism");
+}
+
 // A private key from its unwrapped PKCS#8 form and the caller's template: the
 // template may not contradict the key (its type, its material).
 Result<AttrMap> private_key_from_unwrapped(const AttrMap& tmpl, ByteView pkcs8, bool so) {
@@ -57,6 +64,7 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
   if (e == nullptr || e->encrypt == nullptr || !(e->info.flags & CKF_WRAP))
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot wrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr wk, key_for(*s, wrapping, CKA_WRAP, CKR_WRAPPING_KEY_HANDLE_INVALID));
+  FH_TRY(check_allowed(*wk, m.mechanism));
   FH_ASSIGN_OR_RETURN(ObjectPtr target, key_for(*s, key, 0, CKR_KEY_HANDLE_INVALID));
   if (target->cls() != CKO_SECRET_KEY && target->cls() != CKO_PRIVATE_KEY)
     return make_error(CKR_KEY_NOT_WRAPPABLE, "only secret and private keys can be wrapped");
@@ -105,6 +113,7 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   if (e == nullptr || e->decrypt == nullptr || !(e->info.flags & CKF_UNWRAP))
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot unwrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr uk, key_for(*s, unwrapping, CKA_UNWRAP, CKR_UNWRAPPING_KEY_HANDLE_INVALID));
+  FH_TRY(check_allowed(*uk, m.mechanism));
   CK_KEY_TYPE ukt = uk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   bool type_ok = false;
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == ukt;
@@ -155,6 +164,7 @@ Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   if (e == nullptr || e->derive == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot derive keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr bk, key_for(*s, base, CKA_DERIVE, CKR_KEY_HANDLE_INVALID));
+  FH_TRY(check_allowed(*bk, m.mechanism));
   CK_KEY_TYPE bkt = bk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   bool type_ok = e->key_types.empty();
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == bkt;

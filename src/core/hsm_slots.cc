@@ -7,6 +7,9 @@
 #include "core/mech/registry.h"
 #include "core/seal.h"
 
+#include <openssl/rand.h>
+
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -27,9 +30,11 @@ std::string unpad(std::string_view label) {
 }  // namespace
 
 Hsm::Hsm(Core& core) : core_(core), cfg_(core.config()), store_(core.store_ptr()) {
-  // The tokens are read here and again whenever the slots are listed; a store that
-  // cannot be read now answers at the first call that needs it.
-  if (Status st = reload_tokens(); !st.ok()) log().warn("keystore: the tokens cannot be read yet: {}", st.error().message);
+  // The tokens present now are no slot event. A store that cannot be read now answers
+  // at the first call that needs it.
+  auto tokens = token_ids();
+  if (tokens.ok()) events_.baseline(std::move(*tokens));
+  else log().warn("keystore: the tokens cannot be read yet: {}", tokens.error().message);
 }
 
 Hsm::~Hsm() { wipe(); }
@@ -307,9 +312,14 @@ Status Hsm::set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_v
 
 Status Hsm::generate_random(CK_SESSION_HANDLE h, MutableByteView out) {
   FH_TRY(session(h));
-  if (out.empty()) return {};
-  FH_ASSIGN_OR_RETURN(SecureBytes r, random_bytes(out.size()));
-  std::memcpy(out.data(), r.data(), out.size());
+  // Straight into the caller's buffer, in pieces RAND_bytes takes (its length is an
+  // int): every byte asked for is random, however long the request.
+  constexpr size_t kPiece = size_t{1} << 30;
+  for (size_t at = 0; at < out.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, out.size() - at);
+    if (RAND_bytes(out.data() + at, static_cast<int>(n)) != 1)
+      return make_error(CKR_FUNCTION_FAILED, "the random generator failed");
+  }
   return {};
 }
 

@@ -1,5 +1,7 @@
 #include "core/object.h"
 
+#include <cstring>
+
 namespace ferrohsm {
 
 Result<mech::KeyPtr> Object::key() const {
@@ -9,6 +11,17 @@ Result<mech::KeyPtr> Object::key() const {
   FH_ASSIGN_OR_RETURN(mech::KeyPtr k, mech::key_from_attributes(cls(), attrs_));
   key_ = k;
   return k;
+}
+
+bool Object::allows_mechanism(CK_MECHANISM_TYPE type) const {
+  ByteView allowed = attrs_.view(CKA_ALLOWED_MECHANISMS);
+  if (allowed.empty()) return true;
+  for (size_t i = 0; i + sizeof(CK_MECHANISM_TYPE) <= allowed.size(); i += sizeof(CK_MECHANISM_TYPE)) {
+    CK_MECHANISM_TYPE t;
+    std::memcpy(&t, allowed.data() + i, sizeof t);
+    if (t == type) return true;
+  }
+  return false;
 }
 
 }  // namespace ferrohsm

@@ -34,6 +34,8 @@ class Object {
 
   // The OpenSSL form of this key, built once.
   Result<mech::KeyPtr> key() const;
+  // Whether the key's CKA_ALLOWED_MECHANISMS (absent or empty: any) names `type`.
+  bool allows_mechanism(CK_MECHANISM_TYPE type) const;
 
  private:
   CK_OBJECT_HANDLE handle_;

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <charconv>
+#include <climits>
 #include <memory>
 
 namespace ferrohsm {
@@ -66,6 +67,7 @@ Result<SecureBytes> derive_pin_key(std::string_view pin, const KdfParams& p) {
 }
 
 Result<SecureBytes> random_bytes(size_t n) {
+  if (n > static_cast<size_t>(INT_MAX)) return make_error(CKR_ARGUMENTS_BAD, "too many random bytes for one call");
   SecureBytes out(n);
   if (RAND_bytes(out.data(), static_cast<int>(n)) != 1)
     return make_error(CKR_FUNCTION_FAILED, "random generator failed");

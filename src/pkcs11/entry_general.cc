@@ -1,8 +1,10 @@
 // General-purpose functions and the three exported symbols: C_GetFunctionList
 // (which honestly reports 2.40), C_GetInterfaceList and C_GetInterface (which offer
 // "PKCS 11" 3.0 and 2.40). Every other C_* is reached only through these tables.
+#include "base/pkcs11_table.h"
 #include "pkcs11/module_state.h"
 #include "pkcs11/shim.h"
+#include "sidecar/functions.h"
 
 #include <cstring>
 
@@ -12,12 +14,43 @@ using namespace ferrohsm;
 
 namespace {
 
+// The mode's choice, once per call: in sidecar mode a function that crosses the wire
+// goes to its sc_C_* (src/sidecar), inside a call scope that C_Finalize waits for;
+// otherwise to the embedded shim.
+#define FH_FN(name, params, args, wire)                                           \
+  FH_IF_REMOTE(wire)                                                              \
+  (CK_RV tr_##name params {                                                       \
+    if (p11::sidecar_mode()) {                                                    \
+      p11::CallScope scope;                                                       \
+      if (scope.sidecar() == nullptr) return CKR_CRYPTOKI_NOT_INITIALIZED;        \
+      return sidecar::sc_##name args;                                             \
+    }                                                                             \
+    return fh_##name args;                                                        \
+  })
+#include "base/pkcs11_functions.inc"
+#undef FH_FN
+
+// The local functions that differ by mode.
+CK_RV tr_C_GetInfo(CK_INFO_PTR pInfo) {
+  return p11::sidecar_mode() ? sidecar::sc_local_C_GetInfo(pInfo) : fh_C_GetInfo(pInfo);
+}
+CK_RV tr_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved) {
+  if (p11::sidecar_mode()) {
+    p11::CallScope scope;
+    if (scope.sidecar() == nullptr) return CKR_CRYPTOKI_NOT_INITIALIZED;
+    return sidecar::sc_local_C_WaitForSlotEvent(flags, pSlot, pReserved);
+  }
+  return fh_C_WaitForSlotEvent(flags, pSlot, pReserved);
+}
+
 CK_FUNCTION_LIST_3_0 make_list_30() {
   CK_FUNCTION_LIST_3_0 l{};
   l.version = {3, 0};
-#define FH_FN(name, params, args, wire) l.name = fh_##name;
+#define FH_FN(name, params, args, wire) FH_IF_LOCAL(wire)(l.name = fh_##name;) FH_IF_REMOTE(wire)(l.name = tr_##name;)
 #include "base/pkcs11_functions.inc"
 #undef FH_FN
+  l.C_GetInfo = tr_C_GetInfo;
+  l.C_WaitForSlotEvent = tr_C_WaitForSlotEvent;
   return l;
 }
 

@@ -1,10 +1,17 @@
 // Key management: wrap, unwrap, derive, digest a key, sign-recover, verify-recover.
+#include "core/attributes.h"
 #include "pkcs11/args.h"
 #include "pkcs11/module_state.h"
 #include "pkcs11/shim.h"
 
 using namespace ferrohsm;
 using p11::guard;
+
+namespace {
+// A wrapping adds at most an IV, padding and a tag to the key's value, which is an
+// attribute value: anything longer cannot be a wrapped key (and is not copied).
+constexpr CK_ULONG kMaxWrappedKeyBytes = kMaxAttributeValueBytes + 64;
+}  // namespace
 
 CK_RV fh_C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hWrappingKey,
                    CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen) {
@@ -26,6 +33,8 @@ CK_RV fh_C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK
     FH_NOT_NULL(phKey);
     if (pTemplate == nullptr && ulAttributeCount != 0) return make_error(CKR_ARGUMENTS_BAD, "pTemplate is NULL");
     FH_TRY(h->session_slot(hSession));
+    if (ulWrappedKeyLen > kMaxWrappedKeyBytes)
+      return make_error(CKR_WRAPPED_KEY_LEN_RANGE, "longer than any wrapped key FerroHSM can unwrap");
     FH_ASSIGN_OR_RETURN(AttrMap tmpl, parse_template(pTemplate, ulAttributeCount));
     FH_ASSIGN_OR_RETURN(*phKey, h->unwrap_key(hSession, *pMechanism, hUnwrappingKey,
                                               ByteView(pWrappedKey, ulWrappedKeyLen), tmpl));

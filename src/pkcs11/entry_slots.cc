@@ -74,7 +74,7 @@ CK_RV fh_C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
     FH_HSM(h);
     FH_NOT_NULL(pLabel);
     FH_NOT_NULL(pPin);
-    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen));
+    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen, CKR_PIN_LEN_RANGE));
     return h->init_token(slotID, pin, std::string_view(reinterpret_cast<const char*>(pLabel), 32));
   });
 }
@@ -83,7 +83,7 @@ CK_RV fh_C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ul
   return guard("C_InitPIN", [&]() -> Status {
     FH_HSM(h);
     FH_NOT_NULL(pPin);
-    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen));
+    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen, CKR_PIN_LEN_RANGE));
     return h->init_pin(hSession, pin);
   });
 }
@@ -94,8 +94,8 @@ CK_RV fh_C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG 
     FH_HSM(h);
     FH_NOT_NULL(pOldPin);
     FH_NOT_NULL(pNewPin);
-    FH_ASSIGN_OR_RETURN(std::string_view old_pin, p11::in_pin(pOldPin, ulOldLen));
-    FH_ASSIGN_OR_RETURN(std::string_view new_pin, p11::in_pin(pNewPin, ulNewLen));
+    FH_ASSIGN_OR_RETURN(std::string_view old_pin, p11::in_pin(pOldPin, ulOldLen, CKR_PIN_INCORRECT));
+    FH_ASSIGN_OR_RETURN(std::string_view new_pin, p11::in_pin(pNewPin, ulNewLen, CKR_PIN_LEN_RANGE));
     return h->set_pin(hSession, old_pin, new_pin);
   });
 }
@@ -139,7 +139,7 @@ CK_RV fh_C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_
   return guard("C_Login", [&]() -> Status {
     FH_HSM(h);
     FH_NOT_NULL(pPin);  // FerroHSM has no protected authentication path
-    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen));
+    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen, CKR_PIN_INCORRECT));
     return h->login(hSession, userType, pin);
   });
 }
@@ -150,7 +150,7 @@ CK_RV fh_C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8C
     FH_HSM(h);
     FH_NOT_NULL(pPin);
     if (pUsername == nullptr && ulUsernameLen != 0) return make_error(CKR_ARGUMENTS_BAD, "pUsername is NULL");
-    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen));
+    FH_ASSIGN_OR_RETURN(std::string_view pin, p11::in_pin(pPin, ulPinLen, CKR_PIN_INCORRECT));
     // Tokens have one user and one SO; a user name is accepted and not used.
     return h->login(hSession, userType, pin);
   });
@@ -176,6 +176,18 @@ CK_RV fh_C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ul
     FH_HSM(h);
     FH_ASSIGN_OR_RETURN(ByteView seed, p11::in_bytes(pSeed, ulSeedLen, "pSeed"));
     return h->seed_random(hSession, seed);
+  });
+}
+
+CK_RV fh_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved) {
+  return guard("C_WaitForSlotEvent", [&]() -> Status {
+    FH_HSM(h);
+    FH_NOT_NULL(pSlot);
+    if (pReserved != nullptr) return make_error(CKR_ARGUMENTS_BAD, "pReserved must be NULL");
+    FH_ASSIGN_OR_RETURN(std::optional<CK_SLOT_ID> slot, h->slot_event(!(flags & CKF_DONT_BLOCK)));
+    if (!slot) return make_error(CKR_NO_EVENT, "no slot event");
+    *pSlot = *slot;
+    return {};
   });
 }
 

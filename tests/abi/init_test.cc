@@ -1,7 +1,10 @@
 // C_Initialize / C_Finalize / C_GetInfo (PKCS#11 3.0 §5.4).
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -144,6 +147,91 @@ TEST_F(InitTest, UnknownReservedValueIsArgumentsBad) {
   FH_C_INITIALIZE_ARGS args{};  // the standard six-member layout
   args.pReserved = junk;
   EXPECT_CKR(CKR_ARGUMENTS_BAD, Init(reinterpret_cast<CK_C_INITIALIZE_ARGS*>(&args)));
+}
+
+// pReserved is read only through a copy that cannot fault: a wild or unterminated
+// pointer is CKR_ARGUMENTS_BAD, never a crash (issue 11, finding 1).
+class ReservedPointerTest : public InitTest {
+ protected:
+  void SetUp() override {
+    InitTest::SetUp();
+    SKIP_IF_SOFTHSM("FerroHSM-only extension (pReserved = \"ferrohsm_conf=<path>\")");
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  }
+  CK_RV InitWithReserved(void* reserved) {
+    FH_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    args.pReserved = reserved;
+    return Init(reinterpret_cast<CK_C_INITIALIZE_ARGS*>(&args));
+  }
+  // Two pages, the second made inaccessible: bytes placed at the end of the first are
+  // followed by memory that faults.
+  char* PageBeforeAHole() {
+    void* p = mmap(nullptr, 2 * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(p, MAP_FAILED);
+    if (p == MAP_FAILED) return nullptr;
+    mapping_ = p;
+    EXPECT_EQ(munmap(static_cast<char*>(p) + page_, page_), 0);
+    return static_cast<char*>(p);
+  }
+  void TearDown() override {
+    if (mapping_ != nullptr) munmap(mapping_, page_);
+    InitTest::TearDown();
+  }
+  void ExpectNotInitialised() {
+    CK_INFO info{};
+    EXPECT_CKR(CKR_CRYPTOKI_NOT_INITIALIZED, f_->C_GetInfo(&info));
+  }
+
+  size_t page_ = 4096;
+  void* mapping_ = nullptr;
+};
+
+TEST_F(ReservedPointerTest, SmallIntegerIsArgumentsBad) {
+  EXPECT_CKR(CKR_ARGUMENTS_BAD, InitWithReserved(reinterpret_cast<void*>(uintptr_t{1})));
+  ExpectNotInitialised();
+}
+
+TEST_F(ReservedPointerTest, UnmappedMemoryIsArgumentsBad) {
+  void* p = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  std::memcpy(p, "ferrohsm_conf=/nonexistent", 27);
+  ASSERT_EQ(munmap(p, page_), 0);
+  EXPECT_CKR(CKR_ARGUMENTS_BAD, InitWithReserved(p));
+  ExpectNotInitialised();
+}
+
+TEST_F(ReservedPointerTest, UnterminatedStringAtTheEndOfAPageIsArgumentsBad) {
+  char* page = PageBeforeAHole();
+  ASSERT_NE(page, nullptr);
+  std::string conf = store_->InitArgString();  // a valid setting, but with no NUL before the hole
+  char* at = page + page_ - conf.size();
+  std::memcpy(at, conf.data(), conf.size());
+  EXPECT_CKR(CKR_ARGUMENTS_BAD, InitWithReserved(at));
+  ExpectNotInitialised();
+}
+
+TEST_F(ReservedPointerTest, TerminatedStringAtTheEndOfAPageIsRead) {
+  unsetenv("FERROHSM_CONF");
+  char* page = PageBeforeAHole();
+  ASSERT_NE(page, nullptr);
+  std::string conf = store_->InitArgString();
+  char* at = page + page_ - (conf.size() + 1);  // the NUL is the page's last byte
+  std::memcpy(at, conf.c_str(), conf.size() + 1);
+  ASSERT_CKR_OK(InitWithReserved(at));
+  ASSERT_NE(InitToken("end-of-page"), kNoSlot);
+  EXPECT_TRUE(std::filesystem::exists(store_->db_path())) << "the store named by pReserved was not used";
+}
+
+TEST_F(ReservedPointerTest, OtherStringsAreArgumentsBad) {
+  std::string too_long = "ferrohsm_conf=/" + std::string(64 * 1024, 'a');
+  char empty_path[] = "ferrohsm_conf=";
+  char other[] = "softhsm_conf=/etc/x";
+  char nothing[] = "";
+  for (char* s : {too_long.data(), empty_path, other, nothing}) {
+    EXPECT_CKR(CKR_ARGUMENTS_BAD, InitWithReserved(s)) << std::string(s).substr(0, 40);
+    ExpectNotInitialised();
+  }
 }
 
 // Callers pass the standard six-member struct (NSS's header has a seventh): the

@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <climits>
 
 namespace ferrohsm::mech {
 namespace {
@@ -59,6 +60,7 @@ Result<RsaCipherSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, Dir di
     return make_error(CKR_MECHANISM_PARAM_INVALID, "OAEP source must be CKZ_DATA_SPECIFIED");
   if (p->ulSourceDataLen != 0) {
     if (p->pSourceData == nullptr) return make_error(CKR_MECHANISM_PARAM_INVALID, "OAEP label pointer is NULL");
+    if (p->ulSourceDataLen > INT_MAX) return make_error(CKR_MECHANISM_PARAM_INVALID, "OAEP label too long");
     const auto* l = static_cast<const uint8_t*>(p->pSourceData);
     s.label.assign(l, l + p->ulSourceDataLen);
   }

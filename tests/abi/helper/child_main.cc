@@ -10,6 +10,9 @@
 //       that several processes start together), tries <count> wrong user PINs; prints
 //       "<incorrect> <locked> <other>": how many answered CKR_PIN_INCORRECT,
 //       CKR_PIN_LOCKED, and anything else.
+//   abi_child_helper <module.so> init-token <token-label> -
+//       initialises the free slot's token with that label (SO PIN from env
+//       FERROHSM_TEST_SO_PIN): a token created by another process.
 //
 // The token is named by its label (slot ids are the module's business; SoftHSMv2
 // renumbers them per process). The module finds its config through the inherited environment (FERROHSM_CONF or
@@ -86,6 +89,30 @@ int Guess(CK_SLOT_ID slot, int count, long long start_ms) {
   return 0;
 }
 
+// Initialises the first slot whose token is not initialised yet.
+int InitToken(const std::string& token_label) {
+  const char* so_pin = std::getenv("FERROHSM_TEST_SO_PIN");
+  if (so_pin == nullptr) return 2;
+  if (!Check(g_f->C_Initialize(nullptr), "C_Initialize")) return 4;
+  CK_SLOT_ID slots[64];
+  CK_ULONG n = 64;
+  bool ok = Check(g_f->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList");
+  bool done = false;
+  for (CK_ULONG i = 0; ok && !done && i < n; ++i) {
+    CK_TOKEN_INFO info{};
+    if (g_f->C_GetTokenInfo(slots[i], &info) != CKR_OK || (info.flags & CKF_TOKEN_INITIALIZED)) continue;
+    std::string padded = token_label.substr(0, 32);
+    padded.resize(32, ' ');
+    ok = Check(g_f->C_InitToken(slots[i], reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(so_pin)),
+                                std::strlen(so_pin), reinterpret_cast<CK_UTF8CHAR_PTR>(padded.data())),
+               "C_InitToken");
+    done = true;
+  }
+  if (!done) std::fprintf(stderr, "abi_child_helper: no free slot\n");
+  Check(g_f->C_Finalize(nullptr), "C_Finalize");
+  return ok && done ? 0 : 4;
+}
+
 int Run(int argc, char** argv) {
   std::string mode = argv[2];
   if (mode == "guess") {
@@ -96,6 +123,7 @@ int Run(int argc, char** argv) {
     Check(g_f->C_Finalize(nullptr), "C_Finalize");
     return rc;
   }
+  if (mode == "init-token") return InitToken(argv[3]);
   std::string label = argv[4];
   const char* pin = std::getenv("FERROHSM_TEST_USER_PIN");
   if (pin == nullptr) return 2;
@@ -136,7 +164,7 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn|guess <token-label> <label>|<count> [ms]\n");
+    std::fprintf(stderr, "usage: abi_child_helper <module> create|churn|guess|init-token <token-label> <label>|<count> [ms]\n");
     return 2;
   }
   auto lib = ferrohsm::load_pkcs11_library(argv[1], RTLD_NOW | RTLD_LOCAL);

@@ -1,5 +1,6 @@
 // Shared by the pkcs11 provider tests: settings over the test token, an operator's own
-// logged-in session, a telemetry recorder, and a fixture that skips without a token.
+// logged-in session, a telemetry recorder, and a fixture that fails without a token
+// (a module that does not load is a failure, never a reason to skip).
 #pragma once
 
 #include <ferrohsm/client/module.h>
@@ -63,7 +64,7 @@ struct EventRecorder : client::Sink {
 class Pkcs11Fixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!test_token().error.empty()) GTEST_SKIP() << test_token().error;
+    if (!test_token().error.empty()) FAIL() << test_token().error;
   }
 };
 

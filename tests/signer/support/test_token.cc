@@ -13,7 +13,9 @@ namespace ferrohsm::signer::testing {
 TestToken create_test_token(const TempDir& dir) {
   TestToken t;
   t.kind = SIGNER_TEST_MODULE_KIND;
-  t.module_path = SIGNER_TEST_MODULE_PATH;
+  // FERROHSM_SIGNER_TEST_MODULE replaces the built-in path (the missing-module check uses it).
+  const char* override_path = std::getenv("FERROHSM_SIGNER_TEST_MODULE");
+  t.module_path = override_path != nullptr && *override_path != '\0' ? override_path : SIGNER_TEST_MODULE_PATH;
   t.conf_dir = dir.path();
   if (access(t.module_path.c_str(), R_OK) != 0) {
     t.error = t.module_path + " is not there" + (t.kind == "softhsm" ? " (Debian package softhsm2)" : "");
