@@ -2,10 +2,12 @@
 // each peer's identity and grant, slow calls beside quick ones, the admin status call,
 // 200 connections at once, and a client killed in the middle of a call.
 #include "server_fixture.h"
+#include "wire/frame.h"
 #include "wire/protocol.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <set>
@@ -177,6 +179,46 @@ TEST_F(ServeTest, AClientKilledMidCallHasItsApplicationClosed) {
     EXPECT_EQ(s.counters().calls_finished.load(), s.counters().calls_started.load());
     EXPECT_TRUE(eventually([&] { return s.server().connection_count() == 0; }));
   }
+  auto c = connect(s.unix_endpoint());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(echo_ok(**c));
+}
+
+// Clients that send a Hello and a call and vanish at once, in every order the server
+// may see it: the call still queued, running, or answered with its Return (and the
+// HelloReply) still being written. Every connection must finish and close its
+// application; none may be left waiting.
+TEST_F(ServeTest, ClientsThatVanishMidCallAreAllFinished) {
+  InProcessServer s({.dir = dir_, .access = {my_uid_rule()}});
+  ASSERT_TRUE(s.started());
+  ::signal(SIGPIPE, SIG_IGN);
+  std::string hello = frame(wire::make_hello(1 << 20));
+  for (int i = 0; i < 1500; ++i) {
+    wire::Call c;
+    c.set_id(1);
+    switch (i % 3) {
+      case 0:  // a slow call, queued or running when the client goes
+        c.set_function(kSlowSleep);
+        c.add_args()->set_u(i % 2);
+        break;
+      case 1:  // a quick call answered on the I/O thread
+        c.set_function(kSleep);
+        c.add_args()->set_u(0);
+        break;
+      default:  // a large answer that is still being written
+        c.set_function(kEcho);
+        c.add_args()->set_data(std::string(512 * 1024, 'v'));
+        break;
+    }
+    int fd = raw_unix(s.socket_path());
+    ASSERT_GE(fd, 0);
+    send_all(fd, hello + frame(c));
+    if (i % 2) ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+  }
+  EXPECT_TRUE(eventually([&] { return s.server().connection_count() == 0; }, std::chrono::seconds(30)))
+      << s.server().connection_count() << " connections left";
+  EXPECT_EQ(s.counters().closed.load(), s.counters().opened.load());
   auto c = connect(s.unix_endpoint());
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(echo_ok(**c));
