@@ -375,8 +375,10 @@ void Connection::on_written(const asio::error_code& ec, size_t) {
   maybe_finish();
 }
 
+// Every completion that ends in an error comes through here, also for a connection
+// already closing: that completion may have been the last thing it waited for.
 void Connection::close(const std::string& why, bool warn) {
-  if (phase_ == Phase::kClosing || phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kClosing || phase_ == Phase::kClosed) return maybe_finish();
   if (!why.empty()) {
     if (warn) {
       log().warn("{}", why);
