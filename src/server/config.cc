@@ -19,7 +19,8 @@ Error config_error(const std::string& source, const std::string& what) {
 }
 
 const std::set<std::string> kServerKeys = {"listen",    "tls_cert",     "tls_key", "client_ca",
-                                           "socket_mode", "socket_group", "workers", "blocking_workers"};
+                                           "socket_mode", "socket_group", "io_threads", "workers",
+                                           "blocking_workers"};
 const std::set<std::string> kLimitKeys = {"max_message",          "max_sessions_per_connection",
                                           "max_connections",      "max_connections_per_peer",
                                           "max_calls_in_flight",  "handshake_timeout_ms",
@@ -102,6 +103,7 @@ Status parse_server_section(const toml::table& t, const std::string& base_dir, S
       return config_error(source, "server.socket_group must be a group name or number");
     }
   }
+  FH_TRY(read_uint(t, "io_threads", "server", 0, 256, c.io_threads, source));
   FH_TRY(read_uint(t, "workers", "server", 0, 256, c.workers, source));
   FH_TRY(read_uint(t, "blocking_workers", "server", 1, 256, c.blocking_workers, source));
   return {};

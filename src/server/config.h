@@ -40,8 +40,9 @@ struct ServerConfig {
   std::string client_ca;
   uint32_t socket_mode = 0660;
   std::optional<gid_t> socket_group;  // chgrp of unix: socket files
-  uint32_t workers = 0;               // event loop + quick calls; 0 = one per CPU (at least 2)
-  uint32_t blocking_workers = 4;      // slow calls (PIN KDF, RSA key generation)
+  uint32_t io_threads = 0;        // each with its own event loop; runs quick calls; 0 = one per CPU
+  uint32_t workers = 0;           // quick calls that arrive together on a connection; 0 = one per CPU (at least 2)
+  uint32_t blocking_workers = 4;  // slow calls (PIN KDF, RSA key generation)
 
   Limits limits;
   std::vector<AccessRule> access;

@@ -29,6 +29,7 @@ tls_cert = "server.pem"
 tls_key = "/abs/server.key"
 client_ca = "ca.pem"
 socket_mode = "0600"
+io_threads = 2
 workers = 3
 blocking_workers = 5
 [limits]
@@ -59,6 +60,7 @@ level = "warn"
   EXPECT_EQ(c->tls_key, "/abs/server.key");
   EXPECT_EQ(c->client_ca, "/etc/fh/ca.pem");
   EXPECT_EQ(c->socket_mode, 0600u);
+  EXPECT_EQ(c->io_threads, 2u);
   EXPECT_EQ(c->workers, 3u);
   EXPECT_EQ(c->blocking_workers, 5u);
   EXPECT_EQ(c->limits.max_message, 65536u);

@@ -28,8 +28,8 @@ struct Connection::Job {
   wire::Return ret;
 };
 
-Connection::Connection(Hub& hub, Strand strand, Peer peer)
-    : hub_(hub), strand_(std::move(strand)), peer_(std::move(peer)), settings_(hub.settings()) {
+Connection::Connection(Hub& hub, Executor executor, Peer peer)
+    : hub_(hub), executor_(std::move(executor)), peer_(std::move(peer)), settings_(hub.settings()) {
   phase_ = Phase::kHello;
   handshake_deadline_ = Clock::now() + std::chrono::milliseconds(settings_->limits.handshake_timeout_ms);
   last_activity_ = Clock::now();
@@ -39,7 +39,7 @@ Connection::Connection(Hub& hub, Strand strand, Peer peer)
 Connection::~Connection() = default;
 
 void Connection::start() {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(executor_, [self = shared_from_this()] {
     if (self->phase_ != Phase::kHello) return;
     self->phase_ = Phase::kTls;
     self->start_tls();
@@ -64,7 +64,7 @@ void Connection::on_tls(const asio::error_code& ec, const std::string& verify_no
 }
 
 void Connection::stop() {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(executor_, [self = shared_from_this()] {
     if (self->phase_ == Phase::kTls || self->phase_ == Phase::kHello) return self->close("", false);
     if (self->phase_ != Phase::kCalls) return;
     self->phase_ = Phase::kStopping;
@@ -73,11 +73,11 @@ void Connection::stop() {
 }
 
 void Connection::abort(std::string why) {
-  asio::post(strand_, [self = shared_from_this(), why = std::move(why)] { self->close(why, true); });
+  asio::post(executor_, [self = shared_from_this(), why = std::move(why)] { self->close(why, true); });
 }
 
 void Connection::check_timeouts(Clock::time_point now) {
-  asio::post(strand_, [self = shared_from_this(), now] {
+  asio::post(executor_, [self = shared_from_this(), now] {
     const Limits& l = self->settings_->limits;
     if ((self->phase_ == Phase::kTls || self->phase_ == Phase::kHello) && now >= self->handshake_deadline_) {
       self->close(self->peer_.address + " on " + self->peer_.endpoint + " did not finish its handshake within " +
@@ -93,7 +93,7 @@ void Connection::check_timeouts(Clock::time_point now) {
 }
 
 void Connection::recheck_grant(std::shared_ptr<const Settings> settings) {
-  asio::post(strand_, [self = shared_from_this(), settings = std::move(settings)] {
+  asio::post(executor_, [self = shared_from_this(), settings = std::move(settings)] {
     if (self->phase_ != Phase::kCalls) return;
     std::optional<Grant> g = find_grant(settings->access, self->peer_);
     if (g && g->tokens == self->grant_.tokens && g->admin == self->grant_.admin) return;
@@ -261,7 +261,7 @@ void Connection::refuse(const std::string& sentence) {
 bool Connection::id_in_flight(uint64_t id) const { return std::find(ids_.begin(), ids_.end(), id) != ids_.end(); }
 
 void Connection::on_call(const uint8_t* data, size_t size, bool more_buffered) {
-  // Parsed into the reused message; a call that leaves the strand takes it with it.
+  // Parsed into the reused message; a call that leaves the I/O thread takes it with it.
   if (!call_.ParseFromArray(data, static_cast<int>(size))) return log_protocol_error("sent a malformed Call");
   const uint64_t id = call_.id();
   if (id == 0) return log_protocol_error("sent a Call without an id (a message out of order, or not a Call)");
@@ -292,12 +292,12 @@ void Connection::on_call(const uint8_t* data, size_t size, bool more_buffered) {
       self->run_call(job->call, job->ret);
       self->enqueue(job->ret);
     }
-    asio::post(self->strand_, [self, id = job->call.id()] { self->call_done(id); });
+    asio::post(self->executor_, [self, id = job->call.id()] { self->call_done(id); });
   };
   if (slow) {
     asio::post(hub_.blocking_pool(), std::move(work));
   } else {
-    asio::post(hub_.io(), std::move(work));
+    asio::post(hub_.worker_pool(), std::move(work));
   }
 }
 

@@ -3,11 +3,11 @@
 // connection's Application, and Returns written back in completion order.
 //
 // Threads: everything that touches the socket or the connection's state runs on the
-// connection's strand. A quick call that is the only one the last read brought runs
-// right there, on the I/O thread that read it (the quiet path: no thread hand-off);
-// quick calls that arrive together are posted to the I/O threads to run side by side,
-// and slow calls (Service::slow) go to the blocking pool. A call finished elsewhere
-// appends its Return to the write buffer under a small lock and tells the strand.
+// connection's I/O thread (its io_context has that one thread). A quick call that is the
+// only one the last read brought runs right there (the quiet path: no thread hand-off);
+// quick calls that arrive together go to the worker pool to run side by side, and slow
+// calls (Service::slow) to the blocking pool. A call finished elsewhere appends its
+// Return to the write buffer under a small lock and posts to the I/O thread.
 #pragma once
 
 #include "server/hub.h"
@@ -30,12 +30,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Connection(Hub& hub, Strand strand, Peer peer);
+  Connection(Hub& hub, Executor executor, Peer peer);
   virtual ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Each of these may be called from any thread; the work happens on the strand.
+  // Each of these may be called from any thread; the work happens on the I/O thread.
   void start();
   // Server shutdown: take no new call, finish the ones in flight, write their Returns, close.
   void stop();
@@ -50,7 +50,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  protected:
   // The stream below: one read and one write may be outstanding at once; each
-  // completion comes back on the strand through on_read / on_written.
+  // completion comes back on the I/O thread through on_read / on_written.
   virtual void start_tls();  // default: no TLS, straight to the Hello
   virtual void read_some(uint8_t* data, size_t size) = 0;
   virtual void write(const std::string& data) = 0;
@@ -61,7 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_written(const asio::error_code& ec, size_t n);
 
   Hub& hub_;
-  Strand strand_;
+  Executor executor_;
   Peer peer_;
   bool tls_pending_ = false;
 
@@ -105,7 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::mutex wmu_;
   std::string wpending_;  // under wmu_: Returns waiting for the next write
-  std::string wactive_;   // strand: being written
+  std::string wactive_;   // I/O thread: being written
   bool write_pending_ = false;
   std::atomic<bool> gone_{false};  // the socket is closed: queued calls need not run
 };

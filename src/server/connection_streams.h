@@ -14,8 +14,8 @@
 
 namespace ferrohsm::server {
 
-using UnixSocket = asio::basic_stream_socket<asio::local::stream_protocol, Strand>;
-using TcpSocket = asio::basic_stream_socket<asio::ip::tcp, Strand>;
+using UnixSocket = asio::basic_stream_socket<asio::local::stream_protocol, Executor>;
+using TcpSocket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
 
 class UnixConnection final : public Connection {
  public:

@@ -9,7 +9,6 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
-#include <asio/strand.hpp>
 #include <asio/thread_pool.hpp>
 
 #include <memory>
@@ -20,7 +19,9 @@ namespace ferrohsm::server {
 
 class Connection;
 
-using Strand = asio::strand<asio::io_context::executor_type>;
+// Each I/O thread runs an io_context of its own; a connection lives on one of them, so
+// everything that touches its socket runs on that one thread.
+using Executor = asio::io_context::executor_type;
 
 // One consistent view of what a reload may change; a connection keeps the one it was
 // accepted under (its limits), the access check reads the newest.
@@ -33,7 +34,9 @@ struct Settings {
 class Hub {
  public:
   virtual ~Hub() = default;
-  virtual asio::io_context& io() = 0;
+  // Quick calls that arrived together on one connection.
+  virtual asio::thread_pool& worker_pool() = 0;
+  // Service::slow() calls.
   virtual asio::thread_pool& blocking_pool() = 0;
   virtual Service& service() = 0;
   virtual std::shared_ptr<const Settings> settings() const = 0;

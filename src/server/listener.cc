@@ -31,17 +31,17 @@ std::string tcp_text(const asio::ip::tcp::endpoint& ep) {
 template <typename Protocol>
 class AcceptLoop final : public Listener {
  public:
-  using Acceptor = asio::basic_socket_acceptor<Protocol, Strand>;
-  using Socket = asio::basic_stream_socket<Protocol, Strand>;
+  using Acceptor = asio::basic_socket_acceptor<Protocol, Executor>;
+  using Socket = asio::basic_stream_socket<Protocol, Executor>;
 
   AcceptLoop(asio::io_context& io, ConnectionSink& sink)
-      : io_(io), sink_(sink), strand_(asio::make_strand(io)), acceptor_(strand_), retry_(strand_) {}
+      : sink_(sink), executor_(io.get_executor()), acceptor_(executor_), retry_(executor_) {}
 
   std::string bound() const override { return bound_; }
   bool adopted() const override { return adopted_; }
   void start() override {
     started_ = true;
-    asio::post(strand_, [this] { accept(); });
+    asio::post(executor_, [this] { accept(); });
   }
   void close() override {
     if (!started_) {  // no thread runs the loop yet: nothing to race with
@@ -51,7 +51,7 @@ class AcceptLoop final : public Listener {
       return;
     }
     std::promise<void> done;
-    asio::post(strand_, [this, &done] {
+    asio::post(executor_, [this, &done] {
       asio::error_code ignored;
       acceptor_.close(ignored);
       retry_.cancel();
@@ -68,7 +68,7 @@ class AcceptLoop final : public Listener {
 
  private:
   void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](const asio::error_code& ec, Socket socket) {
+    acceptor_.async_accept(sink_.next_executor(), [this](const asio::error_code& ec, Socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (ec) {
         // Out of file descriptors, most likely: wait a little rather than spin.
@@ -84,12 +84,11 @@ class AcceptLoop final : public Listener {
     });
   }
 
-  asio::io_context& io_;
   ConnectionSink& sink_;
   bool started_ = false;
-  Strand strand_;
+  Executor executor_;
   Acceptor acceptor_;
-  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Strand> retry_;
+  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> retry_;
 };
 
 // A socket file left by a server that is gone is removed; one a live server answers on

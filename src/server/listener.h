@@ -19,6 +19,8 @@ namespace ferrohsm::server {
 class ConnectionSink {
  public:
   virtual ~ConnectionSink() = default;
+  // The I/O thread the next connection lives on.
+  virtual Executor next_executor() = 0;
   virtual void accepted(UnixSocket socket, const std::string& endpoint) = 0;
   virtual void accepted(TcpSocket socket, const std::string& endpoint) = 0;
 };
@@ -40,6 +42,7 @@ class Listener {
 };
 
 // Binds and listens, or adopts `adopted_fd` (>= 0) when systemd passed a socket for it.
+// The accept loop runs on `io` (one thread).
 Result<std::unique_ptr<Listener>> open_listener(asio::io_context& io, ConnectionSink& sink,
                                                 const wire::Endpoint& endpoint, int adopted_fd,
                                                 const SocketFileOptions& file);

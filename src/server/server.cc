@@ -22,10 +22,9 @@
 namespace ferrohsm::server {
 namespace {
 
-unsigned worker_count(const ServerConfig& c) {
-  if (c.workers > 0) return c.workers;
-  return std::max(2u, std::thread::hardware_concurrency());
-}
+unsigned cpus() { return std::max(1u, std::thread::hardware_concurrency()); }
+unsigned io_thread_count(const ServerConfig& c) { return c.io_threads > 0 ? c.io_threads : cpus(); }
+unsigned worker_count(const ServerConfig& c) { return c.workers > 0 ? c.workers : std::max(2u, cpus()); }
 
 void fill_unix_peer(int fd, Peer& p) {
   ucred cred{};
@@ -68,9 +67,10 @@ class Server::Impl final : public Hub, public ConnectionSink {
   Impl(ServerConfig config, Service& service)
       : config_(std::move(config)),
         service_(service),
+        ios_(make_ios(io_thread_count(config_))),
+        workers_(worker_count(config_)),
         blocking_(config_.blocking_workers),
-        sweep_strand_(asio::make_strand(io_)),
-        sweep_(sweep_strand_) {}
+        sweep_(ios_[0]->get_executor()) {}
 
   ~Impl() override {
     if (running_) stop();
@@ -78,7 +78,7 @@ class Server::Impl final : public Hub, public ConnectionSink {
   }
 
   // Hub
-  asio::io_context& io() override { return io_; }
+  asio::thread_pool& worker_pool() override { return workers_; }
   asio::thread_pool& blocking_pool() override { return blocking_; }
   Service& service() override { return service_; }
   std::shared_ptr<const Settings> settings() const override {
@@ -134,6 +134,10 @@ class Server::Impl final : public Hub, public ConnectionSink {
   }
 
   // ConnectionSink
+  Executor next_executor() override {
+    size_t i = next_io_.fetch_add(1, std::memory_order_relaxed) % ios_.size();
+    return ios_[i]->get_executor();
+  }
   void accepted(UnixSocket socket, const std::string& endpoint) override {
     Peer p;
     p.endpoint = endpoint;
@@ -160,7 +164,7 @@ class Server::Impl final : public Hub, public ConnectionSink {
     FH_ASSIGN_OR_RETURN(std::vector<int> fds, systemd_sockets(config_.listen));
     SocketFileOptions file{config_.socket_mode, config_.socket_group};
     for (size_t i = 0; i < config_.listen.size(); ++i) {
-      auto l = open_listener(io_, *this, config_.listen[i], fds[i], file);
+      auto l = open_listener(*ios_[0], *this, config_.listen[i], fds[i], file);
       if (!l) {
         close_listeners();
         return l.error();
@@ -168,9 +172,10 @@ class Server::Impl final : public Hub, public ConnectionSink {
       listeners_.push_back(std::move(*l));
     }
     started_ = std::chrono::steady_clock::now();
-    work_.emplace(io_.get_executor());
-    unsigned n = worker_count(config_);
-    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { run_io(); });
+    for (auto& io : ios_) {
+      work_.emplace_back(io->get_executor());
+      threads_.emplace_back([this, ctx = io.get()] { run_io(*ctx); });
+    }
     running_ = true;
     for (auto& l : listeners_) {
       l->start();
@@ -179,9 +184,10 @@ class Server::Impl final : public Hub, public ConnectionSink {
                             : "socket mode " + mode_text(config_.socket_mode);
       log().info("listening on {} ({}{})", l->bound(), how, l->adopted() ? ", socket from systemd" : "");
     }
-    asio::post(sweep_strand_, [this] { arm_sweep(); });
-    log().info("{} serving with {} workers and {} blocking workers, {} access rules", wire::software_version(), n,
-               config_.blocking_workers, config_.access.size());
+    asio::post(ios_[0]->get_executor(), [this] { arm_sweep(); });
+    log().info("{} serving with {} I/O threads, {} workers and {} blocking workers, {} access rules",
+               wire::software_version(), ios_.size(), worker_count(config_), config_.blocking_workers,
+               config_.access.size());
     return {};
   }
 
@@ -199,7 +205,8 @@ class Server::Impl final : public Hub, public ConnectionSink {
     for (const auto& e : config_.listen) before.push_back(e.text);
     for (const auto& e : next.listen) after.push_back(e.text);
     if (before != after) log().warn("reload: the listen entries changed; that takes a restart");
-    if (next.workers != config_.workers || next.blocking_workers != config_.blocking_workers)
+    if (next.io_threads != config_.io_threads || next.workers != config_.workers ||
+        next.blocking_workers != config_.blocking_workers)
       log().warn("reload: the worker counts changed; that takes a restart");
     std::shared_ptr<const Settings> now = settings;
     {
@@ -217,7 +224,7 @@ class Server::Impl final : public Hub, public ConnectionSink {
     running_ = false;
     stopping_ = true;
     close_listeners();
-    asio::post(sweep_strand_, [this] { sweep_.cancel(); });
+    asio::post(ios_[0]->get_executor(), [this] { sweep_.cancel(); });
     for (const auto& c : snapshot()) c->stop();
     auto limit = std::chrono::milliseconds(settings()->limits.shutdown_timeout_ms);
     std::unique_lock<std::mutex> lock(mu_);
@@ -291,10 +298,16 @@ class Server::Impl final : public Hub, public ConnectionSink {
     });
   }
 
-  void run_io() {
+  static std::vector<std::unique_ptr<asio::io_context>> make_ios(unsigned n) {
+    std::vector<std::unique_ptr<asio::io_context>> ios;
+    for (unsigned i = 0; i < n; ++i) ios.push_back(std::make_unique<asio::io_context>(1));  // one thread each
+    return ios;
+  }
+
+  void run_io(asio::io_context& io) {
     for (;;) {
       try {
-        io_.run();
+        io.run();
         return;
       } catch (const std::exception& e) {
         log().error("an I/O handler failed: {}", e.what());
@@ -307,22 +320,24 @@ class Server::Impl final : public Hub, public ConnectionSink {
   }
 
   void join() {
-    work_.reset();
-    io_.stop();
+    work_.clear();
+    for (auto& io : ios_) io->stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    workers_.join();
     blocking_.join();
   }
 
   ServerConfig config_;
   Service& service_;
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::vector<std::unique_ptr<asio::io_context>> ios_;  // one per I/O thread
+  std::atomic<size_t> next_io_{0};
+  std::vector<asio::executor_work_guard<Executor>> work_;
   std::vector<std::thread> threads_;
+  asio::thread_pool workers_;
   asio::thread_pool blocking_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  Strand sweep_strand_;
-  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Strand> sweep_;
+  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> sweep_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   mutable std::mutex settings_mu_;
