@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <set>
@@ -222,6 +223,28 @@ TEST_F(ServeTest, ClientsThatVanishMidCallAreAllFinished) {
   auto c = connect(s.unix_endpoint());
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(echo_ok(**c));
+}
+
+// After fork() the child shares the parent's socket: abandon() in the child must leave
+// the parent's connection (and its TLS state) untouched.
+TEST_F(ServeTest, AbandonInAForkedChildLeavesTheParentsConnectionAlone) {
+  InProcessServer s({.dir = dir_, .access = {my_uid_rule(), "cert:CN=app1"}});
+  ASSERT_TRUE(s.started());
+  for (bool tls : {false, true}) {
+    auto c = tls ? connect(s.tcp_endpoint(), tls_options(test_pki().app1)) : connect(s.unix_endpoint());
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    ASSERT_TRUE(echo_ok(**c));
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      (*c)->abandon();
+      ::_exit((*c)->lost() ? 0 : 1);
+    }
+    int status = -1;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_FALSE((*c)->lost());
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(echo_ok(**c, "after fork " + std::to_string(i)));
+  }
 }
 
 TEST_F(ServeTest, StopFinishesCallsInFlightAndClosesEveryApplication) {
