@@ -19,6 +19,7 @@ struct Peer {
   std::string address;               // the remote address, for logs ("pid 1234", "127.0.0.1:40312")
   std::optional<uid_t> uid;          // unix: endpoints
   std::optional<gid_t> gid;
+  std::vector<gid_t> groups;         // supplementary groups (SO_PEERGROUPS), for gid: rules
   std::optional<pid_t> pid;
   std::string cert_subject;          // tcp: endpoints, RFC 4514 ("CN=app1,O=Example")
   std::vector<std::string> cert_sans;  // "URI:spiffe://…", "DNS:host", "EMAIL:…", "IP:…"

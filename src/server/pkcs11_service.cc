@@ -1,6 +1,9 @@
 #include "server/pkcs11_service.h"
 
+#include "base/log.h"
 #include "base/pkcs11_table.h"
+#include "server/config.h"
+#include "store/open_store.h"
 #include "core/app.h"
 #include "core/core.h"
 #include "pkcs11/module_state.h"
@@ -88,6 +91,22 @@ bool Pkcs11Service::slow(uint32_t function) const {
     default:
       return false;
   }
+}
+
+Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config) {
+  const Config& cfg = config.core;
+  auto store = store::open_store(store_settings(cfg));
+  if (!store.ok()) {
+    log().error("cannot open the store {}: {}", cfg.store_path, store.error().message);
+    return store.error();
+  }
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core,
+                      Core::open(cfg, std::move(*store), std::chrono::milliseconds(config.login_grace_ms)));
+  log().info("serving the store {}", cfg.store_path);
+  Pkcs11ServiceOptions o;
+  o.max_message = config.limits.max_message;
+  o.max_sessions_per_connection = config.limits.max_sessions_per_connection;
+  return std::unique_ptr<Service>(std::make_unique<Pkcs11Service>(std::move(core), o));
 }
 
 ServiceStatus Pkcs11Service::status() const {

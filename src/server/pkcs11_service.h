@@ -38,6 +38,10 @@ class Pkcs11Service : public Service {
   Pkcs11ServiceOptions options_;
 };
 
+struct ServerConfig;
+// The service ferrohsm-server runs: the store and core the configuration names.
+Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config);
+
 // Runs one call on the current application (p11::AppScope must be set): the dispatch
 // table, one case per remote row of base/pkcs11_functions.inc. Throws
 // wire::MalformedMessage when the call does not fit its function.

@@ -15,5 +15,8 @@ void register_pin_commands(CLI::App& app, Commands& cmds);
 void register_key_commands(CLI::App& app, Commands& cmds);
 // Works on any PKCS#11 library through the client layer, not on the embedded store.
 void register_import_p12_command(CLI::App& app);
+// Need no store either: development TLS material, and a running ferrohsm-server's status.
+void register_tls_commands(CLI::App& app);
+void register_server_commands(CLI::App& app);
 
 }  // namespace ferrohsm::cli

@@ -24,6 +24,8 @@ int run(int argc, char** argv) {
   register_pin_commands(app, cmds);
   register_key_commands(app, cmds);
   register_import_p12_command(app);
+  register_tls_commands(app);
+  register_server_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
