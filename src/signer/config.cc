@@ -234,7 +234,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   if (o_slot->count() > 0) c.providers.pkcs11.slot = p11_slot;
   set(o_pinf, c.providers.pkcs11.pin_file, p11_pin_file);
   if (o_pin->count() > 0) {
-    c.providers.pkcs11.pin = p11_pin;
+    c.providers.pkcs11.pin = Secret(p11_pin);
     out.pin_flag_used = true;
   }
   set(o_label, c.providers.pkcs11.label, p11_label);

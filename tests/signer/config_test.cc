@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "base/bytes.h"
 #include "ferrohsm/signer/config.h"
 #include "support/reference.h"
 
@@ -17,7 +18,7 @@ CommandLine parse(std::vector<std::string> args) {
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  write_file(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  write_file(path, as_bytes(text));
 }
 
 TEST(Config, DefaultsUseTheXdgDataDir) {
