@@ -1,16 +1,14 @@
 #include "ferrohsm/signer/config.h"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <sstream>
-#include <vector>
 
-#include "config_cloud.h"
+#include "ferrohsm/signer/config_cloud.h"
 
 namespace ferrohsm::signer {
 
@@ -70,13 +68,13 @@ const std::map<std::string, Setter>& toml_keys() {
        }},
   };
   static const bool cloud_added = [] {
-    for (const auto& t : config_detail::cloud_text_settings())
+    for (const auto& t : cloud_text_settings())
       keys.emplace(std::string(t.key), [set = t.set](Config& c, const toml::node& n) -> Status {
         if (!n.is_string()) return Error::invalid("must be a string");
         set(c, *n.value<std::string>());
         return {};
       });
-    for (const auto& t : config_detail::cloud_number_settings())
+    for (const auto& t : cloud_number_settings())
       keys.emplace(std::string(t.key), [t](Config& c, const toml::node& n) -> Status {
         if (!n.is_integer() || *n.value<std::int64_t>() < t.min || *n.value<std::int64_t>() > t.max)
           return Error::invalid("must be an integer between " + std::to_string(t.min) + " and " + std::to_string(t.max));
@@ -156,102 +154,46 @@ Status finalize_config(Config& config) {
   return {};
 }
 
-CommandLine parse_command_line(int argc, const char* const* argv) {
-  CommandLine out;
-  CLI::App app{"ferrohsm-signer: an Ed25519 signing service whose private keys stay with a key provider"};
-  std::string config_file, listen, state_dir, database, provider, seed_file, tls_cert, tls_key, tls_ca;
-  std::string p11_module, p11_pin_file, p11_pin, p11_label, log_level, port_file;
-  unsigned long p11_slot = 0;
-  int timeout_ms = 0, p11_sessions = 0;
-  bool list = false;
-  app.add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
-  auto* o_listen = app.add_option("--listen", listen, "host:port or unix:/path (default 127.0.0.1:8443)");
-  auto* o_state = app.add_option("--state-dir", state_dir, "state directory (default $XDG_DATA_HOME/ferrohsm)");
-  auto* o_db = app.add_option("--database", database, "SQLite state file (default <state-dir>/signer.db)");
-  auto* o_provider = app.add_option("--key-provider", provider, "software | pkcs11 | aws-kms | gcp-kms | azure-kv");
-  auto* o_seed = app.add_option("--software-seed-file", seed_file, "32-byte seed of the software provider");
-  auto* o_cert = app.add_option("--tls-cert", tls_cert, "PEM certificate: serve HTTPS");
-  auto* o_key = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
-  auto* o_ca = app.add_option("--tls-client-ca", tls_ca, "PEM CA bundle: require client certificates");
-  auto* o_mod = app.add_option("--pkcs11-module", p11_module, "PKCS#11 library path");
-  auto* o_slot = app.add_option("--pkcs11-slot", p11_slot, "PKCS#11 slot id");
-  auto* o_pinf = app.add_option("--pkcs11-pin-file", p11_pin_file, "file holding the user PIN (secret mount)");
-  auto* o_pin = app.add_option("--pkcs11-pin", p11_pin, "user PIN on the command line: local development only");
-  auto* o_label = app.add_option("--pkcs11-label", p11_label, "CKA_LABEL prefix (<label>:<scope>:<key_id>)");
-  auto* o_sessions = app.add_option("--pkcs11-sessions", p11_sessions,
-                                    "sessions (slot-server workers) on the token; 1 for a single-session token");
-  auto* o_timeout = app.add_option("--request-timeout-ms", timeout_ms, "deadline of each request");
-  auto* o_log = app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  auto* o_port = app.add_option("--port-file", port_file, "write the bound TCP port here once listening");
-  app.add_flag("--list-providers", list, "print the key providers this binary has and exit");
-  auto cloud_text = config_detail::cloud_text_settings();
-  auto cloud_numbers = config_detail::cloud_number_settings();
-  std::vector<std::string> text_values(cloud_text.size());
-  std::vector<int> number_values(cloud_numbers.size());
-  std::vector<CLI::Option*> text_options, number_options;
-  for (std::size_t i = 0; i < cloud_text.size(); ++i)
-    text_options.push_back(
-        app.add_option(std::string(cloud_text[i].flag), text_values[i], std::string(cloud_text[i].help)));
-  for (std::size_t i = 0; i < cloud_numbers.size(); ++i)
-    number_options.push_back(app.add_option(std::string(cloud_numbers[i].flag), number_values[i],
-                                            std::string(cloud_numbers[i].help))
-                                 ->check(CLI::Range(cloud_numbers[i].min, cloud_numbers[i].max)));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream os, es;
-    out.exit_code = app.exit(e, os, es);
-    out.output = os.str() + es.str();
-    out.exit_now = true;
-    return out;
-  }
-  if (list) {
-    out.exit_now = true;
-    out.output = describe_providers();
-    return out;
-  }
-  Config& c = out.config;
-  if (!config_file.empty()) {
-    if (auto s = apply_toml_file(c, config_file); !s) {
-      out.exit_now = true;
-      out.exit_code = 2;
-      out.output = "ferrohsm-signer: " + s.error().message + "\n";
-      return out;
-    }
-  }
-  auto set = [](CLI::Option* o, auto& dst, const auto& v) {
-    if (o->count() > 0) dst = v;
+Result<Config> build_config(ConfigFlags f) {
+  Config c;
+  if (!f.config_file.empty()) FH_TRY(apply_toml_file(c, f.config_file));
+  auto take = [](auto& dst, auto& flag) {
+    if (flag) dst = std::move(*flag);
   };
-  set(o_listen, c.listen, listen);
-  set(o_state, c.state_dir, state_dir);
-  set(o_db, c.database, database);
-  set(o_provider, c.key_provider, provider);
-  set(o_seed, c.providers.software_seed_file, seed_file);
-  set(o_cert, c.tls.cert_file, tls_cert);
-  set(o_key, c.tls.key_file, tls_key);
-  set(o_ca, c.tls.client_ca_file, tls_ca);
-  set(o_mod, c.providers.pkcs11.module, p11_module);
-  if (o_slot->count() > 0) c.providers.pkcs11.slot = p11_slot;
-  set(o_pinf, c.providers.pkcs11.pin_file, p11_pin_file);
-  if (o_pin->count() > 0) {
-    c.providers.pkcs11.pin = p11_pin;
-    out.pin_flag_used = true;
+  take(c.listen, f.listen);
+  take(c.state_dir, f.state_dir);
+  take(c.database, f.database);
+  take(c.key_provider, f.key_provider);
+  take(c.providers.software_seed_file, f.software_seed_file);
+  take(c.tls.cert_file, f.tls_cert);
+  take(c.tls.key_file, f.tls_key);
+  take(c.tls.client_ca_file, f.tls_client_ca);
+  take(c.providers.pkcs11.module, f.pkcs11_module);
+  take(c.providers.pkcs11.slot, f.pkcs11_slot);
+  take(c.providers.pkcs11.pin_file, f.pkcs11_pin_file);
+  take(c.providers.pkcs11.pin, f.pkcs11_pin);
+  take(c.providers.pkcs11.label, f.pkcs11_label);
+  take(c.providers.pkcs11.sessions, f.pkcs11_sessions);
+  take(c.request_timeout_ms, f.request_timeout_ms);
+  take(c.log_level, f.log_level);
+  take(c.port_file, f.port_file);
+  for (const auto& [key, value] : f.cloud_text) {
+    const auto rows = cloud_text_settings();
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const CloudText& r) { return r.key == key; });
+    if (row == rows.end()) return Error::invalid("unknown cloud setting '" + key + "'");
+    row->set(c, value);
   }
-  set(o_label, c.providers.pkcs11.label, p11_label);
-  set(o_sessions, c.providers.pkcs11.sessions, p11_sessions);
-  set(o_timeout, c.request_timeout_ms, timeout_ms);
-  set(o_log, c.log_level, log_level);
-  set(o_port, c.port_file, port_file);
-  for (std::size_t i = 0; i < cloud_text.size(); ++i)
-    if (text_options[i]->count() > 0) cloud_text[i].set(c, text_values[i]);
-  for (std::size_t i = 0; i < cloud_numbers.size(); ++i)
-    if (number_options[i]->count() > 0) cloud_numbers[i].set(c, number_values[i]);
-  if (auto s = finalize_config(c); !s) {
-    out.exit_now = true;
-    out.exit_code = 2;
-    out.output = "ferrohsm-signer: " + s.error().message + "\n";
+  for (const auto& [key, value] : f.cloud_numbers) {
+    const auto rows = cloud_number_settings();
+    auto row = std::find_if(rows.begin(), rows.end(), [&](const CloudNumber& r) { return r.key == key; });
+    if (row == rows.end()) return Error::invalid("unknown cloud setting '" + key + "'");
+    if (value < row->min || value > row->max)
+      return Error::invalid(std::string(row->flag) + " must be between " + std::to_string(row->min) + " and " +
+                            std::to_string(row->max));
+    row->set(c, value);
   }
-  return out;
+  FH_TRY(finalize_config(c));
+  return c;
 }
 
 }  // namespace ferrohsm::signer

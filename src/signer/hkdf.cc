@@ -1,7 +1,6 @@
 #include "ferrohsm/signer/hkdf.h"
 
 #include <openssl/core_names.h>
-#include <openssl/crypto.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
@@ -9,8 +8,6 @@
 #include <string>
 
 namespace ferrohsm::signer {
-
-void secure_wipe(void* p, std::size_t n) { OPENSSL_cleanse(p, n); }
 
 Result<SecretBytes<32>> hkdf_sha512_32(std::span<const std::uint8_t> key, std::string_view info) {
   std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr),

@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 
+#include "base/bytes.h"
 #include "ferrohsm/signer/ed25519.h"
 #include "ferrohsm/signer/encoding.h"
 
@@ -99,7 +100,12 @@ Result<Digest> digest_field(const json& body) {
   if (b64 == hex) return Error::invalid("give exactly one of 'digest' (base64) or 'digest_hex' (hex): the SHA-512 digest");
   const json& v = b64 ? body["digest"] : body["digest_hex"];
   if (!v.is_string()) return Error::invalid(std::string("field '") + (b64 ? "digest" : "digest_hex") + "' must be a string");
-  auto bytes = b64 ? from_base64(v.get<std::string>()) : from_hex(v.get<std::string>());
+  std::optional<Bytes> bytes;
+  if (b64) {
+    bytes = from_base64(v.get<std::string>());
+  } else if (Bytes raw; from_hex(v.get<std::string>(), raw)) {
+    bytes = std::move(raw);
+  }
   if (!bytes) return Error::invalid(b64 ? "field 'digest' is not valid base64" : "field 'digest_hex' is not valid hex");
   if (bytes->size() != 64)
     return Error::invalid("the digest must be 64 bytes (SHA-512), got " + std::to_string(bytes->size()));

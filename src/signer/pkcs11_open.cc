@@ -4,9 +4,10 @@
 #include <ferrohsm/client/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "base/names.h"
+#include "base/pin_source.h"
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "ferrohsm/signer/pkcs11_provider.h"
@@ -26,23 +27,11 @@ Error from_client(const client::Error& e, std::string_view what) {
   }
 }
 
-Result<client::Secret> read_pin_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::invalid("cannot read the PIN file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string pin = ss.str();
-  while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r')) pin.pop_back();
-  client::Secret secret(pin);
-  std::fill(pin.begin(), pin.end(), '\0');
-  if (secret.empty()) return Error::invalid("the PIN file " + path + " is empty");
-  return secret;
-}
-
 Result<client::PinCallback> pin_source(const Pkcs11Settings& s) {
   if (!s.pin_file.empty()) {
-    if (auto first = read_pin_file(s.pin_file); !first) return first.error();  // fail at start, not at first login
-    return client::PinCallback([path = s.pin_file](const client::PinRequest&) -> std::optional<client::Secret> {
+    // Fails at start, not at first login.
+    if (auto first = read_pin_file(s.pin_file); !first) return Error::invalid(first.error().message);
+    return client::PinCallback([path = s.pin_file](const client::PinRequest&) -> std::optional<Secret> {
       auto pin = read_pin_file(path);
       if (!pin) {
         spdlog::error("pkcs11 provider: {}", pin.error().message);
@@ -52,10 +41,9 @@ Result<client::PinCallback> pin_source(const Pkcs11Settings& s) {
     });
   }
   if (s.pin) {
-    auto held = std::make_shared<const client::Secret>(*s.pin);  // dev-only: the PIN stays in memory
-    return client::PinCallback([held](const client::PinRequest&) {
-      return std::optional<client::Secret>(client::Secret(held->view()));
-    });
+    auto held = std::make_shared<const Secret>(s.pin->view());  // dev-only: the PIN stays in memory
+    return client::PinCallback(
+        [held](const client::PinRequest&) { return std::optional<Secret>(Secret(held->view())); });
   }
   return Error::invalid("the pkcs11 provider needs --pkcs11-pin-file (or --pkcs11-pin for local development)");
 }
@@ -66,8 +54,10 @@ using pkcs11_detail::from_client;
 
 std::string Pkcs11Provider::mechanism_problem(std::span<const CK_MECHANISM_TYPE> mechanisms) {
   auto has = [&](CK_MECHANISM_TYPE m) { return std::find(mechanisms.begin(), mechanisms.end(), m) != mechanisms.end(); };
-  if (!has(CKM_EDDSA)) return "the token does not list CKM_EDDSA; ferrohsm-signer needs a PKCS#11 3.0 module with EdDSA";
-  if (!has(CKM_EC_EDWARDS_KEY_PAIR_GEN)) return "the token does not list CKM_EC_EDWARDS_KEY_PAIR_GEN";
+  if (!has(CKM_EDDSA))
+    return "the token does not list " + mechanism_name(CKM_EDDSA) +
+           "; ferrohsm-signer needs a PKCS#11 3.0 module with EdDSA";
+  if (!has(CKM_EC_EDWARDS_KEY_PAIR_GEN)) return "the token does not list " + mechanism_name(CKM_EC_EDWARDS_KEY_PAIR_GEN);
   return {};
 }
 
@@ -91,11 +81,12 @@ Result<std::unique_ptr<Pkcs11Provider>> Pkcs11Provider::open(const Pkcs11Setting
   CK_SLOT_ID slot = *settings.slot;
   auto* fn = (*module)->functions();
   CK_ULONG count = 0;
-  if (fn->C_GetMechanismList(slot, nullptr, &count) != CKR_OK)
-    return Error::unavailable("cannot list the mechanisms of slot " + std::to_string(slot) + " of " + settings.module);
+  if (CK_RV rv = fn->C_GetMechanismList(slot, nullptr, &count); rv != CKR_OK)
+    return Error::unavailable("cannot list the mechanisms of slot " + std::to_string(slot) + " of " + settings.module +
+                              ": " + rv_name(rv));
   std::vector<CK_MECHANISM_TYPE> mechanisms(count);
-  if (fn->C_GetMechanismList(slot, mechanisms.data(), &count) != CKR_OK)
-    return Error::unavailable("cannot list the mechanisms of slot " + std::to_string(slot));
+  if (CK_RV rv = fn->C_GetMechanismList(slot, mechanisms.data(), &count); rv != CKR_OK)
+    return Error::unavailable("cannot list the mechanisms of slot " + std::to_string(slot) + ": " + rv_name(rv));
   mechanisms.resize(count);
   if (auto problem = mechanism_problem(mechanisms); !problem.empty())
     return Error::invalid(settings.module + " slot " + std::to_string(slot) + ": " + problem);

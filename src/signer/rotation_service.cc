@@ -8,7 +8,7 @@
 #include <ctime>
 #include <mutex>
 
-#include "ferrohsm/signer/encoding.h"
+#include "base/bytes.h"
 
 namespace ferrohsm::signer {
 

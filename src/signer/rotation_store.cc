@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
-#include <cstring>
+#include <algorithm>
+
+#include "base/sqlite_stmt.h"
 
 namespace ferrohsm::signer {
 
@@ -22,40 +24,22 @@ CREATE TABLE IF NOT EXISTS signing_key (
 CREATE UNIQUE INDEX IF NOT EXISTS signing_key_one_active ON signing_key(scope) WHERE state = 'active';
 )sql";
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-Error db_error(sqlite3* db, const std::string& what) {
-  return Error::internal("signer state database: " + what + ": " + sqlite3_errmsg(db));
+// The one edge where base's SQLite errors (a CK_RV and SQLite's message) become the
+// signer's: an internal error naming the step.
+Error db_error(const ::ferrohsm::Error& e, const std::string& what) {
+  return Error::internal("signer state database: " + what + ": " + e.message);
 }
 
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-std::string column_text(sqlite3_stmt* s, int i) {
-  auto p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
-}
+std::string state_text(KeyState state) { return std::string(key_state_name(state)); }
 
 // Runs an UPDATE … WHERE state = from; returns the number of rows changed.
 Result<int> update_state(sqlite3* db, const Scope& scope, const KeyId* key_id, KeyState from,
                          KeyState to, std::int64_t now) {
-  Stmt st;
-  const char* sql = key_id
-      ? "UPDATE signing_key SET state = ?1, updated_at = ?2 WHERE scope = ?3 AND state = ?4 AND key_id = ?5"
-      : "UPDATE signing_key SET state = ?1, updated_at = ?2 WHERE scope = ?3 AND state = ?4";
-  if (sqlite3_prepare_v2(db, sql, -1, &st.s, nullptr) != SQLITE_OK) return db_error(db, "prepare update");
-  bind_text(st.s, 1, key_state_name(to));
-  sqlite3_bind_int64(st.s, 2, now);
-  bind_text(st.s, 3, scope.str());
-  bind_text(st.s, 4, key_state_name(from));
-  if (key_id) bind_text(st.s, 5, key_id->str());
-  if (sqlite3_step(st.s) != SQLITE_DONE) return db_error(db, "update state");
+  Stmt st(db, key_id ? "UPDATE signing_key SET state = ?1, updated_at = ?2 WHERE scope = ?3 AND state = ?4 AND key_id = ?5"
+                     : "UPDATE signing_key SET state = ?1, updated_at = ?2 WHERE scope = ?3 AND state = ?4");
+  st.bind(1, state_text(to)).bind(2, now).bind(3, scope.str()).bind(4, state_text(from));
+  if (key_id) st.bind(5, key_id->str());
+  if (auto done = st.run(); !done) return db_error(done.error(), "update state");
   return sqlite3_changes(db);
 }
 }  // namespace
@@ -90,50 +74,39 @@ Status RotationStore::exec(const char* sql) {
 
 Result<std::vector<SigningKey>> RotationStore::load_all() {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT scope, key_id, provider, handle_id, public_key, state, created_at, updated_at "
-                         "FROM signing_key ORDER BY scope, rowid",
-                         -1, &st.s, nullptr) != SQLITE_OK)
-    return db_error(db_, "prepare load");
+  Stmt st(db_,
+          "SELECT scope, key_id, provider, handle_id, public_key, state, created_at, updated_at "
+          "FROM signing_key ORDER BY scope, rowid");
   std::vector<SigningKey> out;
-  int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-    auto scope = Scope::parse(column_text(st.s, 0));
-    auto key_id = KeyId::parse(column_text(st.s, 1));
-    auto state = parse_key_state(column_text(st.s, 5));
-    const void* blob = sqlite3_column_blob(st.s, 4);
-    int blob_len = sqlite3_column_bytes(st.s, 4);
-    if (!scope || !key_id || !state || blob_len != 32)
+  for (;;) {
+    auto row = st.step();
+    if (!row) return db_error(row.error(), "load keys");
+    if (!*row) break;
+    auto scope = Scope::parse(st.text(0));
+    auto key_id = KeyId::parse(st.text(1));
+    auto state = parse_key_state(st.text(5));
+    Bytes public_key = st.blob(4);
+    if (!scope || !key_id || !state || public_key.size() != 32)
       return Error::internal("signer state database holds a malformed signing_key row");
-    SigningKey k{*scope, *key_id, column_text(st.s, 2), column_text(st.s, 3), {}, *state,
-                 sqlite3_column_int64(st.s, 6), sqlite3_column_int64(st.s, 7)};
-    std::memcpy(k.public_key.data(), blob, 32);
+    SigningKey k{*scope, *key_id, st.text(2), st.text(3), {}, *state, st.int64(6), st.int64(7)};
+    std::copy(public_key.begin(), public_key.end(), k.public_key.begin());
     out.push_back(std::move(k));
   }
-  if (rc != SQLITE_DONE) return db_error(db_, "load keys");
   return out;
 }
 
 Status RotationStore::insert(const SigningKey& key) {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_,
-                         "INSERT INTO signing_key (scope, key_id, provider, handle_id, public_key, state, "
-                         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                         -1, &st.s, nullptr) != SQLITE_OK)
-    return db_error(db_, "prepare insert");
-  bind_text(st.s, 1, key.scope.str());
-  bind_text(st.s, 2, key.key_id.str());
-  bind_text(st.s, 3, key.provider);
-  bind_text(st.s, 4, key.handle_id);
-  sqlite3_bind_blob(st.s, 5, key.public_key.data(), 32, SQLITE_TRANSIENT);
-  bind_text(st.s, 6, key_state_name(key.state));
-  sqlite3_bind_int64(st.s, 7, key.created_at);
-  int rc = sqlite3_step(st.s);
-  if (rc == SQLITE_CONSTRAINT)
-    return Error::state("key " + key.key_id.str() + " already exists in scope " + key.scope.str());
-  if (rc != SQLITE_DONE) return db_error(db_, "insert key");
+  Stmt st(db_,
+          "INSERT INTO signing_key (scope, key_id, provider, handle_id, public_key, state, "
+          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+  st.bind(1, key.scope.str()).bind(2, key.key_id.str()).bind(3, key.provider).bind(4, key.handle_id);
+  st.bind(5, ByteView(key.public_key)).bind(6, state_text(key.state)).bind(7, key.created_at);
+  if (auto done = st.run(); !done) {
+    if ((sqlite3_errcode(db_) & 0xff) == SQLITE_CONSTRAINT)
+      return Error::state("key " + key.key_id.str() + " already exists in scope " + key.scope.str());
+    return db_error(done.error(), "insert key");
+  }
   return {};
 }
 

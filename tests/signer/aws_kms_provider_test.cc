@@ -2,6 +2,7 @@
 // sources (environment, shared file, web identity) and their failures.
 #include <gtest/gtest.h>
 
+#include "base/bytes.h"
 #include "fakes/fake_aws_kms.h"
 #include "ferrohsm/signer/cloud/providers.h"
 #include "ferrohsm/signer/ed25519.h"
@@ -108,7 +109,7 @@ TEST_F(AwsKms, SharedCredentialsFileAndProfile) {
   fake_.add_credentials("AKIDFILE", "file-secret");
   std::string ini = "[default]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = x\n\n"
                     "[signer]\n# the signer's keys\naws_access_key_id = AKIDFILE\naws_secret_access_key = file-secret\n";
-  write_file(dir_.file("credentials"), std::span(reinterpret_cast<const std::uint8_t*>(ini.data()), ini.size()));
+  write_file(dir_.file("credentials"), as_bytes(ini));
   auto p = make_aws_kms_provider(
       settings({{"AWS_SHARED_CREDENTIALS_FILE", dir_.file("credentials")}, {"AWS_PROFILE", "signer"}}));
   ASSERT_TRUE(p) << p.error().message;
@@ -121,7 +122,7 @@ TEST_F(AwsKms, SharedCredentialsFileAndProfile) {
 
 TEST_F(AwsKms, WebIdentityTokenIsExchangedWithSts) {
   std::string token = "eyJ.web.identity";
-  write_file(dir_.file("token"), std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
+  write_file(dir_.file("token"), as_bytes(token));
   fake_.allow_web_identity(token, "arn:aws:iam::111122223333:role/signer", std::chrono::hours(1));
   auto p = make_aws_kms_provider(settings({{"AWS_WEB_IDENTITY_TOKEN_FILE", dir_.file("token")},
                                            {"AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/signer"}}));

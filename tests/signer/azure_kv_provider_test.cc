@@ -3,6 +3,7 @@
 // client-credentials token) and refused the same way, naming its type.
 #include <gtest/gtest.h>
 
+#include "base/bytes.h"
 #include "fakes/fake_azure_kv.h"
 #include "ferrohsm/signer/cloud/providers.h"
 #include "support/cloud_rig.h"
@@ -16,7 +17,7 @@ class AzureKv : public ::testing::Test {
  protected:
   AzureKvSettings settings() {
     std::string secret = std::string(FakeAzureKv::kSecret) + "\n";
-    write_file(dir_.file("secret"), std::span(reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()));
+    write_file(dir_.file("secret"), as_bytes(secret));
     AzureKvSettings s;
     s.vault_url = fake_.url();
     s.tenant_id = FakeAzureKv::kTenant;
@@ -81,7 +82,7 @@ TEST_F(AzureKv, MissingKeysAndForeignHandlesAreKeyNotFound) {
 }
 
 TEST_F(AzureKv, AWrongClientSecretIsUnavailableAndNeverEchoed) {
-  write_file(dir_.file("wrong"), std::span(reinterpret_cast<const std::uint8_t*>("wrong-secret-value"), 18));
+  write_file(dir_.file("wrong"), as_bytes("wrong-secret-value"));
   auto s = settings();
   s.client_secret_file = dir_.file("wrong");
   auto p = make_azure_kv_provider(s);

@@ -1,8 +1,11 @@
-// Configuration: defaults, TOML, flags over TOML, and the checks.
+// Configuration: defaults, TOML, flags over TOML, and the checks — through the daemon's
+// command line (tools/ferrohsm-signer) and through the library's build_config.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
+#include "base/bytes.h"
+#include "command_line.h"
 #include "ferrohsm/signer/config.h"
 #include "support/reference.h"
 
@@ -17,7 +20,7 @@ CommandLine parse(std::vector<std::string> args) {
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  write_file(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  write_file(path, as_bytes(text));
 }
 
 TEST(Config, DefaultsUseTheXdgDataDir) {
@@ -74,6 +77,40 @@ TEST(Config, BadInputIsNamed) {
     EXPECT_NE(cl.output.find(c.expect), std::string::npos) << cl.output;
     EXPECT_EQ(cl.output.find("1234"), std::string::npos);  // never echo a PIN
   }
+}
+
+TEST(Config, BuildConfigTakesValuesOverTheFile) {
+  TempDir dir;
+  write_text(dir.file("signer.toml"), "listen = \"127.0.0.1:9001\"\nstate_dir = \"/srv/signer\"\n"
+                                      "[aws_kms]\nregion = \"eu-west-1\"\n[cloud]\nmax_attempts = 2\n");
+  ConfigFlags flags;
+  flags.config_file = dir.file("signer.toml");
+  flags.listen = "unix:/run/signer.sock";
+  flags.pkcs11_slot = 7;
+  flags.pkcs11_pin = Secret("4321");
+  flags.cloud_text["aws_kms.region"] = "us-east-2";
+  flags.cloud_numbers["cloud.max_attempts"] = 5;
+  auto config = build_config(std::move(flags));
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->listen, "unix:/run/signer.sock");
+  EXPECT_EQ(config->database, "/srv/signer/signer.db");  // from the file's state_dir
+  EXPECT_EQ(config->providers.pkcs11.slot, 7ul);
+  ASSERT_TRUE(config->providers.pkcs11.pin.has_value());
+  EXPECT_EQ(config->providers.pkcs11.pin->view(), "4321");
+  EXPECT_EQ(config->providers.aws_kms.region, "us-east-2");
+  EXPECT_EQ(config->providers.gcp_kms.http.max_attempts, 5);
+
+  ConfigFlags unknown;
+  unknown.cloud_text["aws_kms.no_such_key"] = "x";
+  auto refused = build_config(std::move(unknown));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("aws_kms.no_such_key"), std::string::npos);
+  ConfigFlags out_of_range;
+  out_of_range.cloud_numbers["aws_kms.deletion_window_days"] = 3;
+  auto range = build_config(std::move(out_of_range));
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().message.find("between 7 and 30"), std::string::npos) << range.error().message;
 }
 
 TEST(Config, PlainHttpOnlyOnLoopbackOrUnixSocket) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/bytes.h"
 #include "fakes/fake_aws_kms.h"
 #include "ferrohsm/signer/encoding.h"
 #include "support/daemon_driver.h"
@@ -74,7 +75,7 @@ TEST_F(DaemonAwsKms, RotationSigningAndOpensslVerifiesTheJwksKey) {
     EXPECT_EQ(jwk["crv"], "Ed25519");
     EXPECT_EQ(jwk["kid"], second);
     std::string pem = pem_of_jwk_x(jwk["x"]);
-    write_file(dir_.file("jwk.pem"), std::span(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
+    write_file(dir_.file("jwk.pem"), as_bytes(pem));
     Digest d = sha512_of("signed through AWS KMS");
     auto sig = daemon.curl_json("POST", "/v1/scopes/payments/sign", 200, json{{"digest", to_base64(d)}}.dump());
     EXPECT_EQ(sig["key_id"], second);
@@ -127,7 +128,7 @@ TEST(DaemonCloudProviders, ListProvidersSaysWhatEachSupports) {
 
 TEST(DaemonCloudProviders, AzureKvStartsAndRefusesEd25519GenerationWithTheDocumentedMessage) {
   TempDir dir;
-  write_file(dir.file("secret"), std::span(reinterpret_cast<const std::uint8_t*>("s3cret-value"), 12));
+  write_file(dir.file("secret"), as_bytes("s3cret-value"));
   Daemon daemon(FERROHSM_SIGNER_BIN, dir,
                 {"--key-provider=azure-kv", "--azure-vault-url", "http://127.0.0.1:9", "--azure-tenant-id", "t",
                  "--azure-client-id", "c", "--azure-client-secret-file", dir.file("secret")});

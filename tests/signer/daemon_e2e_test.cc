@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/bytes.h"
 #include "ferrohsm/signer/encoding.h"
 #include "support/daemon_driver.h"
 
@@ -57,7 +58,7 @@ void make_pki(const TempDir& dir) {
     ASSERT_EQ(r.exit_code, 0) << argv[1] << ": " << r.err;
   };
   std::string ext = "subjectAltName=IP:127.0.0.1\n";
-  write_file(dir.file("ext.cnf"), std::span(reinterpret_cast<const std::uint8_t*>(ext.data()), ext.size()));
+  write_file(dir.file("ext.cnf"), as_bytes(ext));
   run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
        dir.file("ca.key"), "-out", dir.file("ca.pem"), "-days", "1", "-subj", "/CN=signer-test-ca"});
   for (std::string who : {"server", "client"}) {

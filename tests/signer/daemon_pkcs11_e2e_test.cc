@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "base/bytes.h"
 #include "ferrohsm/signer/encoding.h"
 #include "support/daemon_driver.h"
 #include "support/test_token.h"
@@ -89,7 +90,7 @@ TEST_F(DaemonPkcs11, SameCommandsRotateAndOpensslVerifies) {
 
 TEST_F(DaemonPkcs11, AWrongPinStopsTheStartAndIsNeverEchoed) {
   std::string wrong = "9999";
-  write_file(dir_.file("wrong-pin"), std::span(reinterpret_cast<const std::uint8_t*>(wrong.data()), wrong.size()));
+  write_file(dir_.file("wrong-pin"), as_bytes(wrong));
   auto a = args("e2e");
   a[6] = dir_.file("wrong-pin");
   std::vector<std::string> argv = {FERROHSM_SIGNER_BIN, "--listen", "127.0.0.1:0"};

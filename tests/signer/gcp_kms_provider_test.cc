@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/bytes.h"
 #include "fakes/fake_gcp_kms.h"
 #include "ferrohsm/signer/cloud/crc32c.h"
 #include "ferrohsm/signer/cloud/providers.h"
@@ -23,7 +24,7 @@ class GcpKms : public ::testing::Test {
  protected:
   GcpKmsSettings settings() {
     std::string sa = fake_.service_account_json();
-    write_file(dir_.file("sa.json"), std::span(reinterpret_cast<const std::uint8_t*>(sa.data()), sa.size()));
+    write_file(dir_.file("sa.json"), as_bytes(sa));
     GcpKmsSettings s;
     s.key_ring = FakeGcpKms::kKeyRing;
     s.endpoint = fake_.url();
@@ -102,7 +103,7 @@ TEST_F(GcpKms, TheFakeChecksDataCrc32cAsCloudKmsDoes) {
   ASSERT_TRUE(tok && tok->status == 200);
   std::string token = nlohmann::json::parse(tok->body)["access_token"];
   std::string data = "sixty-four bytes of digest would go here; this is just the data";
-  nlohmann::json body = {{"data", to_base64(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()))},
+  nlohmann::json body = {{"data", to_base64(as_bytes(data))},
                          {"dataCrc32c", std::to_string(cloud::crc32c(data) ^ 1)}};
   httplib::Headers auth = {{"Authorization", "Bearer " + token}};
   auto bad = c.Post(("/v1/" + version + ":asymmetricSign").c_str(), auth, body.dump(), "application/json");

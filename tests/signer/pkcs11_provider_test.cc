@@ -153,10 +153,12 @@ TEST_F(Pkcs11ProviderRules, WiringErrorsAreClear) {
   s.pin_file = test_token().conf_dir + "/no-such-pin";
   auto missing_file = Pkcs11Provider::open(s);
   ASSERT_FALSE(missing_file);
-  EXPECT_NE(missing_file.error().message.find("cannot read the PIN file"), std::string::npos);
+  EXPECT_EQ(missing_file.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_NE(missing_file.error().message.find("PIN file '" + s.pin_file + "' cannot be read"), std::string::npos)
+      << missing_file.error().message;
   s = settings_for("acme");
   s.slot.reset();
-  auto no_slot = make_provider("pkcs11", ProviderSettings{"", s});
+  auto no_slot = make_provider("pkcs11", ProviderSettings{"", std::move(s)});
   ASSERT_FALSE(no_slot);
   EXPECT_NE(no_slot.error().message.find("--pkcs11-slot"), std::string::npos);
   s = settings_for("acme");
@@ -164,7 +166,7 @@ TEST_F(Pkcs11ProviderRules, WiringErrorsAreClear) {
   auto no_module = Pkcs11Provider::open(s);
   ASSERT_FALSE(no_module);
   s = settings_for("acme");
-  s.pin = "0000";
+  s.pin = Secret("0000");
   s.pin_file.clear();
   auto wrong_pin = Pkcs11Provider::open(s);
   ASSERT_FALSE(wrong_pin);
@@ -176,7 +178,7 @@ TEST_F(Pkcs11ProviderRules, WiringErrorsAreClear) {
 TEST_F(Pkcs11ProviderRules, DevOnlyPinFlagWorks) {
   auto s = settings_for("devpin");
   s.pin_file.clear();
-  s.pin = kTokenUserPin;
+  s.pin = Secret(kTokenUserPin);
   auto p = Pkcs11Provider::open(s);
   ASSERT_TRUE(p) << p.error().message;
   auto gen = (*p)->generate(kCtx, *Scope::parse("dev"), *KeyId::parse("k1"));

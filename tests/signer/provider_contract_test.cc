@@ -1,4 +1,5 @@
 // The KeyProvider contract: one behaviour for every adapter.
+#include "base/bytes.h"
 #include "support/provider_contract.h"
 
 #include <atomic>
@@ -32,7 +33,7 @@ TEST_P(ProviderContract, GeneratedKeySignsPureEd25519OverTheDigestBytes) {
   EXPECT_TRUE(ed25519::verify(gen->public_key, digest, *sig));
   // Not a signature over the pre-image, nor over a re-hash of the digest.
   std::string abc = "abc";
-  EXPECT_FALSE(ed25519::verify(gen->public_key, std::span(reinterpret_cast<const std::uint8_t*>(abc.data()), 3), *sig));
+  EXPECT_FALSE(ed25519::verify(gen->public_key, as_bytes(abc), *sig));
   Digest rehash = sha512_of(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
   EXPECT_FALSE(ed25519::verify(gen->public_key, rehash, *sig));
 }

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "ferrohsm/signer/ed25519.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/bytes.h"
 #include "ferrohsm/signer/seed_file.h"
 #include "ferrohsm/signer/software_provider.h"
 #include "support/process.h"

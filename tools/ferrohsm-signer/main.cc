@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "command_line.h"
 #include "ferrohsm/signer/config.h"
 #include "ferrohsm/signer/http_api.h"
 #include "ferrohsm/signer/http_server.h"

@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "ferrohsm/signer/encoding.h"
+#include "base/bytes.h"
 
 namespace ferrohsm::signer::cloud::sigv4 {
 
@@ -157,7 +157,7 @@ Signed sign(const Request& request, const Credentials& credentials, const Option
   key = hmac(key, options.service);
   key = hmac(key, "aws4_request");
   std::string mac = hmac(key, out.string_to_sign);
-  out.signature = to_hex(std::span(reinterpret_cast<const std::uint8_t*>(mac.data()), mac.size()));
+  out.signature = to_hex(as_bytes(mac));
   out.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope +
                       ", SignedHeaders=" + signed_headers + ", Signature=" + out.signature;
   if (!credentials.session_token.empty() && !options.sign_session_token)

@@ -7,9 +7,9 @@
 // another type. docs/SIGNER.md says what it would take once Key Vault has Ed25519.
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
+#include <memory>
 
+#include "base/pin_source.h"
 #include "bearer_rest.h"
 #include "ferrohsm/signer/cloud/json_fields.h"
 #include "ferrohsm/signer/cloud/providers.h"
@@ -81,18 +81,14 @@ class AzureKvProvider final : public KeyProvider {
   cloud::BearerRest rest_;
 };
 
-Result<std::string> client_secret(const AzureKvSettings& s) {
+// The client secret, from the file (its first line, as a PIN file is read) or the environment.
+Result<Secret> client_secret(const AzureKvSettings& s) {
   if (!s.client_secret_file.empty()) {
-    std::ifstream in(s.client_secret_file, std::ios::binary);
-    if (!in) return Error::invalid("azure-kv: cannot read the client secret file " + s.client_secret_file);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    std::string secret = ss.str();
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-    if (secret.empty()) return Error::invalid("azure-kv: the client secret file " + s.client_secret_file + " is empty");
-    return secret;
+    auto secret = read_pin_file(s.client_secret_file);
+    if (!secret) return Error::invalid("azure-kv: the client secret file is unusable (" + secret.error().message + ")");
+    return std::move(*secret);
   }
-  if (auto env = s.env("AZURE_CLIENT_SECRET")) return *env;
+  if (auto env = s.env("AZURE_CLIENT_SECRET")) return Secret(*env);
   return Error::invalid("azure-kv needs a client secret: --azure-client-secret-file or AZURE_CLIENT_SECRET");
 }
 }  // namespace
@@ -116,8 +112,10 @@ Result<std::unique_ptr<KeyProvider>> make_azure_kv_provider(const AzureKvSetting
   std::string token_url = cloud::trim_slash(s.authority_host) + "/" + cloud::percent_encode(s.tenant_id) +
                           "/oauth2/v2.0/token";
   auto policy = cloud::RetryPolicy::from(s.http);
-  cloud::TokenCache::Fetch fetch = [token_url, client_id = s.client_id, secret = *secret, &http = *http,
+  auto held = std::make_shared<const Secret>(std::move(*secret));  // wiped when the provider goes
+  cloud::TokenCache::Fetch fetch = [token_url, client_id = s.client_id, held, &http = *http,
                                     policy](const Context& ctx) -> Result<cloud::BearerToken> {
+    std::string secret(held->view());
     std::pair<std::string, std::string> fields[] = {{"grant_type", "client_credentials"},
                                                     {"client_id", client_id},
                                                     {"client_secret", secret},

@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 
+#include "base/bytes.h"
 #include "ferrohsm/signer/encoding.h"
 
 namespace ferrohsm::signer::cloud {
@@ -22,9 +23,7 @@ struct PkeyFree {
 };
 using RsaKey = std::shared_ptr<EVP_PKEY>;
 
-std::string b64url(std::string_view s) {
-  return to_base64url(std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
-}
+std::string b64url(std::string_view s) { return to_base64url(as_bytes(s)); }
 
 // RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over the JWT's signing input.
 Result<std::string> rs256(EVP_PKEY* key, const std::string& input) {
@@ -54,7 +53,7 @@ Result<GcpTokenSource> from_service_account(const GcpKmsSettings& s, const std::
   std::string pem = cloud::text(j, "private_key");
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   RsaKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), PkeyFree{});
-  std::fill(pem.begin(), pem.end(), '\0');
+  secure_wipe(pem.data(), pem.size());
   if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA)
     return Error::invalid("gcp-kms: the private_key of " + path + " is not an RSA key in PEM");
   std::string email = cloud::text(j, "client_email");

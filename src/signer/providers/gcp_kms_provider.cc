@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/bytes.h"
 #include "bearer_rest.h"
 #include "ferrohsm/signer/cloud/json_fields.h"
 #include "ferrohsm/signer/cloud/crc32c.h"

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "fakes/sigv4_check.h"
+#include "base/bytes.h"
 #include "ferrohsm/signer/encoding.h"
 
 namespace ferrohsm::signer::testing {
@@ -94,7 +95,7 @@ std::string FakeAwsKms::import_key(const std::string& alias, std::span<const std
   char id[64];
   std::snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", 0xfeed0000u + static_cast<unsigned>(next_key_++), 7u);
   Key k{id, std::string("arn:aws:kms:") + kRegion + ":" + kAccount + ":key/" + id, "ECC_NIST_EDWARDS25519"};
-  k.pkey = std::move(*ed25519::from_private_seed(seed));
+  k.pkey = ed25519::from_private_seed(seed).value();
   std::string arn = k.arn;
   keys_[id] = std::move(k);
   aliases_[alias] = id;
@@ -224,7 +225,7 @@ void FakeAwsKms::handle_kms(const httplib::Request& req, httplib::Response& res)
                   0x4cd, 0x6ef, 0x567890abu + static_cast<unsigned>(next_key_));
     next_key_++;
     Key k{id, std::string("arn:aws:kms:") + kRegion + ":" + kAccount + ":key/" + id, "ECC_NIST_EDWARDS25519"};
-    k.pkey = std::move(*ed25519::generate());
+    k.pkey = ed25519::generate().value();
     json out = {{"KeyMetadata", metadata(k)}};
     keys_[id] = std::move(k);
     return reply(out);
@@ -253,7 +254,7 @@ void FakeAwsKms::handle_kms(const httplib::Request& req, httplib::Response& res)
     return reply({{"KeyId", k->arn},
                   {"KeySpec", k->spec},
                   {"KeyUsage", "SIGN_VERIFY"},
-                  {"PublicKey", to_base64(std::span(reinterpret_cast<const std::uint8_t*>(der.data()), der.size()))},
+                  {"PublicKey", to_base64(as_bytes(der))},
                   {"SigningAlgorithms", metadata(*k).value("SigningAlgorithms", json::array())}});
   }
   if (op == "Sign") {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/bytes.h"
 #include "ferrohsm/signer/encoding.h"
 
 namespace ferrohsm::signer::testing {
@@ -108,7 +109,7 @@ std::string FakeGcpKms::import_key(const std::string& id, std::span<const std::u
   ring_ = true;
   std::string key = std::string(kKeyRing) + "/cryptoKeys/" + id;
   keys_[key] = {{"purpose", "ASYMMETRIC_SIGN"}, {"algorithm", "EC_SIGN_ED25519"}, {"protectionLevel", "HSM"}};
-  versions_[key + "/cryptoKeyVersions/1"] = Version{"ENABLED", std::move(*ed25519::from_private_seed(seed))};
+  versions_[key + "/cryptoKeyVersions/1"] = Version{"ENABLED", ed25519::from_private_seed(seed).value()};
   return key + "/cryptoKeyVersions/1";
 }
 
@@ -235,7 +236,7 @@ void FakeGcpKms::handle(const httplib::Request& req, httplib::Response& res) {
       return gerr(res, 400, "INVALID_ARGUMENT", "this fake makes ASYMMETRIC_SIGN EC_SIGN_ED25519 keys");
     keys_[key] = {{"purpose", "ASYMMETRIC_SIGN"}, {"algorithm", "EC_SIGN_ED25519"},
                   {"protectionLevel", t.value("protectionLevel", "SOFTWARE")}};
-    versions_[key + "/cryptoKeyVersions/1"] = Version{"ENABLED", std::move(*ed25519::generate())};
+    versions_[key + "/cryptoKeyVersions/1"] = Version{"ENABLED", ed25519::generate().value()};
     return res.set_content(key_json(key).dump(), "application/json");
   }
   if (req.method == "GET" && keys_.contains(name)) return res.set_content(key_json(name).dump(), "application/json");

@@ -1,8 +1,8 @@
 // aws-kms over FakeAwsKms, with web-identity credentials (STS), so "the credentials
 // expired" is answered by a new STS exchange.
-#include <cstring>
 #include <stdexcept>
 
+#include "base/bytes.h"
 #include "fakes/fake_aws_kms.h"
 #include "ferrohsm/signer/cloud/names.h"
 #include "ferrohsm/signer/cloud/providers.h"
@@ -25,8 +25,7 @@ class AwsRig final : public CloudRig {
   static constexpr const char* kIdentityToken = "eyJhbGciOiJSUzI1NiJ9.web-identity.signature";
 
   AwsRig() {
-    write_file(dir_.file("token"), std::span(reinterpret_cast<const std::uint8_t*>(kIdentityToken),
-                                              std::strlen(kIdentityToken)));
+    write_file(dir_.file("token"), as_bytes(kIdentityToken));
     fake_.allow_web_identity(kIdentityToken, kRole, std::chrono::hours(1));
     AwsKmsSettings s;
     s.region = FakeAwsKms::kRegion;

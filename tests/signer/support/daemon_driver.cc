@@ -1,3 +1,4 @@
+#include "base/bytes.h"
 #include "support/daemon_driver.h"
 
 #include <chrono>
@@ -62,7 +63,7 @@ std::string sign_and_verify_with_openssl(Daemon& daemon, const TempDir& dir, con
   if (!sig_bytes) return key_id;
   auto [pem_status, pem] = daemon.curl("GET", "/v1/scopes/" + scope + "/keys/" + key_id + ".pem");
   EXPECT_EQ(pem_status, 200);
-  write_file(dir.file("pub.pem"), std::span(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()));
+  write_file(dir.file("pub.pem"), as_bytes(pem));
   write_file(dir.file("digest.bin"), d);
   write_file(dir.file("sig.bin"), *sig_bytes);
   auto ok = run_command({"openssl", "pkeyutl", "-verify", "-pubin", "-inkey", dir.file("pub.pem"), "-rawin", "-in",

@@ -1,6 +1,7 @@
 // gcp-kms over FakeGcpKms, with a service-account key whose token endpoint is the fake.
 #include <stdexcept>
 
+#include "base/bytes.h"
 #include "fakes/fake_gcp_kms.h"
 #include "ferrohsm/signer/cloud/names.h"
 #include "ferrohsm/signer/cloud/providers.h"
@@ -13,7 +14,7 @@ class GcpRig final : public CloudRig {
  public:
   GcpRig() {
     std::string sa = fake_.service_account_json();
-    write_file(dir_.file("sa.json"), std::span(reinterpret_cast<const std::uint8_t*>(sa.data()), sa.size()));
+    write_file(dir_.file("sa.json"), as_bytes(sa));
     GcpKmsSettings s;
     s.key_ring = FakeGcpKms::kKeyRing;
     s.endpoint = fake_.url();

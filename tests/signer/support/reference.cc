@@ -10,12 +10,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/bytes.h"
+
 namespace ferrohsm::signer::testing {
 
 std::vector<std::uint8_t> unhex(std::string_view hex) {
-  std::vector<std::uint8_t> out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  Bytes out;
+  if (!from_hex(hex, out)) throw std::invalid_argument("bad hex in a test vector: " + std::string(hex));
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 namespace ferrohsm::signer::testing {
 
+// Test vectors' hex (base/bytes.h's from_hex); bad hex throws: a typo in a vector fails loudly.
 std::vector<std::uint8_t> unhex(std::string_view hex);
 Digest sha512_of(std::string_view text);
 

@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include "ferrohsm/signer/encoding.h"
+#include "base/bytes.h"
 #include "ferrohsm/signer/software_provider.h"
 
 using namespace ferrohsm::signer;
@@ -22,10 +22,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", provider.error().message.c_str());
     return 1;
   }
-  auto bytes = from_hex(argv[3]);
-  if (!bytes || bytes->size() != 64) return 2;
+  ferrohsm::Bytes bytes;
+  if (!ferrohsm::from_hex(argv[3], bytes) || bytes.size() != 64) return 2;
   Digest digest{};
-  std::copy(bytes->begin(), bytes->end(), digest.begin());
+  std::copy(bytes.begin(), bytes.end(), digest.begin());
   auto ctx = Context::background();
   auto pub = (*provider)->public_key(ctx, argv[2]);
   auto sig = (*provider)->sign(ctx, argv[2], digest);
@@ -33,6 +33,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", (!pub ? pub.error() : sig.error()).message.c_str());
     return 1;
   }
-  std::printf("%s %s\n", to_hex(*pub).c_str(), to_hex(*sig).c_str());
+  std::printf("%s %s\n", ferrohsm::to_hex(*pub).c_str(), ferrohsm::to_hex(*sig).c_str());
   return 0;
 }

@@ -1,8 +1,12 @@
 // The daemon's configuration: defaults, then a TOML file (--config), then flags.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 
+#include "base/secret.h"
 #include "ferrohsm/signer/errors.h"
 #include "ferrohsm/signer/provider_registry.h"
 
@@ -27,17 +31,25 @@ struct Config {
   std::string port_file;                  // written with the bound TCP port once listening
 };
 
-// The outcome of reading the command line: run with `config`, or exit with `exit_code`
-// after printing `output` (help, --list-providers, errors).
-struct CommandLine {
-  Config config;
-  bool exit_now = false;
-  int exit_code = 0;
-  std::string output;
-  bool pin_flag_used = false;  // --pkcs11-pin given: warn (dev only)
+// What the command line gave (the daemon's CLI11 code in tools/ferrohsm-signer fills
+// it): each value set goes over the TOML file's, each one unset leaves it.
+struct ConfigFlags {
+  std::string config_file;  // --config: the TOML file, read before the flags apply
+  std::optional<std::string> listen, state_dir, database, key_provider, software_seed_file;
+  std::optional<std::string> tls_cert, tls_key, tls_client_ca;
+  std::optional<std::string> pkcs11_module, pkcs11_pin_file, pkcs11_label;
+  std::optional<unsigned long> pkcs11_slot;
+  std::optional<Secret> pkcs11_pin;  // --pkcs11-pin: local development only
+  std::optional<int> pkcs11_sessions, request_timeout_ms;
+  std::optional<std::string> log_level, port_file;
+  // The cloud settings by TOML key (the rows of config_cloud.h's tables).
+  std::map<std::string, std::string, std::less<>> cloud_text;
+  std::map<std::string, int, std::less<>> cloud_numbers;
 };
 
-CommandLine parse_command_line(int argc, const char* const* argv);
+// Defaults, then the TOML file, then the flags; then finalize_config. An error names the
+// TOML key or the flag.
+Result<Config> build_config(ConfigFlags flags);
 
 // Applies a TOML file over `config`. Unknown keys are errors that name the key.
 Status apply_toml_file(Config& config, const std::string& path);

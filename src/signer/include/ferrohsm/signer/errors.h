@@ -2,11 +2,11 @@
 // Translation to HTTP status or exit code happens once, at each edge.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
+
+#include "base/result.h"
 
 namespace ferrohsm::signer {
 
@@ -29,7 +29,7 @@ enum class ErrorKind {
 std::string_view error_kind_name(ErrorKind kind);
 
 struct Error {
-  ErrorKind kind;
+  ErrorKind kind = ErrorKind::kInternal;
   std::string message;  // never contains secrets
 
   static Error key_not_found(std::string msg) { return {ErrorKind::kKeyNotFound, std::move(msg)}; }
@@ -41,41 +41,10 @@ struct Error {
   static Error not_supported(std::string msg) { return {ErrorKind::kNotSupported, std::move(msg)}; }
 };
 
-// A value or a domain error.
+// The tree's one result type (base/result.h) with the signer's domain error; FH_TRY and
+// FH_ASSIGN_OR_RETURN pass a signer::Error on as it is.
 template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-template <>
-class [[nodiscard]] Result<void> {
- public:
-  Result() = default;
-  Result(Error error) : e_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return !e_.has_value(); }
-  explicit operator bool() const { return ok(); }
-  const Error& error() const { return *e_; }
-
- private:
-  std::optional<Error> e_;
-};
-
+using Result = ::ferrohsm::Result<T, Error>;
 using Status = Result<void>;
 
 }  // namespace ferrohsm::signer

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "ferrohsm/signer/errors.h"
-#include "ferrohsm/signer/secret.h"
+#include "ferrohsm/signer/secret_bytes.h"
 
 namespace ferrohsm::signer {
 

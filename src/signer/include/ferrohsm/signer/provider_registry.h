@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/secret.h"
 #include "ferrohsm/signer/cloud/settings.h"
 #include "ferrohsm/signer/errors.h"
 #include "ferrohsm/signer/key_provider.h"
@@ -20,7 +21,7 @@ struct Pkcs11Settings {
   std::string module;            // absolute path of the PKCS#11 library
   std::optional<unsigned long> slot;
   std::string pin_file;          // the secret mount (production)
-  std::optional<std::string> pin;  // --pkcs11-pin: local development only
+  std::optional<Secret> pin;      // --pkcs11-pin: local development only
   std::string label = "ferrohsm";  // CKA_LABEL prefix: <label>:<scope>:<key_id>
   int sessions = 4;  // slot-server workers (sessions); 1 = a single-session token
 };

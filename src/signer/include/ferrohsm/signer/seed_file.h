@@ -4,7 +4,7 @@
 #include <string>
 
 #include "ferrohsm/signer/errors.h"
-#include "ferrohsm/signer/secret.h"
+#include "ferrohsm/signer/secret_bytes.h"
 
 namespace ferrohsm::signer {
 

@@ -18,7 +18,7 @@
 
 #include "ferrohsm/signer/ed25519.h"
 #include "ferrohsm/signer/key_provider.h"
-#include "ferrohsm/signer/secret.h"
+#include "ferrohsm/signer/secret_bytes.h"
 
 namespace ferrohsm::signer {
 

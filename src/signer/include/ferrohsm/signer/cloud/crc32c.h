@@ -7,11 +7,11 @@
 #include <span>
 #include <string_view>
 
+#include "base/bytes.h"
+
 namespace ferrohsm::signer::cloud {
 
 std::uint32_t crc32c(std::span<const std::uint8_t> data);
-inline std::uint32_t crc32c(std::string_view data) {
-  return crc32c(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
-}
+inline std::uint32_t crc32c(std::string_view data) { return crc32c(as_bytes(data)); }
 
 }  // namespace ferrohsm::signer::cloud

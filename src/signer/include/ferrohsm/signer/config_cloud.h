@@ -1,6 +1,7 @@
 // The cloud providers' settings as one table each for text and numbers: every row is a
-// TOML key and a flag at once (config.cc reads both from here). A cloud secret never has
-// a flag: the Azure client secret comes from a file or AZURE_CLIENT_SECRET.
+// TOML key and a flag at once (config.cc reads the keys from here, the daemon's command
+// line the flags). A cloud secret never has a flag: the Azure client secret comes from a
+// file or AZURE_CLIENT_SECRET.
 #pragma once
 
 #include <span>
@@ -9,7 +10,7 @@
 
 #include "ferrohsm/signer/config.h"
 
-namespace ferrohsm::signer::config_detail {
+namespace ferrohsm::signer {
 
 struct CloudText {
   std::string_view key;   // TOML "aws_kms.region"
@@ -29,4 +30,4 @@ struct CloudNumber {
 std::span<const CloudText> cloud_text_settings();
 std::span<const CloudNumber> cloud_number_settings();
 
-}  // namespace ferrohsm::signer::config_detail
+}  // namespace ferrohsm::signer

@@ -1,4 +1,6 @@
-// Fixed-size secret bytes, wiped on destruction. Never printed.
+// Fixed-size secret bytes (a seed, a derived key), wiped on destruction with base's
+// secure_wipe. Never printed. base/bytes.h's SecureBytes is the growable kind; the
+// signer's secrets have a size known at compile time, which std::span<…, N> checks.
 #pragma once
 
 #include <array>
@@ -6,9 +8,9 @@
 #include <cstdint>
 #include <span>
 
-namespace ferrohsm::signer {
+#include "base/bytes.h"
 
-void secure_wipe(void* p, std::size_t n);
+namespace ferrohsm::signer {
 
 template <std::size_t N>
 class SecretBytes {
