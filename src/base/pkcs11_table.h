@@ -8,7 +8,7 @@
 namespace ferrohsm {
 
 enum Pkcs11Function : uint32_t {
-#define FH_FN(name, params, args, wire) kFn_##name,
+#define FH_FN(name, params, args, codecs) kFn_##name,
 #include "base/pkcs11_functions.inc"
 #undef FH_FN
   kFunctionCount
@@ -26,7 +26,7 @@ enum Pkcs11Function : uint32_t {
 #define FH_TBL_KEEP_0(...)
 #define FH_TBL_NOT_1 0
 #define FH_TBL_NOT_0 1
-// FH_IF_REMOTE(wire)(text): `text` for a function that crosses the wire, nothing for LOCAL.
-#define FH_IF_REMOTE(wire) FH_TBL_CAT(FH_TBL_KEEP_, FH_TBL_IS_PAREN(wire))
-// FH_IF_LOCAL(wire)(text): the other way round.
-#define FH_IF_LOCAL(wire) FH_TBL_CAT(FH_TBL_KEEP_, FH_TBL_CAT(FH_TBL_NOT_, FH_TBL_IS_PAREN(wire)))
+// FH_IF_REMOTE(codecs)(text): `text` for a function that crosses the wire, nothing for LOCAL.
+#define FH_IF_REMOTE(codecs) FH_TBL_CAT(FH_TBL_KEEP_, FH_TBL_IS_PAREN(codecs))
+// FH_IF_LOCAL(codecs)(text): the other way round.
+#define FH_IF_LOCAL(codecs) FH_TBL_CAT(FH_TBL_KEEP_, FH_TBL_CAT(FH_TBL_NOT_, FH_TBL_IS_PAREN(codecs)))

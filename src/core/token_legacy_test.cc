@@ -5,6 +5,7 @@
 #include "core/object_mac.h"
 #include "core/seal.h"
 #include "core/token.h"
+#include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

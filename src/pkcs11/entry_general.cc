@@ -17,8 +17,8 @@ namespace {
 // The mode's choice, once per call: in sidecar mode a function that crosses the wire
 // goes to its sc_C_* (src/sidecar), inside a call scope that C_Finalize waits for;
 // otherwise to the embedded shim.
-#define FH_FN(name, params, args, wire)                                           \
-  FH_IF_REMOTE(wire)                                                              \
+#define FH_FN(name, params, args, codecs)                                           \
+  FH_IF_REMOTE(codecs)                                                              \
   (CK_RV tr_##name params {                                                       \
     if (p11::sidecar_mode()) {                                                    \
       p11::CallScope scope;                                                       \
@@ -46,7 +46,7 @@ CK_RV tr_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pR
 CK_FUNCTION_LIST_3_0 make_list_30() {
   CK_FUNCTION_LIST_3_0 l{};
   l.version = {3, 0};
-#define FH_FN(name, params, args, wire) FH_IF_LOCAL(wire)(l.name = fh_##name;) FH_IF_REMOTE(wire)(l.name = tr_##name;)
+#define FH_FN(name, params, args, codecs) FH_IF_LOCAL(codecs)(l.name = fh_##name;) FH_IF_REMOTE(codecs)(l.name = tr_##name;)
 #include "base/pkcs11_functions.inc"
 #undef FH_FN
   l.C_GetInfo = tr_C_GetInfo;

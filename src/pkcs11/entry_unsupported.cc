@@ -8,7 +8,7 @@
 // The weak defaults ignore their parameters by design.
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
-#define FH_FN(name, params, args, wire)                                                  \
+#define FH_FN(name, params, args, codecs)                                                  \
   __attribute__((weak)) CK_RV fh_##name params {                                   \
     return ::ferrohsm::p11::guard(#name, []() -> ::ferrohsm::Status {               \
       FH_HSM(h);                                                                    \

@@ -33,6 +33,6 @@ CK_RV guard(const char* name, F&& body) noexcept {
 }  // namespace ferrohsm::p11
 
 // Declares every fh_C_* shim (defined across the entry_*.cc files).
-#define FH_FN(name, params, args, wire) CK_RV fh_##name params;
+#define FH_FN(name, params, args, codecs) CK_RV fh_##name params;
 #include "base/pkcs11_functions.inc"
 #undef FH_FN

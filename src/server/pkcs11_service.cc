@@ -19,13 +19,13 @@ void dispatch(const wire::Call& in, wire::Return& out, uint64_t budget) {
   ctx.message_mechanism = [](CK_SESSION_HANDLE h, wire::MsgKind k) { return p11::message_mechanism(h, k); };
   wire::server::Load l;
   switch (in.function()) {
-#define FH_FN(name, params, args, wire)                                                              \
-  FH_IF_REMOTE(wire)                                                                                 \
+#define FH_FN(name, params, args, codecs)                                                              \
+  FH_IF_REMOTE(codecs)                                                                                 \
   (case kFn_##name: {                                                                                \
     auto body = [&] params -> CK_RV {                                                                \
       using namespace ::ferrohsm::wire;                                                              \
       using namespace ::ferrohsm::wire::server;                                                      \
-      l = run(ctx, in, out, std::make_tuple wire, [&] { return fh_##name args; });                   \
+      l = run(ctx, in, out, std::make_tuple codecs, [&] { return fh_##name args; });                   \
       return CKR_OK;                                                                                 \
     };                                                                                               \
     wire::server::call_with_fresh_arguments(body);                                                   \
@@ -75,7 +75,7 @@ std::unique_ptr<Application> Pkcs11Service::open(const Peer& peer, const Grant& 
 
 std::vector<uint32_t> Pkcs11Service::functions() const {
   std::vector<uint32_t> out;
-#define FH_FN(name, params, args, wire) FH_IF_REMOTE(wire)(out.push_back(kFn_##name);)
+#define FH_FN(name, params, args, codecs) FH_IF_REMOTE(codecs)(out.push_back(kFn_##name);)
 #include "base/pkcs11_functions.inc"
 #undef FH_FN
   return out;

@@ -25,6 +25,13 @@ std::shared_ptr<Connection> Client::current() {
   return conn_;
 }
 
+void Client::abandon() {
+  if (!conn_) return;
+  conn_->abandon();
+  // The parent's threads and buffers are not ours to free in the child: keep them alive.
+  new std::shared_ptr<Connection>(std::move(conn_));
+}
+
 bool Client::connected() { return current() != nullptr; }
 
 bool Client::ensure_connected() { return current() != nullptr || reconnect() != nullptr; }

@@ -47,6 +47,9 @@ class Client {
   // Connects now if there is no connection and the retry interval has passed.
   bool ensure_connected();
   const std::string& identity() const { return identity_; }
+  // In the child after fork(): forgets the parent's connection without touching it
+  // (only the forking thread lives on, so no lock is taken and nothing is freed).
+  void abandon();
 
  private:
   // The live connection, or nullptr (a connection found lost is let go here).

@@ -32,12 +32,12 @@ Client* active() { return g_client.load(std::memory_order_acquire); }
 void set_active(Client* c) { g_client.store(c, std::memory_order_release); }
 
 #define FH_UNPAREN(...) __VA_ARGS__
-#define FH_FN(name, params, args, wire)                     \
-  FH_IF_REMOTE(wire)                                        \
+#define FH_FN(name, params, args, codecs)                   \
+  FH_IF_REMOTE(codecs)                                      \
   (CK_RV sc_##name params {                                 \
     using namespace ::ferrohsm::wire;                       \
     using namespace ::ferrohsm::wire::client;               \
-    return call(kFn_##name, FH_UNPAREN wire);               \
+    return call(kFn_##name, FH_UNPAREN codecs);             \
   })
 #include "base/pkcs11_functions.inc"
 #undef FH_FN

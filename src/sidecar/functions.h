@@ -14,7 +14,7 @@ namespace ferrohsm::sidecar {
 Client* active();
 void set_active(Client* c);
 
-#define FH_FN(name, params, args, wire) FH_IF_REMOTE(wire)(CK_RV sc_##name params;)
+#define FH_FN(name, params, args, codecs) FH_IF_REMOTE(codecs)(CK_RV sc_##name params;)
 #include "base/pkcs11_functions.inc"
 #undef FH_FN
 

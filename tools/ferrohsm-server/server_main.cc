@@ -1,4 +1,4 @@
-#include "server/server_main.h"
+#include "server_main.h"
 
 #include "base/log.h"
 #include "server/server.h"
