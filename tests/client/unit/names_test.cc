@@ -4,10 +4,10 @@
 namespace fc = ferrohsm::client;
 
 TEST(Names, ReturnCodesAreNamed) {
-  EXPECT_EQ(fc::rv_name(CKR_OK), "CKR_OK");
-  EXPECT_EQ(fc::rv_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
-  EXPECT_EQ(fc::rv_name(CKR_SESSION_HANDLE_INVALID), "CKR_SESSION_HANDLE_INVALID");
-  EXPECT_EQ(fc::rv_name(0x12345678UL), "0x12345678");
+  EXPECT_STREQ(fc::rv_name(CKR_OK), "CKR_OK");
+  EXPECT_STREQ(fc::rv_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
+  EXPECT_STREQ(fc::rv_name(CKR_SESSION_HANDLE_INVALID), "CKR_SESSION_HANDLE_INVALID");
+  EXPECT_STREQ(fc::rv_name(0x12345678UL), "CKR_0x12345678");
 }
 
 TEST(Names, MechanismsRoundTrip) {
