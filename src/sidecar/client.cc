@@ -2,7 +2,7 @@
 
 #include "sidecar/transport.h"
 
-#include <spdlog/spdlog.h>
+#include "base/log.h"
 
 #include <algorithm>
 
@@ -44,7 +44,7 @@ void Client::lost(const std::shared_ptr<Connection>& c) {
 // The sessions of a lost connection answer CKR_DEVICE_REMOVED from now on: their
 // generation is over, whether or not another connection is made.
 void Client::lost_locked() {
-  spdlog::warn("sidecar: the connection to {} was lost; its sessions are gone", conn_->endpoint());
+  log().warn("sidecar: the connection to {} was lost; its sessions are gone", conn_->endpoint());
   conn_.reset();
   ctx_.next_generation();
 }
@@ -67,7 +67,7 @@ std::shared_ptr<Connection> Client::reconnect() {
       o.tls = TlsFiles{settings_.cert, settings_.key, settings_.ca, settings_.server_name};
     auto c = Connection::connect(ep, o);
     if (!c.ok()) {
-      spdlog::warn("sidecar: cannot connect to {}: {}", ep, c.error().message);
+      log().warn("sidecar: cannot connect to {}: {}", ep, c.error().message);
       continue;
     }
     std::shared_ptr<Connection> conn = std::move(*c);
@@ -76,7 +76,7 @@ std::shared_ptr<Connection> Client::reconnect() {
                                        wire::kDefaultMaxMessage));
     identity_ = hello.identity();
     next_endpoint_ = (next_endpoint_ + i + 1) % n;  // the next loss tries the next endpoint first
-    spdlog::info("sidecar: connected to {} as {}", ep, identity_);
+    log().debug("sidecar: connected to {} as {}", ep, identity_);
     conn_ = conn;
     return conn;
   }

@@ -76,7 +76,7 @@ CK_RV sc_local_C_GetInfo(CK_INFO_PTR pInfo) {
   std::memset(pInfo, 0, sizeof *pInfo);
   pInfo->cryptokiVersion = {3, 0};
   pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "FerroHSM");
-  pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription, "FerroHSM PKCS#11 library (sidecar)");
+  pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription, "FerroHSM PKCS#11 (sidecar)");
   pInfo->libraryVersion = {0, 2};
   return CKR_OK;
 }
