@@ -36,7 +36,7 @@ demo: deps
 test-release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target release_test_targets
-	ctest --preset release -L 'interop|bench'
+	ctest --preset release -L 'interop|bench|sidecar'
 test-asan: asan
 	ctest --preset asan
 test-tsan: tsan

@@ -200,6 +200,7 @@ Status initialize(CK_VOID_PTR init_args) {
   if (cfg->mode == "sidecar") {
     std::unique_ptr<ModuleState> state = start_sidecar(*cfg);
     sidecar::set_active(state->client.get());
+    sidecar::begin_watch();
     g_sidecar.store(true);
     g_state.store(state.release(), std::memory_order_seq_cst);
     return {};

@@ -122,18 +122,27 @@ Result<std::unique_ptr<Listener>> open_unix(asio::io_context& io, ConnectionSink
     return std::unique_ptr<Listener>(std::move(l));
   }
   FH_TRY(clear_stale_socket(ep.path, ep.text));
-  Proto::endpoint addr(ep.path);
+  // The socket is made under a temporary name and renamed into place once it listens, so
+  // that the path appears only when a client can connect (a client that waits for the
+  // file never meets ECONNREFUSED). A path too long for the suffix is bound directly.
+  std::string staging = ep.path + ".new";
+  if (staging.size() >= sizeof(sockaddr_un{}.sun_path)) staging = ep.path;
+  ::unlink(staging.c_str());
+  Proto::endpoint addr(staging);
   l->acceptor().open(addr.protocol(), ec);
   if (!ec) l->acceptor().bind(addr, ec);
   if (ec) return listen_error(ep.text, ec.message());
-  l->unlink_path_ = ep.path;
+  l->unlink_path_ = staging;
   // Mode and group before listen(): nobody can connect until then.
-  if (::chmod(ep.path.c_str(), file.mode) != 0)
+  if (::chmod(staging.c_str(), file.mode) != 0)
     return listen_error(ep.text, std::string("chmod: ") + std::strerror(errno));
-  if (file.group && ::chown(ep.path.c_str(), static_cast<uid_t>(-1), *file.group) != 0)
+  if (file.group && ::chown(staging.c_str(), static_cast<uid_t>(-1), *file.group) != 0)
     return listen_error(ep.text, std::string("chgrp: ") + std::strerror(errno));
   l->acceptor().listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return listen_error(ep.text, ec.message());
+  if (staging != ep.path && ::rename(staging.c_str(), ep.path.c_str()) != 0)
+    return listen_error(ep.text, std::string("rename: ") + std::strerror(errno));
+  l->unlink_path_ = ep.path;
   return std::unique_ptr<Listener>(std::move(l));
 }
 

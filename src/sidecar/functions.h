@@ -21,6 +21,9 @@ void set_active(Client* c);
 // The functions the library answers itself in sidecar mode.
 CK_RV sc_local_C_GetInfo(CK_INFO_PTR pInfo);
 CK_RV sc_local_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved);
+// Takes the slots as they are now as what C_WaitForSlotEvent compares with (C_Initialize:
+// events are changes since the library was initialised, as in embedded mode).
+void begin_watch();
 // Wakes threads waiting in C_WaitForSlotEvent (C_Finalize).
 void wake_waiters();
 

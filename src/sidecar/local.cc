@@ -113,6 +113,14 @@ CK_RV sc_local_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_
   }
 }
 
+void begin_watch() {
+  Snapshot first = look();
+  Watch& w = watch();
+  std::lock_guard lock(w.mu);
+  w.last = std::move(first);
+  w.have = true;
+}
+
 void wake_waiters() {
   Watch& w = watch();
   std::lock_guard lock(w.mu);

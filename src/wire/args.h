@@ -100,9 +100,12 @@ struct NewSess : Codec {
 
 template <typename P>
 struct In : Codec {
-  In(P p, CK_ULONG len) : p(p), len(len) {}
+  // `too_long`: what the application gets when the input cannot fit in a message (the
+  // code the function itself gives an over-long input of this argument).
+  In(P p, CK_ULONG len, CK_RV too_long = CKR_DATA_LEN_RANGE) : p(p), len(len), too_long(too_long) {}
   P p;
   CK_ULONG len;
+  CK_RV too_long;
   Status put(Arg& a, uint64_t& budget) const;
   void take(const Arg&, CK_RV) const {}
 };
@@ -249,6 +252,7 @@ struct MsgParam : Codec {
 // Deduction guides: U(x) and In(p, len) take the argument's own type.
 template <typename T> U(const T&) -> U<T>;
 template <typename P> In(P, CK_ULONG) -> In<P>;
+template <typename P> In(P, CK_ULONG, CK_RV) -> In<P>;
 template <typename P> Out(P, CK_ULONG_PTR) -> Out<P>;
 template <typename P> OutFixed(P, CK_ULONG) -> OutFixed<P>;
 template <typename P> OutU(P) -> OutU<P>;
@@ -263,7 +267,7 @@ Status In<P>::put(Arg& a, uint64_t& budget) const {
     a.set_null(true);
     return {};
   }
-  if (len > budget) return make_error(CKR_DATA_LEN_RANGE, "more data than a sidecar message may carry");
+  if (len > budget) return make_error(too_long, "more data than a sidecar message may carry");
   budget -= len;
   a.set_data(p, len);
   return {};
@@ -335,7 +339,7 @@ struct U : Codec {
 
 template <typename P>
 struct In : Codec {
-  In(P& p, CK_ULONG& len) : p(p), len(len) {}
+  In(P& p, CK_ULONG& len, CK_RV = CKR_DATA_LEN_RANGE) : p(p), len(len) {}
   P& p;
   CK_ULONG& len;
   Load load(const Arg& a);
@@ -466,6 +470,7 @@ struct MsgParam : Codec {
 
 template <typename T> U(T&) -> U<T>;
 template <typename P> In(P&, CK_ULONG&) -> In<P>;
+template <typename P> In(P&, CK_ULONG&, CK_RV) -> In<P>;
 template <typename P> Out(P&, CK_ULONG_PTR&) -> Out<P>;
 template <typename P> OutFixed(P&, CK_ULONG&) -> OutFixed<P>;
 template <typename P> OutU(P&) -> OutU<P>;

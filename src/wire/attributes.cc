@@ -54,7 +54,8 @@ Status encode_one(const CK_ATTRIBUTE& a, Attr* o, uint64_t& budget, bool inside_
       FH_TRY(encode_one(static_cast<const CK_ATTRIBUTE*>(a.pValue)[i], o->add_nested(), budget, true));
     return {};
   }
-  if (a.ulValueLen > budget) return make_error(CKR_ARGUMENTS_BAD, "a template is larger than a message may be");
+  // An attribute value that cannot cross is one the token cannot take.
+  if (a.ulValueLen > budget) return make_error(CKR_ATTRIBUTE_VALUE_INVALID, "an attribute value is larger than a message may carry");
   budget -= a.ulValueLen;
   o->set_value(bytes, a.ulValueLen);
   // A CK_ULONG or array kind whose length fits no element count travels raw.

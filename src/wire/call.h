@@ -1,7 +1,9 @@
 // One call across the wire, at each end, from a row of base/pkcs11_functions.inc.
-//   client::invoke(ctx, function, send, codecs…)  encodes the application's arguments,
-//       sends the Call, and writes the Return's outputs back; the application gets the
-//       server's code (or the transport's, when the connection is lost).
+//   client::invoke(ctx, function, send, refused, codecs…)  encodes the application's
+//       arguments, sends the Call, and writes the Return's outputs back; the application
+//       gets the server's code (or the transport's, when the connection is lost). An
+//       argument that cannot cross (too long for a message) is refused here: `refused(rv)`
+//       is called instead of `send` and its answer is the application's.
 //   server::run(ctx, call, ret, codecs, fn)        rebuilds the arguments, calls `fn` (the
 //       embedded function) and encodes its outputs.
 #pragma once
@@ -15,8 +17,8 @@ namespace ferrohsm::wire {
 
 namespace client {
 
-template <typename Send, typename... C>
-CK_RV invoke(Context& ctx, uint32_t function, Send&& send, C... codecs) {
+template <typename Send, typename Refused, typename... C>
+CK_RV invoke(Context& ctx, uint32_t function, Send&& send, Refused&& refused, C... codecs) {
   Call call;
   call.set_function(function);
   // The connection this call's session handles were translated for: the call must go
@@ -31,7 +33,7 @@ CK_RV invoke(Context& ctx, uint32_t function, Send&& send, C... codecs) {
     if (!st.ok()) early = st.rv();
   };
   (put(codecs), ...);
-  if (early != CKR_OK) return early;
+  if (early != CKR_OK) return refused(early);
   Result<Return> ret = send(call, generation);
   if (!ret.ok()) return ret.rv();
   if (ret->args_size() != static_cast<int>(sizeof...(C))) return CKR_DEVICE_ERROR;  // not our protocol

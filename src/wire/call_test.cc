@@ -85,13 +85,13 @@ struct Loop {
 CK_RV remote_sign(Loop& loop, CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pSignature,
                   CK_ULONG_PTR pulSignatureLen) {
   using namespace client;
-  return invoke(loop.cctx, 0, loop, Sess(hSession), In(pData, ulDataLen), Out(pSignature, pulSignatureLen));
+  return invoke(loop.cctx, 0, loop, [](CK_RV rv) { return rv; }, Sess(hSession), In(pData, ulDataLen), Out(pSignature, pulSignatureLen));
 }
 
 CK_RV remote_get(Loop& loop, CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
                  CK_ULONG ulCount) {
   using namespace client;
-  return invoke(loop.cctx, 1, loop, Sess(hSession), U(hObject), Query(pTemplate, ulCount));
+  return invoke(loop.cctx, 1, loop, [](CK_RV rv) { return rv; }, Sess(hSession), U(hObject), Query(pTemplate, ulCount));
 }
 
 constexpr CK_SESSION_HANDLE kSession = (CK_SESSION_HANDLE{1} << 32) | 7;  // generation 1, server handle 7

@@ -20,7 +20,7 @@ const T& at(const void* base, size_t off) {
 uint64_t byte_length(const FieldSpec& f, uint64_t len) { return f.bits ? (len + 7) / 8 : len; }
 
 Status spend(uint64_t& budget, uint64_t n) {
-  if (n > budget) return make_error(CKR_ARGUMENTS_BAD, "a mechanism parameter is larger than a message may be");
+  if (n > budget) return make_error(CKR_MECHANISM_PARAM_INVALID, "a mechanism parameter is larger than a message may be");
   budget -= n;
   return {};
 }

@@ -3,11 +3,19 @@
 #include "base/pkcs11_library.h"
 
 #include <dlfcn.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+extern char** environ;
 
 namespace wycheproof {
 namespace {
@@ -25,6 +33,7 @@ struct Loaded {
   Session s;
   std::string error;
   CK_FUNCTION_LIST_3_0* initialized = nullptr;
+  pid_t server = -1;
 
   Loaded() {
     char tmpl[] = "/tmp/ferrohsm-wycheproof-XXXXXX";
@@ -34,8 +43,20 @@ struct Loaded {
     }
     dir = tmpl;
     const std::string conf = dir + "/ferrohsm.toml";
-    std::ofstream(conf) << "[store]\npath = \"" << dir << "/ferrohsm.db\"\n\n[log]\nlevel = \"error\"\n\n"
-                        << "[pin]\nkdf_iterations = 1000\n\n[dev]\nallow_weak_kdf = true\n";
+    const std::string store = "[store]\npath = \"" + dir + "/ferrohsm.db\"\n\n[log]\nlevel = \"error\"\n\n"
+                              "[pin]\nkdf_iterations = 1000\n\n[dev]\nallow_weak_kdf = true\n";
+    const char* flavor = std::getenv("FERROHSM_TEST_FLAVOR");
+    if (flavor != nullptr && std::strcmp(flavor, "sidecar") == 0) {
+      // Sidecar mode: a ferrohsm-server serves the store; the module only names it.
+      const std::string socket = dir + "/ferrohsm.sock";
+      std::ofstream(dir + "/server.toml") << "[server]\nlisten = [\"unix:" << socket << "\"]\n\n[[access]]\npeer = \"uid:"
+                                          << ::getuid() << "\"\ntokens = [\"*\"]\nadmin = true\n\n"
+                                          << store;
+      std::ofstream(conf) << "mode = \"sidecar\"\n[sidecar]\nendpoints = [\"unix:" << socket << "\"]\n";
+      if (!start_server(dir + "/server.toml", socket)) return;
+    } else {
+      std::ofstream(conf) << store;
+    }
     setenv("FERROHSM_CONF", conf.c_str(), 1);
     auto lib = ferrohsm::load_pkcs11_library(FERROHSM_MODULE_PATH, RTLD_NOW | RTLD_LOCAL);
     if (!lib.ok() || lib->functions_3_0 == nullptr) {
@@ -65,8 +86,30 @@ struct Loaded {
     s.h = h;
   }
 
+  bool start_server(const std::string& config, const std::string& socket) {
+    std::string path = FERROHSM_SERVER_PATH;
+    std::string flag = "--config";
+    char* argv[] = {path.data(), flag.data(), const_cast<char*>(config.c_str()), nullptr};
+    if (posix_spawn(&server, path.c_str(), nullptr, nullptr, argv, environ) != 0) {
+      server = -1;
+      error = "cannot start " + path;
+      return false;
+    }
+    for (int i = 0; i < 1000; ++i) {  // bounded: 10 s
+      if (fs::exists(socket)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    error = "ferrohsm-server did not listen within 10 s";
+    return false;
+  }
+
   ~Loaded() {
     if (initialized != nullptr) initialized->C_Finalize(nullptr);
+    if (server > 0) {
+      ::kill(server, SIGTERM);
+      int status = 0;
+      ::waitpid(server, &status, 0);
+    }
     // The module stays mapped: threads or atexit handlers of it may still run.
     std::error_code ec;
     if (!dir.empty()) fs::remove_all(dir, ec);

@@ -15,6 +15,12 @@ Status Context::open() {
   std::string level = cfg->log_level == "warn" && cfg->log_destination == "stderr" ? "error" : cfg->log_level;
   std::string why;
   if (!configure_logging(level, cfg->log_destination, &why)) log().warn("{}; logging to stderr", why);
+  // Not built yet: the token and key commands against a server. Opening some other
+  // store instead would act on the wrong tokens, so the tool says so and stops.
+  if (cfg->mode == "sidecar")
+    return make_error(CKR_FUNCTION_NOT_SUPPORTED,
+                      "this configuration is in sidecar mode; the token and key commands work on an embedded "
+                      "store (run them on the server's host with the server's configuration)");
   auto store = store::open_store(store_settings(*cfg));
   if (!store) return context("open the store " + cfg->store_path, store.error());
   FH_ASSIGN_OR_RETURN(core_, Core::open(*cfg, std::move(*store)));
