@@ -31,12 +31,13 @@ demo: deps
 	./build/release/demo/ferrohsm-demo --var ./var --module ./build/release/src/pkcs11/libferrohsm-pkcs11.so
 
 # The release run takes what only it can run: the real clients (label interop, too
-# slow and too foreign for ASan) and the benchmark smoke test; every other test runs
+# slow and too foreign for ASan), the benchmark smoke test and sidecar mode end to end
+# (label sidecar: real server processes and clients, tests/sidecar); every other test runs
 # under ASan+UBSan below. `ctest --preset release` still runs everything.
 test-release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target release_test_targets
-	ctest --preset release -L 'interop|bench'
+	ctest --preset release -L 'interop|bench|sidecar'
 test-asan: asan
 	ctest --preset asan
 test-tsan: tsan
