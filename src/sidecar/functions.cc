@@ -16,14 +16,31 @@ std::atomic<Client*> g_client{nullptr};
 
 CK_RV not_initialized() { return CKR_CRYPTOKI_NOT_INITIALIZED; }
 
+// The calls that only ask about slots, tokens and mechanisms: no session of the lost
+// connection is involved, and asking again changes nothing on the server.
+bool asks_about_slots(uint32_t function) {
+  switch (function) {
+    case kFn_C_GetSlotList: case kFn_C_GetSlotInfo: case kFn_C_GetTokenInfo: case kFn_C_GetMechanismList:
+    case kFn_C_GetMechanismInfo:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // One call of `function` through the active client. Slot-level calls that ask about
-// slots and tokens are tried once more when the connection changed under them.
+// slots and tokens are tried once more when the connection changed under them: the
+// first call after a server restart finds the old connection closed, and
+// CKR_DEVICE_REMOVED is no answer C_GetSlotList may give.
 template <typename... C>
 CK_RV call(uint32_t function, C... codecs) {
   Client* c = active();
   if (c == nullptr) return not_initialized();
   auto send = [c](wire::Call& call, uint32_t generation) { return c->send(call, generation); };
-  return wire::client::invoke(c->context(), function, send, codecs...);
+  CK_RV rv = wire::client::invoke(c->context(), function, send, codecs...);
+  if (rv == CKR_DEVICE_REMOVED && asks_about_slots(function))
+    rv = wire::client::invoke(c->context(), function, send, codecs...);
+  return rv;
 }
 
 }  // namespace
