@@ -171,7 +171,12 @@ void App::signal(int sig) {
 int App::wait(std::chrono::milliseconds limit) {
   if (pid_ <= 0) return -1;
   int status = -1;
-  if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit)) return -1;
+  // Polled every millisecond: the kill cycles wait for a thousand of these.
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (::waitpid(pid_, &status, WNOHANG) != pid_) {
+    if (std::chrono::steady_clock::now() >= end) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   pid_ = -1;
   return status;
 }
