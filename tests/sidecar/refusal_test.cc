@@ -20,7 +20,7 @@ using server::testing::raw_unix;
 using server::testing::read_until_closed;
 using server::testing::send_all;
 
-class RefusalTest : public SidecarTest {
+class SidecarRefusalTest : public SidecarTest {
  protected:
   void SetUp() override {
     SidecarTest::SetUp();
@@ -61,7 +61,7 @@ class RefusalTest : public SidecarTest {
   CK_SESSION_HANDLE session_ = CK_INVALID_HANDLE;
 };
 
-TEST_F(RefusalTest, CertificateFromAnotherCa) {
+TEST_F(SidecarRefusalTest, CertificateFromAnotherCa) {
   refused_app(lib_conf("other.toml", {server_->tcp_endpoint()}, &test_pki().other_ca_app1));
   EXPECT_FALSE(server_->wait_for_log({"refused 127.0.0.1:", "TLS handshake failed", "client certificate CN=app1,O=Test",
                                       "unable to get local issuer"})
@@ -69,7 +69,7 @@ TEST_F(RefusalTest, CertificateFromAnotherCa) {
   still_serves();
 }
 
-TEST_F(RefusalTest, ExpiredCertificate) {
+TEST_F(SidecarRefusalTest, ExpiredCertificate) {
   refused_app(lib_conf("expired.toml", {server_->tcp_endpoint()}, &test_pki().expired_app1));
   EXPECT_FALSE(server_->wait_for_log({"refused 127.0.0.1:", "TLS handshake failed", "client certificate CN=app1,O=Test",
                                       "certificate has expired"})
@@ -78,14 +78,14 @@ TEST_F(RefusalTest, ExpiredCertificate) {
 }
 
 // A certificate the CA signed, for a peer no rule names.
-TEST_F(RefusalTest, CertificateNotOnTheList) {
+TEST_F(SidecarRefusalTest, CertificateNotOnTheList) {
   refused_app(lib_conf("admin-cert.toml", {server_->tcp_endpoint()}, &test_pki().admin));
   EXPECT_FALSE(server_->wait_for_log({"refused cert:CN=admin", "no access rule admits it", "access[1] cert:CN=app2"})
                    .empty());
   still_serves();
 }
 
-TEST_F(RefusalTest, UidNotOnTheList) {
+TEST_F(SidecarRefusalTest, UidNotOnTheList) {
   if (::getuid() != 0) GTEST_SKIP() << "runs the client as another uid (setpriv), which needs root";
   const passwd* nobody = ::getpwnam("nobody");
   ASSERT_NE(nobody, nullptr);
@@ -106,7 +106,7 @@ TEST_F(RefusalTest, UidNotOnTheList) {
   still_serves();
 }
 
-TEST_F(RefusalTest, GarbageInsteadOfAHandshake) {
+TEST_F(SidecarRefusalTest, GarbageInsteadOfAHandshake) {
   bool closed = false;
   int fd = raw_unix(dir_ + "/server.sock");
   ASSERT_GE(fd, 0);
