@@ -12,6 +12,10 @@
 #include <cstdio>
 #include <thread>
 
+#ifndef FERROHSM_SIDECAR_CYCLES
+#define FERROHSM_SIDECAR_CYCLES 1000
+#endif
+
 namespace ferrohsm::sidecar_test {
 namespace {
 
@@ -83,13 +87,14 @@ TEST_F(SidecarTest, ConnectKillCyclesLeaveDescriptorsAndMemoryWhereTheyWere) {
   cycles(100);  // warm up: allocator caches, thread stacks, TLS and protobuf state
   const int fds_before = open_fd_count(pid);
   const long rss_before = resident_kb(pid);
-  cycles(1000);
+  constexpr int kCycles = FERROHSM_SIDECAR_CYCLES;
+  cycles(kCycles);
   ASSERT_TRUE(eventually([&] { return open_fd_count(pid) <= fds_before; }, std::chrono::seconds(10)))
       << open_fd_count(pid) << " descriptors, " << fds_before << " before";
   const long rss_after = resident_kb(pid);
-  std::printf("server after 1,000 connect/login/kill cycles (%.1f s): %d descriptors (%d before), %ld kB resident "
+  std::printf("server after %d connect/login/kill cycles (%.1f s): %d descriptors (%d before), %ld kB resident "
               "(%ld kB before)\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), open_fd_count(pid),
+              kCycles, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), open_fd_count(pid),
               fds_before, rss_after, rss_before);
   EXPECT_LE(rss_after, rss_before + 8 * 1024) << "resident " << rss_before << " kB before, " << rss_after << " kB after";
 

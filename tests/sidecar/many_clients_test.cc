@@ -9,13 +9,17 @@
 
 #include <cstdio>
 
+#ifndef FERROHSM_SIDECAR_CLIENTS
+#define FERROHSM_SIDECAR_CLIENTS 200
+#endif
+
 namespace ferrohsm::sidecar_test {
 namespace {
 
 using server::testing::my_uid_rule;
 
 TEST_F(SidecarTest, TwoHundredConcurrentClientsAllGetTheirOwnAnswers) {
-  constexpr int kClients = 200;
+  constexpr int kClients = FERROHSM_SIDECAR_CLIENTS;
   constexpr int kRounds = 3;
   ServerProcess server({.dir = dir_, .access = {"!" + my_uid_rule(), "cert:CN=app1"}});
   ASSERT_TRUE(server.running());
