@@ -14,6 +14,7 @@
 
 #ifndef FERROHSM_SIDECAR_CYCLES
 #define FERROHSM_SIDECAR_CYCLES 1000
+#define FERROHSM_SIDECAR_WARMUP 100
 #endif
 
 namespace ferrohsm::sidecar_test {
@@ -84,7 +85,7 @@ TEST_F(SidecarTest, ConnectKillCyclesLeaveDescriptorsAndMemoryWhereTheyWere) {
     ASSERT_TRUE(wait_for_status(s.server.unix_endpoint(), 0, 0, std::chrono::seconds(30)));
   };
   const auto start = std::chrono::steady_clock::now();
-  cycles(100);  // warm up: allocator caches, thread stacks, TLS and protobuf state
+  cycles(FERROHSM_SIDECAR_WARMUP);  // warm up: allocator caches, thread stacks, TLS and protobuf state
   const int fds_before = open_fd_count(pid);
   const long rss_before = resident_kb(pid);
   constexpr int kCycles = FERROHSM_SIDECAR_CYCLES;
