@@ -31,7 +31,8 @@ demo: deps
 	./build/release/demo/ferrohsm-demo --var ./var --module ./build/release/src/pkcs11/libferrohsm-pkcs11.so
 
 # The release run takes what only it can run: the real clients (label interop, too
-# slow and too foreign for ASan) and the benchmark smoke test; every other test runs
+# slow and too foreign for ASan), the benchmark smoke test and sidecar mode end to end
+# (label sidecar: real server processes and clients, tests/sidecar); every other test runs
 # under ASan+UBSan below. `ctest --preset release` still runs everything.
 test-release: deps
 	cmake --preset release >/dev/null

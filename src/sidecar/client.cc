@@ -47,6 +47,7 @@ void Client::lost_locked() {
   log().warn("sidecar: the connection to {} was lost; its sessions are gone", conn_->endpoint());
   conn_.reset();
   ctx_.next_generation();
+  last_attempt_ = {};  // the first attempt after a loss is not held back by the retry interval
 }
 
 // Tries the endpoints in order, starting after the one last used, at most once per

@@ -36,8 +36,23 @@ CK_FLAGS ends_operation(uint32_t function) {
   }
 }
 
+// The calls that only ask about slots, tokens and mechanisms: no session of the lost
+// connection is involved, and asking again changes nothing on the server.
+bool asks_about_slots(uint32_t function) {
+  switch (function) {
+    case kFn_C_GetSlotList: case kFn_C_GetSlotInfo: case kFn_C_GetTokenInfo: case kFn_C_GetMechanismList:
+    case kFn_C_GetMechanismInfo:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // One call of `function` through the active client. `first` is the function's first
 // argument: for the operation calls, the session whose operation a refused call ends.
+// Slot-level calls that ask about slots and tokens are tried once more when the
+// connection changed under them: the first call after a server restart finds the old
+// connection closed, and CKR_DEVICE_REMOVED is no answer C_GetSlotList may give.
 template <typename First, typename... C>
 CK_RV call(uint32_t function, First first, C... codecs) {
   Client* c = active();
@@ -51,7 +66,10 @@ CK_RV call(uint32_t function, First first, C... codecs) {
     }
     return rv;
   };
-  return wire::client::invoke(c->context(), function, send, refused, codecs...);
+  CK_RV rv = wire::client::invoke(c->context(), function, send, refused, codecs...);
+  if (rv == CKR_DEVICE_REMOVED && asks_about_slots(function))
+    rv = wire::client::invoke(c->context(), function, send, refused, codecs...);
+  return rv;
 }
 
 }  // namespace

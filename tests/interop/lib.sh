@@ -44,6 +44,12 @@ CONF
   : > "$work/ferrohsm.log"
   _modlog_at=0
   echo "== $group: module $module, store $work"
+  # The sidecar-tls flavor (tests/sidecar): the module is a client of a ferrohsm-server.
+  if [ -n "${FERROHSM_INTEROP_SERVER:-}" ]; then
+    # shellcheck source=../sidecar/interop_sidecar.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/../sidecar/interop_sidecar.sh"
+    sidecar_setup "$(readlink -f "$FERROHSM_INTEROP_SERVER")"
+  fi
 }
 
 on_cleanup() { _cleanups+=("$1"); }
@@ -141,6 +147,7 @@ init_args_check() {
 }
 
 finish() {
+  if declare -F sidecar_finish > /dev/null; then sidecar_finish; fi
   echo "== $group: $pass passed, $fail failed"
   [ "$fail" -eq 0 ] && exit 0
   exit 1
