@@ -81,7 +81,7 @@ void set_active(Client* c) { g_client.store(c, std::memory_order_release); }
 #define FH_FIRST(a, ...) a
 #define FH_FN(name, params, args, codecs)                   \
   FH_IF_REMOTE(codecs)                                      \
-  (CK_RV sc_##name params {                                 \
+  (CK_RV FH_SC_NAME(name) params {                          \
     using namespace ::ferrohsm::wire;                       \
     using namespace ::ferrohsm::wire::client;               \
     return call(kFn_##name, FH_FIRST args, FH_UNPAREN codecs); \

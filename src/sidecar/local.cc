@@ -1,9 +1,12 @@
 // What the library answers itself in sidecar mode: C_GetInfo (it describes the library,
 // not the server) and C_WaitForSlotEvent, which watches the server's slots — a token
 // created, deleted or gone with its server is an event — by asking every 200 ms, and
-// which C_Finalize wakes.
+// which C_Finalize wakes. And the two calls wrapped around their wire call:
+// C_GetSlotList (no server reachable: no slots) and C_GenerateRandom (any length, in
+// pieces that fit a message).
 #include "sidecar/functions.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -111,6 +114,29 @@ CK_RV sc_local_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_
     w.cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return w.wake_epoch != epoch; });
     if (w.wake_epoch != epoch) return CKR_CRYPTOKI_NOT_INITIALIZED;
   }
+}
+
+CK_RV sc_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount) {
+  const CK_RV rv = sc_wire_C_GetSlotList(tokenPresent, pSlotList, pulCount);
+  // CKR_TOKEN_NOT_PRESENT is no answer C_GetSlotList may give: with no server there
+  // are no slots, and the next call asks again.
+  if (rv == CKR_TOKEN_NOT_PRESENT && pulCount != nullptr) {
+    *pulCount = 0;
+    return CKR_OK;
+  }
+  return rv;
+}
+
+CK_RV sc_C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen) {
+  // A message carries at most a few MiB: a longer request is served piece by piece.
+  constexpr CK_ULONG kPiece = CK_ULONG{1} << 20;
+  if (RandomData == nullptr || ulRandomLen <= kPiece) return sc_wire_C_GenerateRandom(hSession, RandomData, ulRandomLen);
+  for (CK_ULONG done = 0; done < ulRandomLen;) {
+    const CK_ULONG n = std::min(kPiece, ulRandomLen - done);
+    if (const CK_RV rv = sc_wire_C_GenerateRandom(hSession, RandomData + done, n); rv != CKR_OK) return rv;
+    done += n;
+  }
+  return CKR_OK;
 }
 
 void begin_watch() {

@@ -9,7 +9,7 @@
 //                                             end of file) on stdin, then N rounds of
 //                                             sign+verify and a digest checked against
 //                                             OpenSSL, each on data of its own; "ok N"
-//   sidecar-app MODULE CONF slots             print "slots <CKR_…>" (C_GetSlotList)
+//   sidecar-app MODULE CONF slots             print "slots <CKR_…> <count>" (C_GetSlotList)
 //
 // A failure prints "FAIL <step> <CKR_…>" and exits 2.
 #include "base/names.h"
@@ -55,8 +55,9 @@ int run(int argc, char** argv) {
   CK_RV rv = initialize(f, argv[2]);
   if (rv != CKR_OK) return fail("C_Initialize", rv);
   if (command == "slots") {
-    CK_ULONG n = 0;
-    say(std::string("slots ") + rv_name(f->C_GetSlotList(CK_FALSE, nullptr, &n)));
+    CK_ULONG n = 99;
+    const CK_RV rv = f->C_GetSlotList(CK_FALSE, nullptr, &n);
+    say(std::string("slots ") + rv_name(rv) + " " + std::to_string(n));
     return 0;
   }
   if (argc < 5) return 3;
