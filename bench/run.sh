@@ -17,6 +17,8 @@
 #   BENCH_PEERS                PKCS#11 peers (default "ferrohsm softhsm sidecar-unix sidecar-tls p11kit";
 #                              OpenSSL always runs)
 #   BENCH_PROCESSES            client process counts of the multi-process rows (default "1,8")
+#   BENCH_PROCESS_SECONDS      seconds per multi-process measurement (default 1: several processes
+#                              on 2 cores need longer than one thread to give a steady figure)
 #   BENCH_P11KIT_CLIENT        p11-kit-client.so (default: found under /usr/lib/*/pkcs11)
 #   BENCH_KEEP=1               keep the temporary stores (printed path)
 set -euo pipefail
@@ -127,7 +129,8 @@ await() {
   return 1
 }
 
-say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(openssl version)"
+say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(openssl version)," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # One setup of the FerroHSM store (through the embedded library) serves every FerroHSM column.
 SETUP=()
 has_peer softhsm && SETUP+=(softhsm)
@@ -244,7 +247,8 @@ for r in $(seq "$ROUNDS"); do
   for p in sidecar-unix sidecar-tls; do
     has_peer $p || continue
     say "round $r/$ROUNDS: client processes $PROCESSES, $p"
-    run "$p" processes --peer "$p" --module "$FERRO" --label $LABEL --procs "$PROCESSES"
+    BENCH_SECONDS=${BENCH_PROCESS_SECONDS:-1} \
+      run "$p" processes --peer "$p" --module "$FERRO" --label $LABEL --procs "$PROCESSES"
   done
 done
 
@@ -268,7 +272,7 @@ for n in $STAGES; do
   done
 done
 
-say "done"
+say "done (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 stop_pid "$P11KIT_PID"
 stop_pid "$SERVER_PID"
 P11KIT_PID="" SERVER_PID=""
