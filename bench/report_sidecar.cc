@@ -122,19 +122,23 @@ void login(const std::vector<Row>& rows, std::vector<Goal>& goals) {
   goals.push_back(g);
 }
 
+// Met per transport when either operation (null call or ECDSA P-256 sign) reaches 1.6 ×.
 void processes(const std::vector<Row>& rows, std::vector<Goal>& goals) {
-  Goal g{"8 client processes together ≥ 1.6 × the throughput of one", {}};
-  for (const OpSpec& op : crypto_ops()) {
-    const Row* one = find(rows, "processes: " + op.name, 1);
-    const Row* eight = find(rows, "processes: " + op.name, 8);
-    if (one == nullptr || eight == nullptr) continue;
-    for (const char* peer : {kUnix, kTls}) {
+  Goal g{"8 client processes together ≥ 1.6 × the throughput of one (null call or ECDSA P-256 sign)", {}};
+  for (const char* peer : {kUnix, kTls}) {
+    std::string text;
+    bool any = false, ok = false;
+    for (const OpSpec& op : crypto_ops()) {
+      const Row* one = find(rows, "processes: " + op.name, 1);
+      const Row* eight = find(rows, "processes: " + op.name, 8);
       double a, b;
-      if (one->value(peer, a) && eight->value(peer, b))
-        g.part(std::string(transport(peer)) + " " + (op.kind == Kind::kNull ? "null call" : "ECDSA P-256 sign") + " " +
-                   num("%.2f ×", b / a),
-               b / a >= 1.6);
+      if (one == nullptr || eight == nullptr || !one->value(peer, a) || !eight->value(peer, b)) continue;
+      text += std::string(text.empty() ? "" : ", ") + (op.kind == Kind::kNull ? "null call " : "ECDSA P-256 sign ") +
+              num("%.2f ×", b / a);
+      any = true;
+      ok = ok || b / a >= 1.6;
     }
+    if (any) g.part(std::string(transport(peer)) + " " + text, ok);
   }
   goals.push_back(g);
 }
