@@ -4,7 +4,7 @@
 # through its sidecar (ferrohsm-server over the unix socket and over TCP + mTLS) and
 # through p11-kit's RPC (`p11-kit server` + p11-kit-client.so), with a second table and
 # the sidecar goals. Bounded: every loop stops by itself, the servers this script
-# starts are stopped by pid at the end; the whole run takes about 10–14 minutes on a
+# starts are stopped by pid at the end; the whole run takes about 8–11 minutes on a
 # 2-core machine.
 #
 # Knobs (environment):
