@@ -116,7 +116,7 @@ run() {
   shift
   FERROHSM_CONF=${CONF[$p]:-$WORK/ferrohsm.toml} "$BIN" "$@" | tee -a "$RESULTS" >/dev/null
 }
-# Waits (at most 10 s) until `test_cmd` succeeds while process $2 lives.
+# await WHAT PID CMD…: waits (at most 10 s) until CMD succeeds while process PID lives.
 await() {
   local what=$1 pid=$2
   shift 2
