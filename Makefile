@@ -59,10 +59,11 @@ fuzz-seeds: fuzz-build
 test: test-release test-asan test-tsan test-fuzz
 	@echo "make test: release, ASan+UBSan, TSan and fuzzing runs passed"
 
-# FerroHSM vs SoftHSMv2 vs raw OpenSSL, one table (bench/run.sh; docs/PERFORMANCE.md).
+# FerroHSM vs SoftHSMv2 vs raw OpenSSL, one table; then FerroHSM through its sidecar
+# (ferrohsm-server, unix: and tcp:+mTLS) and through p11-kit remote (bench/run.sh; docs/PERFORMANCE.md).
 bench: deps
 	cmake --preset release >/dev/null
-	cmake --build --preset release --target ferrohsm-pkcs11 p11bench
+	cmake --build --preset release --target ferrohsm-pkcs11 p11bench ferrohsm-server ferrohsm
 	bench/run.sh
 
 install: release

@@ -6,13 +6,18 @@
 //   p11bench create  --peer P --module M --label L   durable object creation / destruction
 //   p11bench objects --peer P --module M --label L --stage N [--max-objects N]
 //   p11bench fsync-limit DIR                         the disk's durable-write limit (4 KiB + fdatasync)
+//   p11bench processes  --peer P --module M --label L [--procs 1,8] [--only TEXT]
+//                                                    client processes at once (null call, ECDSA P-256 sign)
+//   p11bench round-trips --peer P --module M --label L   messages on the wire per call (TCP only)
 //   p11bench report  FILE                            the table (medians over rounds)
 //
 // The user PIN comes from --pin-file or env BENCH_PIN; it is never printed.
 #include "harness.h"
 #include "objects.h"
 #include "ops.h"
+#include "processes.h"
 #include "report.h"
+#include "round_trips.h"
 
 #include <unistd.h>
 
@@ -27,9 +32,14 @@
 namespace p11bench {
 namespace {
 
+// A child process of the login, memory and process suites ends itself after this long.
+constexpr unsigned kChildSeconds = 600;
+
 struct Args {
   std::string cmd;
   ObjectArgs o;
+  std::vector<int> procs = {1, 8};
+  int op = -1;
   bool openssl = false;
   std::vector<int> threads = {1, 2};
   std::string only;  // substring filter on operation names
@@ -39,7 +49,8 @@ struct Args {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: p11bench setup|crypto|create|objects|report [--module PATH] [--label L] [--peer NAME]\n"
-               "       [--openssl] [--threads 1,2] [--only TEXT] [--stage N] [--max-objects N] [--pin-file F]\n");
+               "       [--openssl] [--threads 1,2] [--only TEXT] [--stage N] [--max-objects N] [--pin-file F]\n"
+               "       p11bench processes|round-trips [--procs 1,8] --peer NAME --module PATH --label L\n");
   std::exit(2);
 }
 
@@ -64,12 +75,14 @@ Args parse(int argc, char** argv) {
     else if (k == "--max-objects") a.o.max_objects = std::atol(val().c_str());
     else if (k == "--populate-seconds") a.o.populate_budget_s = std::atof(val().c_str());
     else if (k == "--login-runs") a.o.login_runs = std::atoi(val().c_str());
+    else if (k == "--op") a.op = std::atoi(val().c_str());
     else if (k == "--openssl") a.openssl = true;
     else if (k == "--only") a.only = val();
-    else if (k == "--threads") {
-      a.threads.clear();
+    else if (k == "--threads" || k == "--procs") {
+      std::vector<int>& list = k == "--threads" ? a.threads : a.procs;
+      list.clear();
       std::stringstream ss(val());
-      for (std::string t; std::getline(ss, t, ',');) a.threads.push_back(std::max(1, std::atoi(t.c_str())));
+      for (std::string t; std::getline(ss, t, ',');) list.push_back(std::max(1, std::atoi(t.c_str())));
     } else if ((a.cmd == "report" || a.cmd == "fsync-limit") && a.file.empty()) a.file = k;
     else usage();
   }
@@ -117,7 +130,7 @@ int crypto(const Args& a) {
   const double secs = measure_seconds();
   if (a.openssl) {
     for (const OpSpec& op : crypto_ops()) {
-      if (!selected(a, op.name)) continue;
+      if (!selected(a, op.name) || op.kind == Kind::kNull) continue;  // no OpenSSL equivalent
       for (int t : a.threads) emit_rate(a.o.peer, op.name, t, measure(t, ossl_factory(op), secs));
     }
     if (selected(a, "PIN KDF")) emit(a.o.peer, "PIN KDF: PBKDF2-SHA256 600k iterations (ms)", 1, "ms", ossl_pbkdf2_ms());
@@ -154,8 +167,15 @@ int main(int argc, char** argv) {
   if (a.cmd == "create") return run_create(a.o, measure_seconds());
   if (a.cmd == "objects") return run_objects(a.o);
   if (a.cmd == "fsync-limit") return fsync_limit(a.o.peer.empty() ? "openssl" : a.o.peer, a.file, measure_seconds());
-  if (a.cmd == "login-child") return login_child(a.o);
-  if (a.cmd == "rss-child") return rss_child(a.o);
+  if (a.cmd == "round-trips") return run_round_trips(a.o);
+  if (a.cmd == "processes" || a.cmd == "proc-child") {
+    ProcessArgs p{a.o, a.procs, a.only, a.op};
+    return a.cmd == "processes" ? run_processes(p) : process_child(p, measure_seconds());
+  }
+  if (a.cmd == "login-child" || a.cmd == "rss-child") {
+    alarm(kChildSeconds);  // bounded even when the module hangs
+    return a.cmd == "login-child" ? login_child(a.o) : rss_child(a.o);
+  }
   if (a.cmd == "report") return report(a.file);
   usage();
 }

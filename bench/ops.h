@@ -13,9 +13,11 @@
 
 namespace p11bench {
 
-enum class Alg { kRsaPkcs1, kRsaPss, kEcdsaP256, kEcdsaP384, kEd25519, kAesGcm, kAesCbc, kSha256, kHmacSha256,
+enum class Alg { kNone, kRsaPkcs1, kRsaPss, kEcdsaP256, kEcdsaP384, kEd25519, kAesGcm, kAesCbc, kSha256, kHmacSha256,
                  kGenRsa2048, kGenP256, kGenEd25519 };
-enum class Kind { kSign, kVerify, kEncrypt, kDecrypt, kDigest, kGenerate };
+// kNull: C_GetSessionInfo alone, the cheapest call a module answers (through a sidecar,
+// one round trip); it has no OpenSSL equivalent.
+enum class Kind { kNull, kSign, kVerify, kEncrypt, kDecrypt, kDigest, kGenerate };
 
 struct OpSpec {
   std::string name;  // the table's row label
@@ -25,6 +27,8 @@ struct OpSpec {
 };
 
 const std::vector<OpSpec>& crypto_ops();
+// The row name of the null call (crypto_ops()[0]).
+extern const char* const kNullCallOp;
 
 // The token keys the PKCS#11 operations use (created by `p11bench setup`, looked up by label).
 struct TokenKeys {

@@ -140,6 +140,8 @@ std::optional<OpFn> build(const std::shared_ptr<State>& p, const OpSpec& op) {
   st.out.assign(op.len + 512, 0);
   const Alg a = op.alg;
   switch (a) {
+    case Alg::kNone:
+      return std::nullopt;
     case Alg::kRsaPkcs1:
     case Alg::kRsaPss:
     case Alg::kEcdsaP256:

@@ -8,8 +8,11 @@
 
 namespace p11bench {
 
+const char* const kNullCallOp = "null call C_GetSessionInfo";
+
 const std::vector<OpSpec>& crypto_ops() {
   static const std::vector<OpSpec> ops = {
+      {kNullCallOp, Alg::kNone, Kind::kNull, 0},
       {"sign RSA-2048 PKCS#1 SHA-256 1KiB", Alg::kRsaPkcs1, Kind::kSign, 1024},
       {"verify RSA-2048 PKCS#1 SHA-256 1KiB", Alg::kRsaPkcs1, Kind::kVerify, 1024},
       {"sign RSA-2048 PSS SHA-256 1KiB", Alg::kRsaPss, Kind::kSign, 1024},
@@ -91,6 +94,8 @@ std::string prepare(State& st, const TokenKeys& k, const OpSpec& op) {
   st.in.assign(op.len, 0x5a);
   st.out.assign(op.len + 512, 0);
   switch (op.alg) {
+    case Alg::kNone:
+      return {};
     case Alg::kRsaPkcs1:
       st.mech = {CKM_SHA256_RSA_PKCS, nullptr, 0};
       st.key = k.rsa_priv, st.pub = k.rsa_pub;
@@ -172,6 +177,11 @@ OpFn make_op(const std::shared_ptr<State>& p, const OpSpec& op) {
   CK_FUNCTION_LIST_PTR f = st->f;
   const CK_ULONG in_len = static_cast<CK_ULONG>(st->in.size());
   switch (op.kind) {
+    case Kind::kNull:
+      return [p, st, f] {
+        CK_SESSION_INFO info{};
+        return f->C_GetSessionInfo(st->s, &info) == CKR_OK;
+      };
     case Kind::kSign:
       return [p, st, f, in_len] {
         CK_ULONG n = static_cast<CK_ULONG>(st->out.size());

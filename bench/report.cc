@@ -1,8 +1,11 @@
-// `p11bench report FILE`: the one table of a `make bench` run. FILE holds the result
+// `p11bench report FILE`: the tables of a `make bench` run. FILE holds the result
 // lines of every round ("R peer op threads unit value"); each cell is the median over
-// the rounds. Ratios are FerroHSM against each peer, oriented so that > 1 means
-// FerroHSM is better (faster, or for ms / MiB rows smaller).
+// the rounds. The main table sets embedded FerroHSM against SoftHSMv2 and OpenSSL;
+// ratios are oriented so that > 1 means FerroHSM is better (faster, or for ms / MiB
+// rows smaller). The sidecar peers get their own table (report_sidecar.cc).
 #include "report.h"
+
+#include "report_table.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,17 +20,29 @@ namespace {
 
 const char* const kPeers[] = {"ferrohsm", "softhsm", "openssl"};
 
-struct Cell {
-  std::vector<double> values;
-  std::string unit;
-  std::string na;  // a reason, when no round produced a value
-};
+// Extra time per call over OpenSSL, in µs (ops/s rows only).
+std::string fmt_overhead(const Cell* f, const Cell* o) {
+  if (f == nullptr || o == nullptr || f->values.empty() || o->values.empty() || f->unit != "ops/s") return "";
+  if (median(f->values) < 1000 || median(o->values) < 1000) return "";  // only where a µs matters
+  double us = 1e6 / median(f->values) - 1e6 / median(o->values);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.2f", us);
+  return buf;
+}
 
-struct Row {
-  std::string op;
-  int threads = 1;
-  std::map<std::string, Cell> cells;
-};
+}  // namespace
+
+const Cell* Row::get(const std::string& peer) const {
+  auto it = cells.find(peer);
+  return it == cells.end() ? nullptr : &it->second;
+}
+
+bool Row::value(const std::string& peer, double& out) const {
+  const Cell* c = get(peer);
+  if (c == nullptr || c->values.empty()) return false;
+  out = median(c->values);
+  return true;
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -44,6 +59,8 @@ std::string fmt_value(double v, const std::string& unit) {
     else std::snprintf(b, sizeof b, "%.1f", v);
   } else if (unit == "ms") {
     std::snprintf(b, sizeof b, v < 10 ? "%.2f ms" : "%.0f ms", v);
+  } else if (unit == "msgs") {
+    std::snprintf(b, sizeof b, "%.2f", v);
   } else {
     std::snprintf(b, sizeof b, "%.1f %s", v, unit.c_str());
   }
@@ -59,18 +76,6 @@ std::string fmt_ratio(const Cell* f, const Cell* o) {
   std::snprintf(buf, sizeof buf, r >= 100 ? "%.0f" : r >= 10 ? "%.1f" : "%.2f", r);
   return buf;
 }
-
-// Extra time per call over OpenSSL, in µs (ops/s rows only).
-std::string fmt_overhead(const Cell* f, const Cell* o) {
-  if (f == nullptr || o == nullptr || f->values.empty() || o->values.empty() || f->unit != "ops/s") return "";
-  if (median(f->values) < 1000 || median(o->values) < 1000) return "";  // only where a µs matters
-  double us = 1e6 / median(f->values) - 1e6 / median(o->values);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.2f", us);
-  return buf;
-}
-
-}  // namespace
 
 int report(const std::string& path) {
   std::ifstream in(path);
@@ -103,6 +108,8 @@ int report(const std::string& path) {
   std::printf("| operation | thr | FerroHSM | SoftHSMv2 | limit | Ferro/Soft | Ferro/limit | +µs/call vs limit |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
+    if (std::none_of(std::begin(kPeers), std::end(kPeers), [&](const char* p) { return r.get(p) != nullptr; }))
+      continue;  // a row of the sidecar peers only
     std::printf("| %s | %d ", r.op.c_str(), r.threads);
     for (const char* p : kPeers) {
       auto it = r.cells.find(p);
@@ -115,13 +122,9 @@ int report(const std::string& path) {
         std::printf("| %s ", fmt_value(median(it->second.values), it->second.unit).c_str());
       }
     }
-    auto get = [&](const char* p) -> const Cell* {
-      auto it = r.cells.find(p);
-      return it == r.cells.end() ? nullptr : &it->second;
-    };
-    std::printf("| %s | %s | %s |\n", fmt_ratio(get("ferrohsm"), get("softhsm")).c_str(),
-                fmt_ratio(get("ferrohsm"), get("openssl")).c_str(),
-                fmt_overhead(get("ferrohsm"), get("openssl")).c_str());
+    std::printf("| %s | %s | %s |\n", fmt_ratio(r.get("ferrohsm"), r.get("softhsm")).c_str(),
+                fmt_ratio(r.get("ferrohsm"), r.get("openssl")).c_str(),
+                fmt_overhead(r.get("ferrohsm"), r.get("openssl")).c_str());
   }
   if (!notes.empty()) {
     std::printf("\n");
@@ -129,6 +132,7 @@ int report(const std::string& path) {
   }
   std::printf("\nCells: medians over the rounds. limit: OpenSSL EVP directly (crypto rows); one 4 KiB write +\n"
               "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
+  print_sidecar(rows);
   return 0;
 }
 

@@ -206,6 +206,17 @@ class TlsStream final : public Stream {
   }
 
   Result<size_t> read_some(uint8_t* data, size_t size, std::optional<Clock::time_point> deadline) override {
+    // Nothing buffered in OpenSSL (the usual case: a reply not yet arrived): wait for the
+    // socket first rather than let SSL_read try a recv that would only say EAGAIN.
+    bool buffered;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      buffered = SSL_has_pending(ssl_) == 1;
+    }
+    if (!buffered) {
+      FH_ASSIGN_OR_RETURN(bool ready, wait_fd(fd_, POLLIN, deadline));
+      if (!ready) return lost("no answer in time");
+    }
     for (;;) {
       int want;
       {
@@ -260,6 +271,8 @@ Result<SSL_CTX*> client_context(const TlsFiles& f, const std::string& endpoint) 
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // A record's header and body in one recv (not two), and several records at once.
+  SSL_CTX_set_read_ahead(ctx, 1);
   return ctx;
 }
 

@@ -1,0 +1,35 @@
+// The result lines of a run, grouped into rows (operation, threads) with one cell per
+// peer; shared by the main table (report.cc) and the sidecar table (report_sidecar.cc).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace p11bench {
+
+struct Cell {
+  std::vector<double> values;  // one per round
+  std::string unit;
+  std::string na;  // a reason, when no round produced a value
+};
+
+struct Row {
+  std::string op;
+  int threads = 1;
+  std::map<std::string, Cell> cells;  // by peer
+
+  const Cell* get(const std::string& peer) const;
+  // The median over the rounds; nullptr-safe: false when the peer has no value.
+  bool value(const std::string& peer, double& out) const;
+};
+
+double median(std::vector<double> v);
+std::string fmt_value(double v, const std::string& unit);
+// a against b, oriented so that > 1 means a is better (faster; smaller for ms / MiB). "—" when either is missing.
+std::string fmt_ratio(const Cell* a, const Cell* b);
+
+// Prints the table of the sidecar peers and the goals of issue 13, when the run has them.
+void print_sidecar(const std::vector<Row>& rows);
+
+}  // namespace p11bench
