@@ -53,7 +53,13 @@ bool ServerProcess::start() {
   if (!o_.socket_mode.empty()) t << "socket_mode = \"" << o_.socket_mode << "\"\n";
   for (const std::string& a : o_.access) {
     const bool admin = a.starts_with("!");
-    t << "[[access]]\npeer = \"" << (admin ? a.substr(1) : a) << "\"\n" << (admin ? "admin = true\n" : "");
+    std::string peer = admin ? a.substr(1) : a, tokens;
+    if (const size_t bar = peer.find('|'); bar != std::string::npos) {
+      tokens = peer.substr(bar + 1);
+      peer.resize(bar);
+    }
+    t << "[[access]]\npeer = \"" << peer << "\"\n" << (admin ? "admin = true\n" : "");
+    if (!tokens.empty()) t << "tokens = [\"" << tokens << "\"]\n";
   }
   t << "[store]\npath = \"" << o_.store << "\"\n[pin]\nkdf_iterations = 1000\n[dev]\nallow_weak_kdf = true\n";
   t << "[log]\nlevel = \"debug\"\ndestination = \"" << log_ << "\"\n";

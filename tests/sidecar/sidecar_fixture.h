@@ -31,7 +31,7 @@ struct ServerOptions {
   std::string name = "server";      // file names: <name>.toml, <name>.log, <name>.sock
   std::string store;                // default: dir/store.db
   bool tcp = true;                  // also tcp:127.0.0.1 (a free port, kept across restarts)
-  std::vector<std::string> access;  // peer patterns; "!" prefix: admin = true
+  std::vector<std::string> access;  // peer patterns; "!" prefix: admin = true; "|glob": tokens = ["glob"]
   std::string socket_mode;          // e.g. "0666"
   std::vector<std::string> env;     // extra environment of the server process
 };
