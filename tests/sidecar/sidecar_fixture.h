@@ -48,6 +48,7 @@ class ServerProcess {
   std::string unix_endpoint() const { return "unix:" + socket_; }
   const std::string& tcp_endpoint() const { return tcp_; }
   const std::string& log_path() const { return log_; }
+  const std::string& config_path() const { return config_; }
   // A log line holding every part ("" after `limit`).
   std::string wait_for_log(const std::vector<std::string>& parts,
                            std::chrono::milliseconds limit = std::chrono::seconds(10)) const;

@@ -1,14 +1,40 @@
 #include "context.h"
 
 #include "base/log.h"
+#include "server/config.h"
 #include "store/open_store.h"
 
 #include <CLI/CLI.hpp>
 
+#include <fstream>
+#include <regex>
+#include <sstream>
+
 namespace ferrohsm::cli {
 
+namespace {
+
+// True when `path` is a ferrohsm-server configuration (it has a [server] table): the
+// tool then works on the server's store, beside the running server.
+bool is_server_config(const std::string& path) {
+  if (path.empty()) return false;
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  static const std::regex kServerTable(R"((^|\n)\s*\[server\]\s*(#[^\n]*)?(\n|$))");
+  return std::regex_search(text.str(), kServerTable);
+}
+
+Result<Config> load_any_config(const std::string& path) {
+  if (!is_server_config(path)) return load_config(path);
+  FH_ASSIGN_OR_RETURN(server::ServerConfig sc, server::load_server_config(path));
+  return sc.core;
+}
+
+}  // namespace
+
 Status Context::open() {
-  auto cfg = load_config(globals_.config);
+  auto cfg = load_any_config(globals_.config);
   if (!cfg) return context("load configuration", cfg.error());
   // The tool reports its own failures on stderr; the core's warnings there would
   // repeat them, so the default level "warn" on stderr becomes "error" here.
@@ -19,8 +45,8 @@ Status Context::open() {
   // store instead would act on the wrong tokens, so the tool says so and stops.
   if (cfg->mode == "sidecar")
     return make_error(CKR_FUNCTION_NOT_SUPPORTED,
-                      "this configuration is in sidecar mode; the token and key commands work on an embedded "
-                      "store (run them on the server's host with the server's configuration)");
+                      "this configuration is in sidecar mode; the token and key commands work on the store "
+                      "itself: run them on the server's host as `ferrohsm --config <server.toml> ...`");
   auto store = store::open_store(store_settings(*cfg));
   if (!store) return context("open the store " + cfg->store_path, store.error());
   FH_ASSIGN_OR_RETURN(core_, Core::open(*cfg, std::move(*store)));
