@@ -78,11 +78,25 @@ Result<CK_SLOT_ID> BridgeBackend::under_slot(CK_SLOT_ID slot) const {
   return under_slots_[slot - base_];
 }
 
-Result<CK_SESSION_HANDLE> BridgeBackend::under(CK_SESSION_HANDLE h) const {
-  std::shared_lock lock(mu_);
-  auto it = sessions_.find(h);
-  if (it == sessions_.end()) return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
-  return it->second.under;
+Result<BridgeBackend::Lease> BridgeBackend::lease_of(CK_SESSION_HANDLE h) const {
+  std::shared_ptr<Sess> s;
+  {
+    std::shared_lock lock(mu_);
+    auto it = sessions_.find(h);
+    if (it != sessions_.end()) s = it->second;
+  }
+  if (s != nullptr) {
+    std::shared_lock hold(s->gate);
+    if (!s->closed) return Lease{s, std::move(hold), s->under};
+  }
+  return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
+}
+
+CK_RV BridgeBackend::retire(const std::shared_ptr<Sess>& s) {
+  std::unique_lock hold(s->gate);
+  if (s->closed) return CKR_SESSION_HANDLE_INVALID;
+  s->closed = true;
+  return f_->C_CloseSession(s->under);
 }
 
 Result<CK_FUNCTION_LIST_3_0*> BridgeBackend::f3() const {
@@ -156,48 +170,51 @@ Result<CK_SESSION_HANDLE> BridgeBackend::open_session(CK_SLOT_ID slot, CK_FLAGS 
     return make_error(CKR_SESSION_COUNT, "this application has used every session handle of the bridge");
   }
   CK_SESSION_HANDLE h = base_ + next_++;
-  sessions_.emplace(h, Sess{uh, slot, {}});
+  auto s = std::make_shared<Sess>();
+  s->under = uh;
+  s->slot = slot;
+  sessions_.emplace(h, std::move(s));
   return h;
 }
 
 Status BridgeBackend::close_session(CK_SESSION_HANDLE h) {
-  CK_SESSION_HANDLE uh;
+  std::shared_ptr<Sess> s;
   {
     std::unique_lock lock(mu_);
     auto it = sessions_.find(h);
     if (it == sessions_.end()) return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
-    uh = it->second.under;
+    s = std::move(it->second);
     sessions_.erase(it);
   }
-  return forward_rv(f_->C_CloseSession(uh), "C_CloseSession");
+  return forward_rv(retire(s), "C_CloseSession");
 }
 
 // Only this application's sessions: the library's C_CloseAllSessions would close those of
 // every application of the process (a server's other connections).
 Status BridgeBackend::close_all_sessions(CK_SLOT_ID slot) {
   FH_TRY(under_slot(slot));
-  std::vector<CK_SESSION_HANDLE> closing;
+  std::vector<std::shared_ptr<Sess>> closing;
   {
     std::unique_lock lock(mu_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if (it->second.slot == slot) {
-        closing.push_back(it->second.under);
+      if (it->second->slot == slot) {
+        closing.push_back(std::move(it->second));
         it = sessions_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (CK_SESSION_HANDLE uh : closing) f_->C_CloseSession(uh);
+  for (const auto& s : closing) retire(s);
   return {};
 }
 
 Result<CK_SESSION_INFO> BridgeBackend::session_info(CK_SESSION_HANDLE h) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
-  FH_ASSIGN_OR_RETURN(CK_SLOT_ID slot, session_slot(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   CK_SESSION_INFO info{};
   FH_TRY(forward_rv(f_->C_GetSessionInfo(u, &info), "C_GetSessionInfo"));
-  info.slotID = slot;  // FerroHSM's id, not the library's
+  info.slotID = lease.s->slot;  // FerroHSM's id, not the library's
   return info;
 }
 
@@ -205,7 +222,7 @@ Result<CK_SLOT_ID> BridgeBackend::session_slot(CK_SESSION_HANDLE h) {
   std::shared_lock lock(mu_);
   auto it = sessions_.find(h);
   if (it == sessions_.end()) return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
-  return it->second.slot;
+  return it->second->slot;
 }
 
 size_t BridgeBackend::session_count() {
@@ -214,29 +231,34 @@ size_t BridgeBackend::session_count() {
 }
 
 Status BridgeBackend::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_Login(u, user, pin_ptr(pin), pin.size()), "C_Login");
 }
 
 Status BridgeBackend::logout(CK_SESSION_HANDLE h) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_Logout(u), "C_Logout");
 }
 
 Status BridgeBackend::init_pin(CK_SESSION_HANDLE h, std::string_view pin) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_InitPIN(u, pin_ptr(pin), pin.size()), "C_InitPIN");
 }
 
 Status BridgeBackend::set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_view new_pin) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_SetPIN(u, pin_ptr(old_pin), old_pin.size(), pin_ptr(new_pin), new_pin.size()), "C_SetPIN");
 }
 
 // --- objects --------------------------------------------------------------------------------------
 
 Result<CK_OBJECT_HANDLE> BridgeBackend::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
   FH_TRY(forward_rv(f_->C_CreateObject(u, t.data(), t.size(), &o), "C_CreateObject"));
@@ -244,7 +266,8 @@ Result<CK_OBJECT_HANDLE> BridgeBackend::create_object(CK_SESSION_HANDLE h, const
 }
 
 Result<CK_OBJECT_HANDLE> BridgeBackend::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
   FH_TRY(forward_rv(f_->C_CopyObject(u, o, t.data(), t.size(), &copy), "C_CopyObject"));
@@ -252,36 +275,42 @@ Result<CK_OBJECT_HANDLE> BridgeBackend::copy_object(CK_SESSION_HANDLE h, CK_OBJE
 }
 
 Status BridgeBackend::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_DestroyObject(u, o), "C_DestroyObject");
 }
 
 Result<CK_ULONG> BridgeBackend::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   CK_ULONG size = 0;
   FH_TRY(forward_rv(f_->C_GetObjectSize(u, o, &size), "C_GetObjectSize"));
   return size;
 }
 
 Status BridgeBackend::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_GetAttributeValue(u, o, tmpl.data(), tmpl.size()), "C_GetAttributeValue");
 }
 
 Status BridgeBackend::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   return forward_rv(f_->C_SetAttributeValue(u, o, t.data(), t.size()), "C_SetAttributeValue");
 }
 
 Status BridgeBackend::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   return forward_rv(f_->C_FindObjectsInit(u, t.data(), t.size()), "C_FindObjectsInit");
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> BridgeBackend::find_next(CK_SESSION_HANDLE h, CK_ULONG max) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   std::vector<CK_OBJECT_HANDLE> found(std::max<CK_ULONG>(max, 1));
   CK_ULONG n = 0;
   FH_TRY(forward_rv(f_->C_FindObjects(u, found.data(), max, &n), "C_FindObjects"));
@@ -290,38 +319,37 @@ Result<std::vector<CK_OBJECT_HANDLE>> BridgeBackend::find_next(CK_SESSION_HANDLE
 }
 
 Status BridgeBackend::find_final(CK_SESSION_HANDLE h) {
-  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE u, under(h));
+  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+  const CK_SESSION_HANDLE u = lease.under;
   return forward_rv(f_->C_FindObjectsFinal(u), "C_FindObjectsFinal");
 }
 
 // --- the application's end ----------------------------------------------------------------------------
 
 void BridgeBackend::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
-  auto u = under(h);
-  if (!u.ok()) return;
+  auto lease = lease_of(h);
+  if (!lease.ok()) return;
   if (auto f = f3(); f.ok()) {
-    (*f)->C_SessionCancel(*u, op_kind_info(kind).cancel_flag);
+    (*f)->C_SessionCancel(lease->under, op_kind_info(kind).cancel_flag);
   } else if (kind == OpKind::Find) {
-    f_->C_FindObjectsFinal(*u);
+    f_->C_FindObjectsFinal(lease->under);
   } else {
     // A 2.40 library has no way to end an operation but to finish it: it ends at the
     // application's next call of that operation (or the session's end).
     log().debug("bridge: a 2.40 library cannot cancel the operation of session {}", h);
   }
-  std::unique_lock lock(mu_);
-  if (auto it = sessions_.find(h); it != sessions_.end()) {
-    if (kind == OpKind::MessageEncrypt) it->second.message_mech[0].reset();
-    if (kind == OpKind::MessageDecrypt) it->second.message_mech[1].reset();
-  }
+  std::lock_guard lock(lease->s->mech_mu);
+  if (kind == OpKind::MessageEncrypt) lease->s->message_mech[0].reset();
+  if (kind == OpKind::MessageDecrypt) lease->s->message_mech[1].reset();
 }
 
 void BridgeBackend::wipe() {
-  std::unordered_map<CK_SESSION_HANDLE, Sess> closing;
+  std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<Sess>> closing;
   {
     std::unique_lock lock(mu_);
     closing.swap(sessions_);
   }
-  for (const auto& [h, s] : closing) f_->C_CloseSession(s.under);
+  for (const auto& [h, s] : closing) retire(s);
 }
 
 }  // namespace ferrohsm::bridge

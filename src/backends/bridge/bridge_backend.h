@@ -21,6 +21,7 @@
 #include <ferrohsm/client/module.h>
 
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -133,18 +134,34 @@ class BridgeBackend final : public Backend {
   void wipe() override;
 
  private:
+  // One session of this application. Calls hold `gate` shared for their whole call into
+  // the library; closing holds it exclusively, so a call racing C_CloseSession finishes
+  // (or sees `closed`) before the library's handle is closed — and can never land on a
+  // session the library later opens under the same number for another application.
   struct Sess {
     CK_SESSION_HANDLE under = CK_INVALID_HANDLE;  // the library's handle
     CK_SLOT_ID slot = 0;                          // FerroHSM's slot id
+    std::shared_mutex gate;
+    bool closed = false;  // written with `gate` held exclusively
+    std::mutex mech_mu;
     std::optional<CK_MECHANISM_TYPE> message_mech[2];  // of the active message-based operations, by CipherDir
+  };
+  // A session held open for one call.
+  struct Lease {
+    std::shared_ptr<Sess> s;
+    std::shared_lock<std::shared_mutex> hold;
+    CK_SESSION_HANDLE under;
   };
 
   BridgeBackend(std::shared_ptr<client::Module> module, CK_SESSION_HANDLE base, std::vector<CK_SLOT_ID> under_slots);
 
   // The library's slot behind a FerroHSM slot id, or CKR_SLOT_ID_INVALID.
   Result<CK_SLOT_ID> under_slot(CK_SLOT_ID slot) const;
-  // The library's session behind a FerroHSM session handle, or CKR_SESSION_HANDLE_INVALID.
-  Result<CK_SESSION_HANDLE> under(CK_SESSION_HANDLE h) const;
+  // The library's session behind a FerroHSM session handle, held for one call, or
+  // CKR_SESSION_HANDLE_INVALID.
+  Result<Lease> lease_of(CK_SESSION_HANDLE h) const;
+  // Closes the library's session once no call holds it.
+  CK_RV retire(const std::shared_ptr<Sess>& s);
   // The 3.0 table, or CKR_FUNCTION_NOT_SUPPORTED for a library with a 2.40 table only.
   Result<CK_FUNCTION_LIST_3_0*> f3() const;
 
@@ -154,7 +171,7 @@ class BridgeBackend final : public Backend {
   std::vector<CK_SLOT_ID> under_slots_;  // FerroHSM slot base_ + j is the library's under_slots_[j]
 
   mutable std::shared_mutex mu_;
-  std::unordered_map<CK_SESSION_HANDLE, Sess> sessions_;
+  std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<Sess>> sessions_;
   CK_SESSION_HANDLE next_ = 1;  // the next session is base_ + next_
 };
 
