@@ -84,6 +84,7 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"dev", {"allow_weak_kdf"}},
     {"sidecar", {"endpoints", "cert", "key", "ca", "server_name"}},
     {"token", {}},
+    {"bridge", {"module", "token"}},  // an array of tables, checked where it is read
 };
 
 // The keys that sit at the top of the file, outside any section.
@@ -95,7 +96,7 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
     if (kTopLevel.count(section)) continue;
     auto it = kKnown.find(section);
     if (it == kKnown.end()) return config_error(source, "unknown section [" + section + "]");
-    if (section == "token") continue;
+    if (section == "token" || section == "bridge") continue;
     const toml::table* t = v.as_table();
     if (t == nullptr) return config_error(source, "[" + section + "] must be a table");
     for (const auto& [kk, vv] : *t) {
@@ -207,6 +208,28 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
         (key == "allow_mechanisms" ? p.allow : p.deny) = std::move(set);
       }
       c.token_policy[std::string(label.str())] = std::move(p);
+    }
+  }
+
+  if (const toml::node* bridges = root.get("bridge")) {
+    const toml::array* a = bridges->as_array();
+    if (a == nullptr) return config_error(source, "bridges are [[bridge]] tables");
+    for (const toml::node& entry : *a) {
+      const toml::table* e = entry.as_table();
+      if (e == nullptr) return config_error(source, "bridges are [[bridge]] tables");
+      for (const auto& [k, v] : *e)
+        if (!kKnown.at("bridge").count(std::string(k.str())))
+          return config_error(source, "unknown key bridge." + std::string(k.str()));
+      BridgeConfig b;
+      for (auto [key, out] : {std::pair{"module", &b.module}, std::pair{"token", &b.token}}) {
+        const toml::node* n = e->get(key);
+        if (n == nullptr) continue;
+        auto v = n->value<std::string>();
+        if (!v) return config_error(source, std::string("bridge.") + key + " must be a string");
+        *out = *v;
+      }
+      if (b.module.empty()) return config_error(source, "a [[bridge]] needs module = \"<path of a PKCS#11 library>\"");
+      c.bridges.push_back(std::move(b));
     }
   }
   return c;

@@ -31,6 +31,13 @@ struct MechanismPolicy {
   std::set<unsigned long> deny;
 };
 
+// One [[bridge]]: a slot backend over a token of another PKCS#11 library
+// (src/backends/bridge). Bridge i's slots get the ids App::kBridgeBase + i·kBridgeSpan + j.
+struct BridgeConfig {
+  std::string module;  // the library's path
+  std::string token;   // only the slot whose token has this label; empty: every slot with a token
+};
+
 struct Config {
   std::string source;  // the file it came from, or "" for built-in defaults
 
@@ -58,6 +65,7 @@ struct Config {
   } sidecar;
 
   std::map<std::string, MechanismPolicy> token_policy;  // by token label
+  std::vector<BridgeConfig> bridges;                     // [[bridge]], in file order
 };
 
 // The [store] settings, for whoever opens the store (src/store/open_store.h).

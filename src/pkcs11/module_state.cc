@@ -1,5 +1,6 @@
 #include "pkcs11/module_state.h"
 
+#include "backends/bridge/bridge_backend.h"
 #include "base/log.h"
 #include "core/core.h"
 #include "core/hsm.h"
@@ -158,6 +159,7 @@ Result<std::unique_ptr<ModuleState>> start_embedded(const Config& cfg) {
     return store.error();
   }
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core, Core::open(cfg, std::move(*store)));
+  for (const BridgeConfig& b : cfg.bridges) core->add_backend(bridge::bridge_maker(b));
   auto state = std::make_unique<ModuleState>();
   state->app = core->open_app(AppOptions{});
   state->core = std::move(core);

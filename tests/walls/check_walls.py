@@ -21,7 +21,7 @@ ARROWS = {
     "client": {"base"},
     "signer": {"client", "base"},
     "sidecar": {"wire", "base"},
-    "pkcs11": {"core", "store", "sidecar", "wire", "base"},
+    "pkcs11": {"core", "store", "backends", "sidecar", "wire", "base"},
     "backends": {"core", "client", "base"},
     "server": {"pkcs11", "core", "store", "backends", "wire", "base"},
 }
