@@ -283,18 +283,23 @@ Result<std::vector<CK_OBJECT_HANDLE>> Token::find(const AttrMap& tmpl) {
 
 Status Token::sync() {
   FH_ASSIGN_OR_RETURN(int64_t dv, store_.data_version());
+  int64_t from = 0;
   {
     std::shared_lock lock(obj_mu_);
     if (dv == data_version_) return {};
+    from = change_seq_;  // read under the lock: another thread's sync may be moving it
   }
-  FH_ASSIGN_OR_RETURN(std::vector<store::Change> changes, store_.changes_since(change_seq_));
+  FH_ASSIGN_OR_RETURN(std::vector<store::Change> changes, store_.changes_since(from));
   FH_ASSIGN_OR_RETURN(int64_t oldest, store_.oldest_change_seq());
   bool token_changed = false;
   {
     std::unique_lock lock(obj_mu_);
     data_version_ = dv;
-    if (oldest > change_seq_ + 1) cache_.clear();  // we fell behind the kept log
+    if (oldest > from + 1) cache_.clear();  // we fell behind the kept log
     for (const store::Change& c : changes) {
+      // Two threads may sync at once: what the other already applied is not applied
+      // again, and the position never moves back.
+      if (c.seq <= change_seq_) continue;
       change_seq_ = c.seq;
       if (c.token_id != id_) continue;
       if (c.kind == store::ChangeKind::Token) {
