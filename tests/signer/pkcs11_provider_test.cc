@@ -21,7 +21,7 @@ std::atomic<int> label_counter{0};
 
 ProviderFactory token_factory() {
   ProviderFactory f;
-  f.name = "pkcs11_" + std::string(SIGNER_TEST_MODULE_KIND);
+  f.name = "pkcs11_" + std::string(test_module_kind());
   // Loads a known Ed25519 key (an RFC 8032 vector) onto the token under the provider's label layout.
   f.import_key = [](KeyProvider& p, const Scope& scope, const KeyId& key_id,
                     std::span<const std::uint8_t, 32> seed) -> std::optional<GeneratedKey> {

@@ -231,97 +231,71 @@ size_t BridgeBackend::session_count() {
 }
 
 Status BridgeBackend::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_Login(u, user, pin_ptr(pin), pin.size()), "C_Login");
+  return FH_BRIDGE(C_Login, user, pin_ptr(pin), pin.size());
 }
 
 Status BridgeBackend::logout(CK_SESSION_HANDLE h) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_Logout(u), "C_Logout");
+  return FH_BRIDGE(C_Logout);
 }
 
 Status BridgeBackend::init_pin(CK_SESSION_HANDLE h, std::string_view pin) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_InitPIN(u, pin_ptr(pin), pin.size()), "C_InitPIN");
+  return FH_BRIDGE(C_InitPIN, pin_ptr(pin), pin.size());
 }
 
 Status BridgeBackend::set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_view new_pin) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_SetPIN(u, pin_ptr(old_pin), old_pin.size(), pin_ptr(new_pin), new_pin.size()), "C_SetPIN");
+  return FH_BRIDGE(C_SetPIN, pin_ptr(old_pin), old_pin.size(), pin_ptr(new_pin), new_pin.size());
 }
 
 // --- objects --------------------------------------------------------------------------------------
 
 Result<CK_OBJECT_HANDLE> BridgeBackend::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_CreateObject(u, t.data(), t.size(), &o), "C_CreateObject"));
+  FH_TRY(FH_BRIDGE(C_CreateObject, t.data(), t.size(), &o));
   return o;
 }
 
 Result<CK_OBJECT_HANDLE> BridgeBackend::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_CopyObject(u, o, t.data(), t.size(), &copy), "C_CopyObject"));
+  FH_TRY(FH_BRIDGE(C_CopyObject, o, t.data(), t.size(), &copy));
   return copy;
 }
 
 Status BridgeBackend::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_DestroyObject(u, o), "C_DestroyObject");
+  return FH_BRIDGE(C_DestroyObject, o);
 }
 
 Result<CK_ULONG> BridgeBackend::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   CK_ULONG size = 0;
-  FH_TRY(forward_rv(f_->C_GetObjectSize(u, o, &size), "C_GetObjectSize"));
+  FH_TRY(FH_BRIDGE(C_GetObjectSize, o, &size));
   return size;
 }
 
 Status BridgeBackend::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_GetAttributeValue(u, o, tmpl.data(), tmpl.size()), "C_GetAttributeValue");
+  return FH_BRIDGE(C_GetAttributeValue, o, tmpl.data(), tmpl.size());
 }
 
 Status BridgeBackend::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
-  return forward_rv(f_->C_SetAttributeValue(u, o, t.data(), t.size()), "C_SetAttributeValue");
+  return FH_BRIDGE(C_SetAttributeValue, o, t.data(), t.size());
 }
 
 Status BridgeBackend::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
-  return forward_rv(f_->C_FindObjectsInit(u, t.data(), t.size()), "C_FindObjectsInit");
+  return FH_BRIDGE(C_FindObjectsInit, t.data(), t.size());
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> BridgeBackend::find_next(CK_SESSION_HANDLE h, CK_ULONG max) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   std::vector<CK_OBJECT_HANDLE> found(std::max<CK_ULONG>(max, 1));
   CK_ULONG n = 0;
-  FH_TRY(forward_rv(f_->C_FindObjects(u, found.data(), max, &n), "C_FindObjects"));
+  FH_TRY(FH_BRIDGE(C_FindObjects, found.data(), max, &n));
   found.resize(std::min(n, max));
   return found;
 }
 
 Status BridgeBackend::find_final(CK_SESSION_HANDLE h) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_FindObjectsFinal(u), "C_FindObjectsFinal");
+  return FH_BRIDGE(C_FindObjectsFinal);
 }
 
 // --- the application's end ----------------------------------------------------------------------------

@@ -23,9 +23,17 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <type_traits>
 #include <unordered_map>
 
 namespace ferrohsm::bridge {
+
+// The library's return code as a Status ("C_Sign: CKR_PIN_INCORRECT").
+Status forward_rv(CK_RV rv, const char* function);
+
+// A library call on the session `h` of the calling member function (BridgeBackend::call).
+#define FH_BRIDGE(fn, ...) call(h, &CK_FUNCTION_LIST::fn, #fn __VA_OPT__(, ) __VA_ARGS__)
+#define FH_BRIDGE3(fn, ...) call(h, &CK_FUNCTION_LIST_3_0::fn, #fn __VA_OPT__(, ) __VA_ARGS__)
 
 class BridgeBackend final : public Backend {
  public:
@@ -164,6 +172,19 @@ class BridgeBackend final : public Backend {
   CK_RV retire(const std::shared_ptr<Sess>& s);
   // The 3.0 table, or CKR_FUNCTION_NOT_SUPPORTED for a library with a 2.40 table only.
   Result<CK_FUNCTION_LIST_3_0*> f3() const;
+  // One call of the library's on its session behind h, held until the call returns; the
+  // call's return code as a Status. Written FH_BRIDGE(C_Sign, ...), or FH_BRIDGE3(C_SignMessage,
+  // ...) for a 3.0 function (CKR_FUNCTION_NOT_SUPPORTED for a library with a 2.40 table only).
+  template <class List, class Fn, class... Args>
+  Status call(CK_SESSION_HANDLE h, Fn List::*fn, const char* name, Args... args) const {
+    FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+    if constexpr (std::is_same_v<List, CK_FUNCTION_LIST_3_0>) {
+      FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
+      return forward_rv((f->*fn)(lease.under, args...), name);
+    } else {
+      return forward_rv((f_->*fn)(lease.under, args...), name);
+    }
+  }
 
   std::shared_ptr<client::Module> module_;
   CK_FUNCTION_LIST* f_;
@@ -174,9 +195,6 @@ class BridgeBackend final : public Backend {
   std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<Sess>> sessions_;
   CK_SESSION_HANDLE next_ = 1;  // the next session is base_ + next_
 };
-
-// The library's return code as a Status ("C_Sign: CKR_PIN_INCORRECT").
-Status forward_rv(CK_RV rv, const char* function);
 
 // What a composition root registers with Core::add_backend for one [[bridge]].
 std::function<Result<std::unique_ptr<Backend>>(CK_SESSION_HANDLE)> bridge_maker(BridgeConfig config);

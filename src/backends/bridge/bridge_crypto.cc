@@ -22,11 +22,9 @@ CK_VOID_PTR par(const void* p) { return const_cast<CK_VOID_PTR>(p); }
 // --- keys and random -------------------------------------------------------------------------
 
 Result<CK_OBJECT_HANDLE> BridgeBackend::generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_GenerateKey(u, mech(m), t.data(), t.size(), &key), "C_GenerateKey"));
+  FH_TRY(FH_BRIDGE(C_GenerateKey, mech(m), t.data(), t.size(), &key));
   return key;
 }
 
@@ -34,166 +32,114 @@ Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> BridgeBackend::generate_ke
                                                                                       const CK_MECHANISM& m,
                                                                                       const AttrMap& pub,
                                                                                       const AttrMap& priv) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate tpub, CkTemplate::of(pub));
   FH_ASSIGN_OR_RETURN(CkTemplate tpriv, CkTemplate::of(priv));
   CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_GenerateKeyPair(u, mech(m), tpub.data(), tpub.size(), tpriv.data(), tpriv.size(), &hpub,
-                                          &hpriv),
-                    "C_GenerateKeyPair"));
+  FH_TRY(FH_BRIDGE(C_GenerateKeyPair, mech(m), tpub.data(), tpub.size(), tpriv.data(), tpriv.size(), &hpub, &hpriv));
   return std::pair{hpub, hpriv};
 }
 
 Status BridgeBackend::generate_random(CK_SESSION_HANDLE h, MutableByteView out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_GenerateRandom(u, out.data(), out.size()), "C_GenerateRandom");
+  return FH_BRIDGE(C_GenerateRandom, out.data(), out.size());
 }
 
 Status BridgeBackend::seed_random(CK_SESSION_HANDLE h, ByteView seed) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_SeedRandom(u, in(seed), len(seed)), "C_SeedRandom");
+  return FH_BRIDGE(C_SeedRandom, in(seed), len(seed));
 }
 
 // --- signatures -------------------------------------------------------------------------------------
 
 Status BridgeBackend::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_SignInit(u, mech(m), key), "C_SignInit");
+  return FH_BRIDGE(C_SignInit, mech(m), key);
 }
 Status BridgeBackend::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_Sign(u, in(data), len(data), sig.data, sig.len), "C_Sign");
+  return FH_BRIDGE(C_Sign, in(data), len(data), sig.data, sig.len);
 }
 Status BridgeBackend::sign_update(CK_SESSION_HANDLE h, ByteView data) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_SignUpdate(u, in(data), len(data)), "C_SignUpdate");
+  return FH_BRIDGE(C_SignUpdate, in(data), len(data));
 }
 Status BridgeBackend::sign_final(CK_SESSION_HANDLE h, OutBuf sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_SignFinal(u, sig.data, sig.len), "C_SignFinal");
+  return FH_BRIDGE(C_SignFinal, sig.data, sig.len);
 }
 Status BridgeBackend::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_VerifyInit(u, mech(m), key), "C_VerifyInit");
+  return FH_BRIDGE(C_VerifyInit, mech(m), key);
 }
 Status BridgeBackend::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_Verify(u, in(data), len(data), in(sig), len(sig)), "C_Verify");
+  return FH_BRIDGE(C_Verify, in(data), len(data), in(sig), len(sig));
 }
 Status BridgeBackend::verify_update(CK_SESSION_HANDLE h, ByteView data) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_VerifyUpdate(u, in(data), len(data)), "C_VerifyUpdate");
+  return FH_BRIDGE(C_VerifyUpdate, in(data), len(data));
 }
 Status BridgeBackend::verify_final(CK_SESSION_HANDLE h, ByteView sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_VerifyFinal(u, in(sig), len(sig)), "C_VerifyFinal");
+  return FH_BRIDGE(C_VerifyFinal, in(sig), len(sig));
 }
 
 // --- ciphers -------------------------------------------------------------------------------------
 
 Status BridgeBackend::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  if (d == CipherDir::Encrypt) return forward_rv(f_->C_EncryptInit(u, mech(m), key), "C_EncryptInit");
-  return forward_rv(f_->C_DecryptInit(u, mech(m), key), "C_DecryptInit");
+  if (d == CipherDir::Encrypt) return FH_BRIDGE(C_EncryptInit, mech(m), key);
+  return FH_BRIDGE(C_DecryptInit, mech(m), key);
 }
 Status BridgeBackend::cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView data, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  if (d == CipherDir::Encrypt) return forward_rv(f_->C_Encrypt(u, in(data), len(data), out.data, out.len), "C_Encrypt");
-  return forward_rv(f_->C_Decrypt(u, in(data), len(data), out.data, out.len), "C_Decrypt");
+  if (d == CipherDir::Encrypt) return FH_BRIDGE(C_Encrypt, in(data), len(data), out.data, out.len);
+  return FH_BRIDGE(C_Decrypt, in(data), len(data), out.data, out.len);
 }
 Status BridgeBackend::cipher_update(CipherDir d, CK_SESSION_HANDLE h, ByteView data, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   if (d == CipherDir::Encrypt)
-    return forward_rv(f_->C_EncryptUpdate(u, in(data), len(data), out.data, out.len), "C_EncryptUpdate");
-  return forward_rv(f_->C_DecryptUpdate(u, in(data), len(data), out.data, out.len), "C_DecryptUpdate");
+    return FH_BRIDGE(C_EncryptUpdate, in(data), len(data), out.data, out.len);
+  return FH_BRIDGE(C_DecryptUpdate, in(data), len(data), out.data, out.len);
 }
 Status BridgeBackend::cipher_final(CipherDir d, CK_SESSION_HANDLE h, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  if (d == CipherDir::Encrypt) return forward_rv(f_->C_EncryptFinal(u, out.data, out.len), "C_EncryptFinal");
-  return forward_rv(f_->C_DecryptFinal(u, out.data, out.len), "C_DecryptFinal");
+  if (d == CipherDir::Encrypt) return FH_BRIDGE(C_EncryptFinal, out.data, out.len);
+  return FH_BRIDGE(C_DecryptFinal, out.data, out.len);
 }
 
 // --- digests and recovery -------------------------------------------------------------------------
 
 Status BridgeBackend::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_DigestInit(u, mech(m)), "C_DigestInit");
+  return FH_BRIDGE(C_DigestInit, mech(m));
 }
 Status BridgeBackend::digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_Digest(u, in(data), len(data), out.data, out.len), "C_Digest");
+  return FH_BRIDGE(C_Digest, in(data), len(data), out.data, out.len);
 }
 Status BridgeBackend::digest_update(CK_SESSION_HANDLE h, ByteView data) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_DigestUpdate(u, in(data), len(data)), "C_DigestUpdate");
+  return FH_BRIDGE(C_DigestUpdate, in(data), len(data));
 }
 Status BridgeBackend::digest_final(CK_SESSION_HANDLE h, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_DigestFinal(u, out.data, out.len), "C_DigestFinal");
+  return FH_BRIDGE(C_DigestFinal, out.data, out.len);
 }
 Status BridgeBackend::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_DigestKey(u, key), "C_DigestKey");
+  return FH_BRIDGE(C_DigestKey, key);
 }
 Status BridgeBackend::recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  if (kind == OpKind::SignRecover) return forward_rv(f_->C_SignRecoverInit(u, mech(m), key), "C_SignRecoverInit");
-  return forward_rv(f_->C_VerifyRecoverInit(u, mech(m), key), "C_VerifyRecoverInit");
+  if (kind == OpKind::SignRecover) return FH_BRIDGE(C_SignRecoverInit, mech(m), key);
+  return FH_BRIDGE(C_VerifyRecoverInit, mech(m), key);
 }
 Status BridgeBackend::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView data, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   if (kind == OpKind::SignRecover)
-    return forward_rv(f_->C_SignRecover(u, in(data), len(data), out.data, out.len), "C_SignRecover");
-  return forward_rv(f_->C_VerifyRecover(u, in(data), len(data), out.data, out.len), "C_VerifyRecover");
+    return FH_BRIDGE(C_SignRecover, in(data), len(data), out.data, out.len);
+  return FH_BRIDGE(C_VerifyRecover, in(data), len(data), out.data, out.len);
 }
 
 Status BridgeBackend::dual_update(DualKind d, CK_SESSION_HANDLE h, ByteView data, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   switch (d) {
     case DualKind::DigestEncrypt:
-      return forward_rv(f_->C_DigestEncryptUpdate(u, in(data), len(data), out.data, out.len), "C_DigestEncryptUpdate");
+      return FH_BRIDGE(C_DigestEncryptUpdate, in(data), len(data), out.data, out.len);
     case DualKind::DecryptDigest:
-      return forward_rv(f_->C_DecryptDigestUpdate(u, in(data), len(data), out.data, out.len), "C_DecryptDigestUpdate");
+      return FH_BRIDGE(C_DecryptDigestUpdate, in(data), len(data), out.data, out.len);
     case DualKind::SignEncrypt:
-      return forward_rv(f_->C_SignEncryptUpdate(u, in(data), len(data), out.data, out.len), "C_SignEncryptUpdate");
+      return FH_BRIDGE(C_SignEncryptUpdate, in(data), len(data), out.data, out.len);
     case DualKind::DecryptVerify: break;
   }
-  return forward_rv(f_->C_DecryptVerifyUpdate(u, in(data), len(data), out.data, out.len), "C_DecryptVerifyUpdate");
+  return FH_BRIDGE(C_DecryptVerifyUpdate, in(data), len(data), out.data, out.len);
 }
 
 Status BridgeBackend::get_operation_state(CK_SESSION_HANDLE h, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_GetOperationState(u, out.data, out.len), "C_GetOperationState");
+  return FH_BRIDGE(C_GetOperationState, out.data, out.len);
 }
 Status BridgeBackend::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_HANDLE enc_key,
                                           CK_OBJECT_HANDLE auth_key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_SetOperationState(u, in(state), len(state), enc_key, auth_key), "C_SetOperationState");
+  return FH_BRIDGE(C_SetOperationState, in(state), len(state), enc_key, auth_key);
 }
 
 // --- message-based AEAD (3.0) ----------------------------------------------------------------------
@@ -210,34 +156,20 @@ Status BridgeBackend::message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_ME
 }
 Status BridgeBackend::message(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad,
                               ByteView data, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
   if (d == CipherDir::Encrypt)
-    return forward_rv(f->C_EncryptMessage(u, param, param_len, in(aad), len(aad), in(data), len(data), out.data,
-                                          out.len),
-                      "C_EncryptMessage");
-  return forward_rv(f->C_DecryptMessage(u, param, param_len, in(aad), len(aad), in(data), len(data), out.data, out.len),
-                    "C_DecryptMessage");
+    return FH_BRIDGE3(C_EncryptMessage, param, param_len, in(aad), len(aad), in(data), len(data), out.data, out.len);
+  return FH_BRIDGE3(C_DecryptMessage, param, param_len, in(aad), len(aad), in(data), len(data), out.data, out.len);
 }
 Status BridgeBackend::message_begin(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
   if (d == CipherDir::Encrypt)
-    return forward_rv(f->C_EncryptMessageBegin(u, param, param_len, in(aad), len(aad)), "C_EncryptMessageBegin");
-  return forward_rv(f->C_DecryptMessageBegin(u, param, param_len, in(aad), len(aad)), "C_DecryptMessageBegin");
+    return FH_BRIDGE3(C_EncryptMessageBegin, param, param_len, in(aad), len(aad));
+  return FH_BRIDGE3(C_DecryptMessageBegin, param, param_len, in(aad), len(aad));
 }
 Status BridgeBackend::message_next(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView data,
                                    OutBuf out, CK_FLAGS flags) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
   if (d == CipherDir::Encrypt)
-    return forward_rv(f->C_EncryptMessageNext(u, param, param_len, in(data), len(data), out.data, out.len, flags),
-                      "C_EncryptMessageNext");
-  return forward_rv(f->C_DecryptMessageNext(u, param, param_len, in(data), len(data), out.data, out.len, flags),
-                    "C_DecryptMessageNext");
+    return FH_BRIDGE3(C_EncryptMessageNext, param, param_len, in(data), len(data), out.data, out.len, flags);
+  return FH_BRIDGE3(C_DecryptMessageNext, param, param_len, in(data), len(data), out.data, out.len, flags);
 }
 Status BridgeBackend::message_final(CipherDir d, CK_SESSION_HANDLE h) {
   FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
@@ -259,88 +191,56 @@ std::optional<CK_MECHANISM_TYPE> BridgeBackend::message_mechanism(CK_SESSION_HAN
 // --- message-based signatures (3.0) ------------------------------------------------------------------
 
 Status BridgeBackend::message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  if (kind == OpKind::MessageSign) return forward_rv(f->C_MessageSignInit(u, mech(m), key), "C_MessageSignInit");
-  return forward_rv(f->C_MessageVerifyInit(u, mech(m), key), "C_MessageVerifyInit");
+  if (kind == OpKind::MessageSign) return FH_BRIDGE3(C_MessageSignInit, mech(m), key);
+  return FH_BRIDGE3(C_MessageVerifyInit, mech(m), key);
 }
 Status BridgeBackend::sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
                                    OutBuf sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  return forward_rv(f->C_SignMessage(u, par(param), param_len, in(data), len(data), sig.data, sig.len),
-                    "C_SignMessage");
+  return FH_BRIDGE3(C_SignMessage, par(param), param_len, in(data), len(data), sig.data, sig.len);
 }
 Status BridgeBackend::verify_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
                                      ByteView sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  return forward_rv(f->C_VerifyMessage(u, par(param), param_len, in(data), len(data), in(sig), len(sig)),
-                    "C_VerifyMessage");
+  return FH_BRIDGE3(C_VerifyMessage, par(param), param_len, in(data), len(data), in(sig), len(sig));
 }
 Status BridgeBackend::message_sig_begin(OpKind kind, CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
   if (kind == OpKind::MessageSign)
-    return forward_rv(f->C_SignMessageBegin(u, par(param), param_len), "C_SignMessageBegin");
-  return forward_rv(f->C_VerifyMessageBegin(u, par(param), param_len), "C_VerifyMessageBegin");
+    return FH_BRIDGE3(C_SignMessageBegin, par(param), param_len);
+  return FH_BRIDGE3(C_VerifyMessageBegin, par(param), param_len);
 }
 Status BridgeBackend::sign_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
                                         const OutBuf* sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  return forward_rv(f->C_SignMessageNext(u, par(param), param_len, in(data), len(data), sig ? sig->data : nullptr,
-                                         sig ? sig->len : nullptr),
-                    "C_SignMessageNext");
+  return FH_BRIDGE3(C_SignMessageNext, par(param), param_len, in(data), len(data), sig ? sig->data : nullptr,
+                    sig ? sig->len : nullptr);
 }
 Status BridgeBackend::verify_message_next(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data,
                                           const ByteView* sig) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  return forward_rv(f->C_VerifyMessageNext(u, par(param), param_len, in(data), len(data), sig ? in(*sig) : nullptr,
-                                           sig ? len(*sig) : 0),
-                    "C_VerifyMessageNext");
+  return FH_BRIDGE3(C_VerifyMessageNext, par(param), param_len, in(data), len(data), sig ? in(*sig) : nullptr,
+                    sig ? len(*sig) : CK_ULONG{0});
 }
 Status BridgeBackend::message_sig_final(OpKind kind, CK_SESSION_HANDLE h) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  if (kind == OpKind::MessageSign) return forward_rv(f->C_MessageSignFinal(u), "C_MessageSignFinal");
-  return forward_rv(f->C_MessageVerifyFinal(u), "C_MessageVerifyFinal");
+  if (kind == OpKind::MessageSign) return FH_BRIDGE3(C_MessageSignFinal);
+  return FH_BRIDGE3(C_MessageVerifyFinal);
 }
 
 // --- key management ------------------------------------------------------------------------------------
 
 Status BridgeBackend::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping,
                                CK_OBJECT_HANDLE key, OutBuf out) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
-  return forward_rv(f_->C_WrapKey(u, mech(m), wrapping, key, out.data, out.len), "C_WrapKey");
+  return FH_BRIDGE(C_WrapKey, mech(m), wrapping, key, out.data, out.len);
 }
 Result<CK_OBJECT_HANDLE> BridgeBackend::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m,
                                                    CK_OBJECT_HANDLE unwrapping, ByteView wrapped,
                                                    const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_UnwrapKey(u, mech(m), unwrapping, in(wrapped), len(wrapped), t.data(), t.size(), &key),
-                    "C_UnwrapKey"));
+  FH_TRY(FH_BRIDGE(C_UnwrapKey, mech(m), unwrapping, in(wrapped), len(wrapped), t.data(), t.size(), &key));
   return key;
 }
 Result<CK_OBJECT_HANDLE> BridgeBackend::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
                                                    const AttrMap& tmpl) {
-  FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CkTemplate t, CkTemplate::of(tmpl));
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_DeriveKey(u, mech(m), base, t.data(), t.size(), &key), "C_DeriveKey"));
+  FH_TRY(FH_BRIDGE(C_DeriveKey, mech(m), base, t.data(), t.size(), &key));
   return key;
 }
 

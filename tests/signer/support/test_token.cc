@@ -10,9 +10,11 @@
 
 namespace ferrohsm::signer::testing {
 
+const char* test_module_kind() { return SIGNER_TEST_MODULE_KIND; }
+
 TestToken create_test_token(const TempDir& dir) {
   TestToken t;
-  t.kind = SIGNER_TEST_MODULE_KIND;
+  t.kind = test_module_kind();
   // FERROHSM_SIGNER_TEST_MODULE replaces the built-in path (the missing-module check uses it).
   const char* override_path = std::getenv("FERROHSM_SIGNER_TEST_MODULE");
   t.module_path = override_path != nullptr && *override_path != '\0' ? override_path : SIGNER_TEST_MODULE_PATH;

@@ -32,6 +32,9 @@ struct TestToken {
   std::string error;                       // set when the token could not be made
 };
 
+// "softhsm" or "ferrohsm": the module this executable was built for.
+const char* test_module_kind();
+
 // Writes both modules' configuration into `dir`, points SOFTHSM2_CONF and FERROHSM_CONF
 // at it (child processes inherit them), loads the module and initialises a token
 // labelled "signer-tests". Reset `module` to unload the library again.
