@@ -58,7 +58,7 @@ const EVP_MD* sha256() {
   return md;
 }
 
-struct State {
+struct OsslState {
   std::vector<uint8_t> in, out, aux;
   uint8_t iv[16]{};
   uint64_t counter = 0;
@@ -67,7 +67,7 @@ struct State {
   EVP_MD_CTX* md = nullptr;
   EVP_CIPHER_CTX* cipher = nullptr;
   EVP_MAC_CTX* mac = nullptr;
-  ~State() {
+  ~OsslState() {
     EVP_PKEY_CTX_free(pctx);
     EVP_MD_CTX_free(md);
     EVP_CIPHER_CTX_free(cipher);
@@ -78,7 +78,7 @@ struct State {
 bool hashed(Alg a) { return a == Alg::kRsaPkcs1 || a == Alg::kRsaPss; }
 
 // Sign or verify with the key in st.pctx (already initialised); hashes first for RSA.
-bool pkey_sign(State& st, Alg a, uint8_t* sig, size_t* sig_len) {
+bool pkey_sign(OsslState& st, Alg a, uint8_t* sig, size_t* sig_len) {
   uint8_t dgst[32];
   const uint8_t* tbs = st.in.data();
   size_t tbs_len = st.in.size();
@@ -89,7 +89,7 @@ bool pkey_sign(State& st, Alg a, uint8_t* sig, size_t* sig_len) {
   return EVP_PKEY_sign(st.pctx, sig, sig_len, tbs, tbs_len) == 1;
 }
 
-bool pkey_verify(State& st, Alg a) {
+bool pkey_verify(OsslState& st, Alg a) {
   uint8_t dgst[32];
   const uint8_t* tbs = st.in.data();
   size_t tbs_len = st.in.size();
@@ -100,7 +100,7 @@ bool pkey_verify(State& st, Alg a) {
   return EVP_PKEY_verify(st.pctx, st.aux.data(), st.aux.size(), tbs, tbs_len) == 1;
 }
 
-bool init_pctx(State& st, Alg a, bool sign) {
+bool init_pctx(OsslState& st, Alg a, bool sign) {
   st.pctx = EVP_PKEY_CTX_new_from_pkey(nullptr, st.key, nullptr);
   if (st.pctx == nullptr || (sign ? EVP_PKEY_sign_init(st.pctx) : EVP_PKEY_verify_init(st.pctx)) != 1) return false;
   if (a == Alg::kRsaPkcs1 || a == Alg::kRsaPss) {
@@ -112,12 +112,12 @@ bool init_pctx(State& st, Alg a, bool sign) {
   return true;
 }
 
-bool ed_sign(State& st, uint8_t* sig, size_t* len) {
+bool ed_sign(OsslState& st, uint8_t* sig, size_t* len) {
   return EVP_DigestSignInit_ex(st.md, nullptr, nullptr, nullptr, nullptr, st.key, nullptr) == 1 &&
          EVP_DigestSign(st.md, sig, len, st.in.data(), st.in.size()) == 1;
 }
 
-bool cipher_run(State& st, bool gcm, bool enc, const uint8_t* in, size_t len, uint8_t* out) {
+bool cipher_run(OsslState& st, bool gcm, bool enc, const uint8_t* in, size_t len, uint8_t* out) {
   int n = 0, m = 0;
   if (enc) {
     if (EVP_EncryptInit_ex2(st.cipher, nullptr, nullptr, st.iv, nullptr) != 1) return false;
@@ -133,8 +133,8 @@ bool cipher_run(State& st, bool gcm, bool enc, const uint8_t* in, size_t len, ui
   return EVP_DecryptFinal_ex(st.cipher, out + n, &m) == 1;
 }
 
-std::optional<OpFn> build(const std::shared_ptr<State>& p, const OpSpec& op) {
-  State& st = *p;
+std::optional<OpFn> build(const std::shared_ptr<OsslState>& p, const OpSpec& op) {
+  OsslState& st = *p;
   const Keys& k = keys();
   st.in.assign(op.len, 0x5a);
   st.out.assign(op.len + 512, 0);
@@ -260,7 +260,7 @@ std::optional<OpFn> build(const std::shared_ptr<State>& p, const OpSpec& op) {
 Factory ossl_factory(const OpSpec& op) {
   keys();  // generated once, before any thread starts
   return [op](int, std::string& why) -> std::optional<OpFn> {
-    auto st = std::make_shared<State>();
+    auto st = std::make_shared<OsslState>();
     auto fn = build(st, op);
     if (!fn || !(*fn)()) {
       why = "OpenSSL setup failed";

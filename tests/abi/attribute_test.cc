@@ -11,8 +11,6 @@
 namespace ferrohsm::abi {
 namespace {
 
-constexpr CK_ATTRIBUTE_TYPE kUnknownAttr = CKA_VENDOR_DEFINED | 0x0ABC1234UL;
-
 class AttributeTest : public TokenTest {
  protected:
   void SetUp() override {

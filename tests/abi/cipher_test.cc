@@ -16,7 +16,7 @@ struct CipherCase {
   size_t key_bytes;
 };
 
-const CipherCase kCases[] = {
+const CipherCase kCipherCases[] = {
     {"Gcm128", CKM_AES_GCM, 16},    {"Gcm192", CKM_AES_GCM, 24},
     {"Gcm256", CKM_AES_GCM, 32},    {"CbcPad128", CKM_AES_CBC_PAD, 16},
     {"CbcPad192", CKM_AES_CBC_PAD, 24}, {"CbcPad256", CKM_AES_CBC_PAD, 32},
@@ -107,7 +107,7 @@ TEST_P(CipherTest, GeneratedKeyRoundTrips) {
   EXPECT_EQ(dec.out, plain_);
 }
 
-INSTANTIATE_TEST_SUITE_P(Aes, CipherTest, testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Aes, CipherTest, testing::ValuesIn(kCipherCases),
                          [](const testing::TestParamInfo<CipherCase>& i) { return i.param.name; });
 
 using RsaCipherTest = TokenTest;

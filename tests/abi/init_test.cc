@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "fixture/attributes.h"
 #include "fixture/module_fixture.h"
 
 namespace ferrohsm::abi {
@@ -40,8 +41,6 @@ CK_C_INITIALIZE_ARGS AllCallbacks(CK_FLAGS flags) {
   args.flags = flags;
   return args;
 }
-
-bool HasNul(const CK_UTF8CHAR* p, size_t n) { return std::find(p, p + n, 0) != p + n; }
 
 // Each test starts finalised so that it controls the C_Initialize call itself.
 class InitTest : public ModuleTest {

@@ -8,8 +8,6 @@
 namespace ferrohsm::abi {
 namespace {
 
-constexpr CK_ATTRIBUTE_TYPE kUnknownAttr = CKA_VENDOR_DEFINED | 0x0ABC1234UL;
-
 using ObjectRulesTest = TokenTest;
 
 Template AesTemplate() {

@@ -23,7 +23,7 @@ struct SignCase {
   CK_MECHANISM_TYPE pss_hash = 0;  // PSS: hash, MGF1 and salt length follow it
 };
 
-const SignCase kCases[] = {
+const SignCase kSignCases[] = {
     {"RsaPkcsRaw", CKM_RSA_PKCS, KeyKind::kRsa2048, Input::kDigestInfo, false},
     {"Sha256RsaPkcs", CKM_SHA256_RSA_PKCS, KeyKind::kRsa2048, Input::kMessage, true},
     {"Sha384RsaPkcs", CKM_SHA384_RSA_PKCS, KeyKind::kRsa2048, Input::kMessage, true},
@@ -156,7 +156,7 @@ TEST_P(SignVerifyTest, TamperedSignatureIsInvalid) {
              f_->C_Verify(session_, input_.data(), input_.size(), sig.data(), len - 1));
 }
 
-INSTANTIATE_TEST_SUITE_P(Mechanisms, SignVerifyTest, testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Mechanisms, SignVerifyTest, testing::ValuesIn(kSignCases),
                          [](const testing::TestParamInfo<SignCase>& i) { return i.param.name; });
 
 }  // namespace

@@ -9,8 +9,6 @@
 namespace ferrohsm::abi {
 namespace {
 
-bool HasNul(const CK_UTF8CHAR* p, size_t n) { return std::find(p, p + n, 0) != p + n; }
-
 std::string Label(const CK_TOKEN_INFO& info) {
   return std::string(reinterpret_cast<const char*>(info.label), sizeof info.label);
 }

@@ -7,13 +7,10 @@
 #include "ferrohsm/signer/cloud/providers.h"
 #include "ferrohsm/signer/ed25519.h"
 #include "support/cloud_rig.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-const Context kCtx = Context::background();
-Scope S(std::string_view s) { return *Scope::parse(s); }
-KeyId K(std::string_view k) { return *KeyId::parse(k); }
 
 class AwsKms : public ::testing::Test {
  protected:

@@ -7,11 +7,10 @@
 #include "fakes/fake_azure_kv.h"
 #include "ferrohsm/signer/cloud/providers.h"
 #include "support/cloud_rig.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-const Context kCtx = Context::background();
 
 class AzureKv : public ::testing::Test {
  protected:

@@ -12,13 +12,10 @@
 #include "ferrohsm/signer/ed25519.h"
 #include "ferrohsm/signer/encoding.h"
 #include "support/cloud_rig.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-const Context kCtx = Context::background();
-Scope S(std::string_view s) { return *Scope::parse(s); }
-KeyId K(std::string_view k) { return *KeyId::parse(k); }
 
 class GcpKms : public ::testing::Test {
  protected:

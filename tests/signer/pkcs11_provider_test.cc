@@ -12,11 +12,11 @@
 #include "ferrohsm/signer/provider_registry.h"
 #include "support/pkcs11_fixture.h"
 #include "support/provider_contract.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
 
-const Context kCtx = Context::background();
 std::atomic<int> label_counter{0};
 
 ProviderFactory token_factory() {

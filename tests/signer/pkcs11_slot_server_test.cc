@@ -14,11 +14,10 @@
 #include "ferrohsm/signer/ed25519.h"
 #include "ferrohsm/signer/pkcs11_provider.h"
 #include "support/pkcs11_fixture.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-const Context kCtx = Context::background();
 
 class Pkcs11SlotServers : public Pkcs11Fixture {
  protected:

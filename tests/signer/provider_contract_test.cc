@@ -8,13 +8,10 @@
 
 #include "ferrohsm/signer/ed25519.h"
 #include "support/reference.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-Scope S(std::string_view s) { return *Scope::parse(s); }
-KeyId K(std::string_view k) { return *KeyId::parse(k); }
-const Context kCtx = Context::background();
 
 // RFC 8032 §7.1, TEST SHA(abc): the message is SHA-512("abc"), i.e. exactly a signer digest.
 constexpr std::string_view kRfcShaAbcSecret = "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42";

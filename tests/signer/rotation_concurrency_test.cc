@@ -13,11 +13,10 @@
 #include "ferrohsm/signer/software_provider.h"
 #include "support/reference.h"
 #include "support/test_double_provider.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-const Context kCtx = Context::background();
 
 // Runs `signers` threads signing continuously while `rotations` full rotations run.
 void run_rotation_under_load(KeyProvider& provider, int signers, int rotations) {

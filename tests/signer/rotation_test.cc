@@ -6,13 +6,10 @@
 #include "ferrohsm/signer/rotation_store.h"
 #include "support/reference.h"
 #include "support/test_double_provider.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-Scope S(std::string_view s) { return *Scope::parse(s); }
-KeyId K(std::string_view k) { return *KeyId::parse(k); }
-const Context kCtx = Context::background();
 
 class Rotation : public ::testing::Test {
  protected:

@@ -14,13 +14,10 @@
 #include "ferrohsm/signer/software_provider.h"
 #include "support/process.h"
 #include "support/reference.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-Scope S(std::string_view s) { return *Scope::parse(s); }
-KeyId K(std::string_view k) { return *KeyId::parse(k); }
-const Context kCtx = Context::background();
 
 std::array<std::uint8_t, 32> random_seed() {
   std::array<std::uint8_t, 32> s{};

@@ -3,11 +3,10 @@
 
 #include "support/reference.h"
 #include "support/test_double_provider.h"
+#include "support/shorthand.h"
 
 namespace ferrohsm::signer::testing {
 namespace {
-
-const Context kCtx = Context::background();
 
 TEST(TestDouble, RecordsEveryCallInOrder) {
   TestDoubleProvider p;

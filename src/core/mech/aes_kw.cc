@@ -32,7 +32,7 @@ struct KwMech {
   size_t iv_len;  // the optional parameter's length
 };
 
-constexpr KwMech kMechs[] = {
+constexpr KwMech kKwMechs[] = {
     {CKM_AES_KEY_WRAP, Kw::kKw, 8},
     {CKM_AES_KEY_WRAP_KWP, Kw::kKwp, 4},
     {CKM_AES_KEY_WRAP_PAD, Kw::kPad, 8},
@@ -97,7 +97,7 @@ class KwOp final : public BufferedCipherOp {
 template <bool Encrypt>
 Result<std::unique_ptr<CipherOp>> make(const CK_MECHANISM& mech, KeyPtr key) {
   const KwMech* m = nullptr;
-  for (const KwMech& k : kMechs)
+  for (const KwMech& k : kKwMechs)
     if (k.type == mech.mechanism) m = &k;
   if (m == nullptr) return make_error(CKR_MECHANISM_INVALID, "not an AES key wrap mechanism");
   FH_TRY(check_aes_key(key));
@@ -114,7 +114,7 @@ Result<std::unique_ptr<CipherOp>> make(const CK_MECHANISM& mech, KeyPtr key) {
 }  // namespace
 
 void register_aes_kw(Registry& r) {
-  for (const KwMech& m : kMechs) {
+  for (const KwMech& m : kKwMechs) {
     Entry e;
     e.type = m.type;
     e.info = {16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};

@@ -15,7 +15,7 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr size_t kBlock = 16;
+constexpr size_t kMacBlock = 16;
 
 // A keyed CMAC context. (An unkeyed CMAC context cannot be duplicated, so each
 // operation starts from the once-fetched EVP_MAC.)
@@ -35,38 +35,38 @@ class CbcMacEngine final : public MacEngine {
  public:
   explicit CbcMacEngine(CipherCtxPtr ctx) : ctx_(std::move(ctx)) {}
   ~CbcMacEngine() override { OPENSSL_cleanse(part_, sizeof part_); }
-  size_t full_size() const override { return kBlock; }
+  size_t full_size() const override { return kMacBlock; }
   Status update(ByteView data) override {
     while (!data.empty()) {
-      const size_t take = std::min(kBlock - used_, data.size());
+      const size_t take = std::min(kMacBlock - used_, data.size());
       std::copy_n(data.begin(), take, part_ + used_);
       used_ += take;
       data = data.subspan(take);
-      if (used_ == kBlock) FH_TRY(block());
+      if (used_ == kMacBlock) FH_TRY(block());
     }
     return {};
   }
   Status final(uint8_t* out) override {
     if (used_ != 0 || !any_) {
-      std::fill(part_ + used_, part_ + kBlock, 0);
+      std::fill(part_ + used_, part_ + kMacBlock, 0);
       FH_TRY(block());
     }
-    std::copy_n(last_, kBlock, out);
+    std::copy_n(last_, kMacBlock, out);
     return {};
   }
 
  private:
   Status block() {
     int len = 0;
-    if (EVP_EncryptUpdate(ctx_.get(), last_, &len, part_, kBlock) != 1 || len != kBlock)
+    if (EVP_EncryptUpdate(ctx_.get(), last_, &len, part_, kMacBlock) != 1 || len != kMacBlock)
       return ossl_error(CKR_FUNCTION_FAILED, "CBC-MAC failed");
     used_ = 0;
     any_ = true;
     return {};
   }
   CipherCtxPtr ctx_;
-  uint8_t part_[kBlock] = {};
-  uint8_t last_[kBlock] = {};
+  uint8_t part_[kMacBlock] = {};
+  uint8_t last_[kMacBlock] = {};
   size_t used_ = 0;
   bool any_ = false;
 };
@@ -82,18 +82,18 @@ Result<AesMacSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key) {
   const bool general = t == CKM_AES_CMAC_GENERAL || t == CKM_AES_MAC_GENERAL;
   AesMacSetup s;
   if (t == CKM_AES_CMAC || t == CKM_AES_CMAC_GENERAL) {
-    FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, general, kBlock));
+    FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, general, kMacBlock));
     FH_ASSIGN_OR_RETURN(MacCtxPtr ctx, cmac_ctx(*key));
-    s.engine = std::make_unique<EvpMacEngine>(std::move(ctx), kBlock);
+    s.engine = std::make_unique<EvpMacEngine>(std::move(ctx), kMacBlock);
     return s;
   }
   if (t == CKM_AES_MAC) {
     FH_TRY(no_mech_param(mech));
-    s.tag_len = kBlock / 2;
+    s.tag_len = kMacBlock / 2;
   } else {
-    FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, true, kBlock));
+    FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, true, kMacBlock));
   }
-  const uint8_t zero_iv[kBlock] = {};
+  const uint8_t zero_iv[kMacBlock] = {};
   FH_ASSIGN_OR_RETURN(CipherCtxPtr ctx,
                       init_cipher_ctx(aes_cipher(AesMode::kCbc, key->secret.size()), key->secret, zero_iv, true));
   s.engine = std::make_unique<CbcMacEngine>(std::move(ctx));

@@ -11,7 +11,7 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr size_t kBlock = 16;
+constexpr size_t kAesBlock = 16;
 __extension__ typedef unsigned __int128 u128;
 
 class CtrOp final : public StreamCipherOp {
@@ -22,7 +22,7 @@ class CtrOp final : public StreamCipherOp {
  private:
   Status admit(size_t n) override {
     total_ += n;
-    if (!unlimited_ && (u128{total_} + kBlock - 1) / kBlock > left_)
+    if (!unlimited_ && (u128{total_} + kAesBlock - 1) / kAesBlock > left_)
       return make_error(CKR_DATA_LEN_RANGE, "the data would wrap the CTR counter (ulCounterBits)");
     return {};
   }
@@ -56,7 +56,7 @@ class CtsOp final : public BufferedCipherOp {
   CtsOp(KeyPtr key, Bytes iv, bool encrypt) : BufferedCipherOp(encrypt), key_(std::move(key)), iv_(std::move(iv)) {}
   size_t one_shot_size(size_t in_len) const override { return in_len; }
   Result<size_t> one_shot(ByteView in, MutableByteView out) override {
-    if (in.size() < kBlock)
+    if (in.size() < kAesBlock)
       return make_error(encrypt_ ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE, "CTS needs at least 16 bytes");
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_CIPHER_PARAM_CTS_MODE, const_cast<char*>("CS3"), 0),
                            OSSL_PARAM_construct_end()};
@@ -77,10 +77,10 @@ class CtsOp final : public BufferedCipherOp {
 
 Result<std::unique_ptr<CipherOp>> make_cts(const CK_MECHANISM& mech, KeyPtr key, bool encrypt) {
   FH_TRY(check_aes_key(key));
-  if (mech.pParameter == nullptr || mech.ulParameterLen != kBlock)
+  if (mech.pParameter == nullptr || mech.ulParameterLen != kAesBlock)
     return make_error(CKR_MECHANISM_PARAM_INVALID, "AES-CTS needs a 16-byte IV parameter");
   const auto* iv = static_cast<const uint8_t*>(mech.pParameter);
-  return std::unique_ptr<CipherOp>(std::make_unique<CtsOp>(std::move(key), Bytes(iv, iv + kBlock), encrypt));
+  return std::unique_ptr<CipherOp>(std::make_unique<CtsOp>(std::move(key), Bytes(iv, iv + kAesBlock), encrypt));
 }
 
 Result<std::unique_ptr<CipherOp>> ctr_encrypt(const CK_MECHANISM& m, KeyPtr k) { return make_ctr(m, std::move(k), true); }

@@ -3,7 +3,7 @@
 namespace ferrohsm::mech::test {
 namespace {
 
-Result<Bytes> crypt(bool enc, const CK_MECHANISM& m, const KeyPtr& key, ByteView in) {
+Result<Bytes> aes_crypt(bool enc, const CK_MECHANISM& m, const KeyPtr& key, ByteView in) {
   const Entry& e = entry(m.mechanism);
   FH_ASSIGN_OR_RETURN(std::unique_ptr<CipherOp> op, (enc ? e.encrypt : e.decrypt)(m, key));
   Bytes out(op->one_shot_size(in.size()));
@@ -32,7 +32,7 @@ Result<Bytes> crypt_parts(bool enc, const CK_MECHANISM& m, const KeyPtr& key, By
   return out;
 }
 
-const Bytes kPlain = hex("00112233445566778899aabbccddeeff");
+const Bytes kAesPlain = hex("00112233445566778899aabbccddeeff");
 
 TEST(MechAes, EcbFips197KnownAnswers) {
   struct {
@@ -45,12 +45,12 @@ TEST(MechAes, EcbFips197KnownAnswers) {
   };
   for (const auto& c : cases) {
     KeyPtr key = secret_key(CKK_AES, hex(c.key));
-    auto ct = crypt(true, mech(CKM_AES_ECB), key, kPlain);
+    auto ct = aes_crypt(true, mech(CKM_AES_ECB), key, kAesPlain);
     ASSERT_TRUE(ct.ok()) << ct.error().message;
     EXPECT_EQ(to_hex(*ct), c.ct);
-    auto pt = crypt(false, mech(CKM_AES_ECB), key, *ct);
+    auto pt = aes_crypt(false, mech(CKM_AES_ECB), key, *ct);
     ASSERT_TRUE(pt.ok());
-    EXPECT_EQ(*pt, kPlain);
+    EXPECT_EQ(*pt, kAesPlain);
   }
 }
 
@@ -59,10 +59,10 @@ TEST(MechAes, CbcPadWycheproofVectors) {
   KeyPtr key = secret_key(CKK_AES, hex("e34f15c7bd819930fe9d66e0c166e61c"));
   Bytes iv = hex("da9520f7d3520277035173299388bee2");
   CK_MECHANISM m{CKM_AES_CBC_PAD, iv.data(), iv.size()};
-  auto ct = crypt(true, m, key, {});
+  auto ct = aes_crypt(true, m, key, {});
   ASSERT_TRUE(ct.ok());
   EXPECT_EQ(to_hex(*ct), "b10ab60153276941361000414aed0a9d");
-  auto pt = crypt(false, m, key, *ct);
+  auto pt = aes_crypt(false, m, key, *ct);
   ASSERT_TRUE(pt.ok());
   EXPECT_TRUE(pt->empty());
 }
@@ -77,7 +77,7 @@ TEST(MechAes, RoundTripsEveryModeKeySizeAndChunking) {
       CK_MECHANISM m = t == CKM_AES_ECB ? mech(t) : CK_MECHANISM{t, iv.data(), iv.size()};
       const size_t len = t == CKM_AES_CBC_PAD ? data.size() : 96;  // unpadded modes take whole blocks
       ByteView in(data.data(), len);
-      auto ct = crypt(true, m, key, in);
+      auto ct = aes_crypt(true, m, key, in);
       ASSERT_TRUE(ct.ok()) << ct.error().message;
       EXPECT_EQ(ct->size(), t == CKM_AES_CBC_PAD ? 112u : 96u);
       for (size_t chunk : {1, 5, 16, 17, 200}) {
@@ -89,7 +89,7 @@ TEST(MechAes, RoundTripsEveryModeKeySizeAndChunking) {
         ASSERT_TRUE(pt.ok()) << pt.error().message;
         EXPECT_EQ(*pt, to_bytes(in));
       }
-      auto pt = crypt(false, m, key, *ct);
+      auto pt = aes_crypt(false, m, key, *ct);
       ASSERT_TRUE(pt.ok());
       EXPECT_EQ(*pt, to_bytes(in));
     }
@@ -100,7 +100,7 @@ TEST(MechAes, CbcPadExactBlockAddsAFullPaddingBlock) {
   Bytes iv(16, 0);
   CK_MECHANISM m{CKM_AES_CBC_PAD, iv.data(), iv.size()};
   KeyPtr key = secret_key(CKK_AES, Bytes(16, 1));
-  auto ct = crypt(true, m, key, Bytes(32, 9));
+  auto ct = aes_crypt(true, m, key, Bytes(32, 9));
   ASSERT_TRUE(ct.ok());
   EXPECT_EQ(ct->size(), 48u);
 }
@@ -108,15 +108,15 @@ TEST(MechAes, CbcPadExactBlockAddsAFullPaddingBlock) {
 TEST(MechAes, LengthErrors) {
   KeyPtr key = secret_key(CKK_AES, Bytes(16, 1));
   Bytes iv(16, 0);
-  EXPECT_EQ(crypt(true, mech(CKM_AES_ECB), key, Bytes(15)).rv(), CKR_DATA_LEN_RANGE);
-  EXPECT_EQ(crypt(false, mech(CKM_AES_ECB), key, Bytes(17)).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
+  EXPECT_EQ(aes_crypt(true, mech(CKM_AES_ECB), key, Bytes(15)).rv(), CKR_DATA_LEN_RANGE);
+  EXPECT_EQ(aes_crypt(false, mech(CKM_AES_ECB), key, Bytes(17)).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
   EXPECT_EQ(crypt_parts(true, mech(CKM_AES_ECB), key, Bytes(20), 7).rv(), CKR_DATA_LEN_RANGE);
   EXPECT_EQ(crypt_parts(false, mech(CKM_AES_ECB), key, Bytes(20), 7).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
   CK_MECHANISM cbc{CKM_AES_CBC, iv.data(), iv.size()};
-  EXPECT_EQ(crypt(true, cbc, key, Bytes(15)).rv(), CKR_DATA_LEN_RANGE);
+  EXPECT_EQ(aes_crypt(true, cbc, key, Bytes(15)).rv(), CKR_DATA_LEN_RANGE);
   CK_MECHANISM pad{CKM_AES_CBC_PAD, iv.data(), iv.size()};
-  EXPECT_EQ(crypt(false, pad, key, Bytes(31)).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
-  EXPECT_EQ(crypt(false, pad, key, {}).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
+  EXPECT_EQ(aes_crypt(false, pad, key, Bytes(31)).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
+  EXPECT_EQ(aes_crypt(false, pad, key, {}).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
   EXPECT_EQ(crypt_parts(false, pad, key, Bytes(33), 10).rv(), CKR_ENCRYPTED_DATA_LEN_RANGE);
 }
 
@@ -127,10 +127,10 @@ TEST(MechAes, BadPaddingIsEncryptedDataInvalid) {
   Bytes block(16, 0x41);
   block[15] = 0;
   Bytes raw_iv_block = block;  // CBC with IV 0: C = E(P)
-  auto ct = crypt(true, mech(CKM_AES_ECB), key, raw_iv_block);
+  auto ct = aes_crypt(true, mech(CKM_AES_ECB), key, raw_iv_block);
   ASSERT_TRUE(ct.ok());
   CK_MECHANISM pad{CKM_AES_CBC_PAD, iv.data(), iv.size()};
-  EXPECT_EQ(crypt(false, pad, key, *ct).rv(), CKR_ENCRYPTED_DATA_INVALID);
+  EXPECT_EQ(aes_crypt(false, pad, key, *ct).rv(), CKR_ENCRYPTED_DATA_INVALID);
   EXPECT_EQ(crypt_parts(false, pad, key, *ct, 3).rv(), CKR_ENCRYPTED_DATA_INVALID);
 }
 

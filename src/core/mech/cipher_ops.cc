@@ -9,7 +9,7 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr size_t kMaxBuffered = size_t{64} << 20;  // whole-input modes keep at most 64 MiB
+constexpr size_t kMaxBufferedInput = size_t{64} << 20;  // whole-input modes keep at most 64 MiB
 
 // ECB / CBC / CBC_PAD in one direction. OpenSSL buffers partial blocks (and, when
 // decrypting with padding, the last full block); `total_` tracks the input so the
@@ -111,7 +111,7 @@ Result<size_t> StreamCipherOp::final(MutableByteView) { return size_t{0}; }
 Result<size_t> StreamCipherOp::one_shot(ByteView in, MutableByteView out) { return update(in, out); }
 
 Result<size_t> BufferedCipherOp::update(ByteView in, MutableByteView) {
-  if (in.size() > kMaxBuffered - buf_.size())
+  if (in.size() > kMaxBufferedInput - buf_.size())
     return make_error(encrypt_ ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE, "input too long for multi-part");
   buf_.insert(buf_.end(), in.begin(), in.end());
   return size_t{0};

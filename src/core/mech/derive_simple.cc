@@ -14,7 +14,7 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr size_t kBlock = 16;
+constexpr size_t kDeriveBlock = 16;
 
 Result<SecureBytes> truncate(SecureBytes v, CK_ULONG value_len) {
   if (value_len > v.size()) return make_error(CKR_TEMPLATE_INCONSISTENT, "CKA_VALUE_LEN exceeds the derived length");
@@ -47,11 +47,11 @@ Result<SecureBytes> encrypt_data(const CK_MECHANISM& mech, KeyPtr base, CK_ULONG
     if (p->pData == nullptr && p->ulLen != 0) return make_error(CKR_MECHANISM_PARAM_INVALID, "data pointer is NULL");
     data = ByteView(p->pData, p->ulLen);
   }
-  if (data.empty() || data.size() % kBlock != 0 || data.size() > INT_MAX - kBlock)
+  if (data.empty() || data.size() % kDeriveBlock != 0 || data.size() > INT_MAX - kDeriveBlock)
     return make_error(CKR_MECHANISM_PARAM_INVALID, "the data must be a non-empty multiple of 16 bytes");
   const AesMode mode = iv != nullptr ? AesMode::kCbc : AesMode::kEcb;
   FH_ASSIGN_OR_RETURN(CipherCtxPtr ctx, init_cipher_ctx(aes_cipher(mode, base->secret.size()), base->secret, iv, true));
-  SecureBytes out(data.size() + kBlock);
+  SecureBytes out(data.size() + kDeriveBlock);
   int len = 0;
   if (EVP_EncryptUpdate(ctx.get(), out.data(), &len, data.data(), static_cast<int>(data.size())) != 1)
     return ossl_error(CKR_FUNCTION_FAILED, "AES encryption failed");

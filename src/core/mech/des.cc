@@ -17,7 +17,7 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr size_t kBlock = 8;
+constexpr size_t kDesBlock = 8;
 
 struct DesCiphers {
   OSSL_LIB_CTX* legacy_ctx = nullptr;
@@ -51,15 +51,15 @@ struct DesMech {
   bool single;  // single DES
 };
 
-constexpr DesMech kMechs[] = {
+constexpr DesMech kDesMechs[] = {
     {CKM_DES3_ECB, false, false, false}, {CKM_DES3_CBC, true, false, false}, {CKM_DES3_CBC_PAD, true, true, false},
     {CKM_DES_ECB, false, false, true},   {CKM_DES_CBC, true, false, true},   {CKM_DES_CBC_PAD, true, true, true},
 };
 
 template <bool Encrypt>
-Result<std::unique_ptr<CipherOp>> make(const CK_MECHANISM& mech, KeyPtr key) {
+Result<std::unique_ptr<CipherOp>> make_des(const CK_MECHANISM& mech, KeyPtr key) {
   const DesMech* m = nullptr;
-  for (const DesMech& d : kMechs)
+  for (const DesMech& d : kDesMechs)
     if (d.type == mech.mechanism) m = &d;
   if (m == nullptr) return make_error(CKR_MECHANISM_INVALID, "not a DES mechanism");
   size_t k = 0;
@@ -76,14 +76,14 @@ Result<std::unique_ptr<CipherOp>> make(const CK_MECHANISM& mech, KeyPtr key) {
   }
   const uint8_t* iv = nullptr;
   if (m->cbc) {
-    if (mech.pParameter == nullptr || mech.ulParameterLen != kBlock)
+    if (mech.pParameter == nullptr || mech.ulParameterLen != kDesBlock)
       return make_error(CKR_MECHANISM_PARAM_INVALID, "DES CBC modes need an 8-byte IV parameter");
     iv = static_cast<const uint8_t*>(mech.pParameter);
   } else {
     FH_TRY(no_mech_param(mech));
   }
   FH_ASSIGN_OR_RETURN(CipherCtxPtr ctx, init_cipher_ctx(ciphers().c[m->cbc ? 1 : 0][k], key->secret, iv, Encrypt, m->pad));
-  return make_block_cipher_op(std::move(key), std::move(ctx), Encrypt, m->pad, kBlock);
+  return make_block_cipher_op(std::move(key), std::move(ctx), Encrypt, m->pad, kDesBlock);
 }
 
 Result<AttrMap> generate(CK_KEY_TYPE kt, size_t len, const CK_MECHANISM& mech, const AttrMap& tmpl) {
@@ -109,17 +109,17 @@ Result<AttrMap> gen_des(const CK_MECHANISM& m, const AttrMap& t) { return genera
 
 void register_des(Registry& r) {
   const bool single = ciphers().c[0][2] != nullptr && ciphers().c[1][2] != nullptr;
-  for (const DesMech& m : kMechs) {
+  for (const DesMech& m : kDesMechs) {
     if (m.single && !single) continue;
     Entry e;
     e.type = m.type;
     // 3DES wraps keys too; single DES is kept for decrypting old data only.
     e.info = m.single ? CK_MECHANISM_INFO{8, 8, CKF_ENCRYPT | CKF_DECRYPT}
                       : CK_MECHANISM_INFO{16, 24, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP};
-    if (!m.single && !m.pad) e.wrap_pad_block = kBlock;
+    if (!m.single && !m.pad) e.wrap_pad_block = kDesBlock;
     e.key_types = m.single ? std::vector<CK_KEY_TYPE>{CKK_DES} : std::vector<CK_KEY_TYPE>{CKK_DES3, CKK_DES2};
-    e.encrypt = make<true>;
-    e.decrypt = make<false>;
+    e.encrypt = make_des<true>;
+    e.decrypt = make_des<false>;
     r.add(std::move(e));
   }
   struct Gen {

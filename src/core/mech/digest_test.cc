@@ -8,7 +8,7 @@ struct DigestCase {
   const char* abc;  // FIPS 180-4 example digest of "abc"
 };
 
-const DigestCase kCases[] = {
+const DigestCase kDigestCases[] = {
     {CKM_SHA_1, "a9993e364706816aba3e25717850c26c9cd0d89d"},
     {CKM_SHA224, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"},
     {CKM_SHA256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
@@ -20,7 +20,7 @@ const DigestCase kCases[] = {
 };
 
 TEST(MechDigest, FipsAbcOneShotAndMultiPart) {
-  for (const DigestCase& c : kCases) {
+  for (const DigestCase& c : kDigestCases) {
     SCOPED_TRACE(c.abc);
     auto op = entry(c.type).digest(mech(c.type));
     ASSERT_TRUE(op.ok());
@@ -42,7 +42,7 @@ TEST(MechDigest, FipsAbcOneShotAndMultiPart) {
 }
 
 TEST(MechDigest, InfoAndParameterErrors) {
-  for (const DigestCase& c : kCases) {
+  for (const DigestCase& c : kDigestCases) {
     EXPECT_EQ(entry(c.type).info.flags, CKF_DIGEST);
     uint8_t junk = 0;
     EXPECT_EQ(entry(c.type).digest(mech(c.type, junk)).rv(), CKR_MECHANISM_PARAM_INVALID);

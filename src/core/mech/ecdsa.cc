@@ -11,9 +11,9 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr CK_ULONG kMinBits = 256;
-constexpr CK_ULONG kMaxBits = 521;
-constexpr CK_FLAGS kEcFlags = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+constexpr CK_ULONG kEcMinBits = 256;
+constexpr CK_ULONG kEcMaxBits = 521;
+constexpr CK_FLAGS kEcdsaFlags = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
 constexpr size_t kMaxDer = 160;  // DER ECDSA-Sig-Value of P-521 is at most 139 bytes
 
 struct EcdsaMech {
@@ -21,7 +21,7 @@ struct EcdsaMech {
   CK_MECHANISM_TYPE prehash;  // 0: CKM_ECDSA, over the caller's digest
 };
 
-constexpr EcdsaMech kMechs[] = {
+constexpr EcdsaMech kEcdsaMechs[] = {
     {CKM_ECDSA, 0},
     {CKM_ECDSA_SHA1, CKM_SHA_1},
     {CKM_ECDSA_SHA224, CKM_SHA224},
@@ -48,7 +48,7 @@ Result<EcdsaSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, bool sign)
   if (c == nullptr) return make_error(CKR_KEY_TYPE_INCONSISTENT, "key of an unknown curve");
   EcdsaSetup s;
   s.field_bytes = c->field_bytes;
-  for (const EcdsaMech& m : kMechs)
+  for (const EcdsaMech& m : kEcdsaMechs)
     if (m.type == mech.mechanism) s.prehash = hash_by_mech(m.prehash);
   return s;
 }
@@ -145,10 +145,10 @@ Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr k
 }  // namespace
 
 void register_ecdsa(Registry& r) {
-  for (const EcdsaMech& m : kMechs) {
+  for (const EcdsaMech& m : kEcdsaMechs) {
     Entry e;
     e.type = m.type;
-    e.info = {kMinBits, kMaxBits, CKF_SIGN | CKF_VERIFY | kEcFlags};
+    e.info = {kEcMinBits, kEcMaxBits, CKF_SIGN | CKF_VERIFY | kEcdsaFlags};
     e.key_types = {CKK_EC};
     e.sign = make_sign;
     e.verify = make_verify;
@@ -156,7 +156,7 @@ void register_ecdsa(Registry& r) {
   }
   Entry gen;
   gen.type = CKM_EC_KEY_PAIR_GEN;
-  gen.info = {kMinBits, kMaxBits, CKF_GENERATE_KEY_PAIR | kEcFlags};
+  gen.info = {kEcMinBits, kEcMaxBits, CKF_GENERATE_KEY_PAIR | kEcdsaFlags};
   gen.key_types = {CKK_EC};
   gen.generate_key_pair = ec_generate_key_pair;
   r.add(std::move(gen));

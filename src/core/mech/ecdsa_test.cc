@@ -39,7 +39,7 @@ bool openssl_verify(const Key& key, const char* md, ByteView data, ByteView sig)
   return ok;
 }
 
-const Bytes kMsg = to_bytes(text("FerroHSM ECDSA test message spanning several parts"));
+const Bytes kEcdsaMsg = to_bytes(text("FerroHSM ECDSA test message spanning several parts"));
 
 TEST(MechEcdsa, RoundTripsOnEveryCurveCrossCheckedWithOpenSsl) {
   for (auto [oid, size] : {std::pair{kP256, 64u}, std::pair{kP384, 96u}, std::pair{kP521, 132u}}) {
@@ -47,15 +47,15 @@ TEST(MechEcdsa, RoundTripsOnEveryCurveCrossCheckedWithOpenSsl) {
     ASSERT_TRUE(k.priv);
     for (const EcMech& m : kMechs) {
       SCOPED_TRACE(m.md);
-      auto sig = sign(mech(m.type), k.priv, kMsg);
+      auto sig = sign(mech(m.type), k.priv, kEcdsaMsg);
       ASSERT_TRUE(sig.ok()) << sig.error().message;
       EXPECT_EQ(sig->size(), size);
-      EXPECT_TRUE(openssl_verify(*k.pub, m.md, kMsg, *sig));
-      EXPECT_TRUE(verify(mech(m.type), k.pub, kMsg, *sig).ok());
-      EXPECT_TRUE(verify(mech(m.type), k.priv, kMsg, *sig).ok());
-      auto parts = sign_parts(mech(m.type), k.priv, kMsg, 5);
+      EXPECT_TRUE(openssl_verify(*k.pub, m.md, kEcdsaMsg, *sig));
+      EXPECT_TRUE(verify(mech(m.type), k.pub, kEcdsaMsg, *sig).ok());
+      EXPECT_TRUE(verify(mech(m.type), k.priv, kEcdsaMsg, *sig).ok());
+      auto parts = sign_parts(mech(m.type), k.priv, kEcdsaMsg, 5);
       ASSERT_TRUE(parts.ok());
-      EXPECT_TRUE(verify_parts(mech(m.type), k.pub, kMsg, 11, *parts).ok());
+      EXPECT_TRUE(verify_parts(mech(m.type), k.pub, kEcdsaMsg, 11, *parts).ok());
       EXPECT_EQ(verify(mech(m.type), k.pub, text("other"), *sig).rv(), CKR_SIGNATURE_INVALID);
     }
     // CKM_ECDSA over digests of any length.
@@ -90,13 +90,13 @@ TEST(MechEcdsa, WycheproofP256KnownAnswer) {
 
 TEST(MechEcdsa, Errors) {
   const Pair& k = ec_pair(kP256);
-  auto sig = sign(mech(CKM_ECDSA_SHA256), k.priv, kMsg);
+  auto sig = sign(mech(CKM_ECDSA_SHA256), k.priv, kEcdsaMsg);
   ASSERT_TRUE(sig.ok());
-  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kMsg, ByteView(*sig).first(63)).rv(), CKR_SIGNATURE_LEN_RANGE);
-  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kMsg, Bytes(66, 1)).rv(), CKR_SIGNATURE_LEN_RANGE);
-  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kMsg, Bytes(64, 0)).rv(), CKR_SIGNATURE_INVALID);  // r = s = 0
-  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kMsg, Bytes(64, 0xff)).rv(), CKR_SIGNATURE_INVALID);  // >= n
-  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), ec_pair(kP384).pub, kMsg, *sig).rv(), CKR_SIGNATURE_LEN_RANGE);
+  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kEcdsaMsg, ByteView(*sig).first(63)).rv(), CKR_SIGNATURE_LEN_RANGE);
+  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kEcdsaMsg, Bytes(66, 1)).rv(), CKR_SIGNATURE_LEN_RANGE);
+  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kEcdsaMsg, Bytes(64, 0)).rv(), CKR_SIGNATURE_INVALID);  // r = s = 0
+  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), k.pub, kEcdsaMsg, Bytes(64, 0xff)).rv(), CKR_SIGNATURE_INVALID);  // >= n
+  EXPECT_EQ(verify(mech(CKM_ECDSA_SHA256), ec_pair(kP384).pub, kEcdsaMsg, *sig).rv(), CKR_SIGNATURE_LEN_RANGE);
   const Entry& e = entry(CKM_ECDSA);
   EXPECT_EQ(e.sign(mech(CKM_ECDSA), k.pub).rv(), CKR_KEY_TYPE_INCONSISTENT);
   EXPECT_EQ(e.sign(mech(CKM_ECDSA), rsa2048().priv).rv(), CKR_KEY_TYPE_INCONSISTENT);
@@ -105,7 +105,7 @@ TEST(MechEcdsa, Errors) {
   auto op = e.sign(mech(CKM_ECDSA), k.priv);
   ASSERT_TRUE(op.ok());
   EXPECT_FALSE((*op)->multipart());
-  EXPECT_EQ((*op)->update(kMsg).rv(), CKR_FUNCTION_NOT_SUPPORTED);
+  EXPECT_EQ((*op)->update(kEcdsaMsg).rv(), CKR_FUNCTION_NOT_SUPPORTED);
   Bytes out(64);
   EXPECT_EQ((*op)->final(out).rv(), CKR_FUNCTION_NOT_SUPPORTED);
 }

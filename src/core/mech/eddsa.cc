@@ -9,8 +9,8 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr CK_ULONG kMinBits = 255;
-constexpr CK_ULONG kMaxBits = 448;
+constexpr CK_ULONG kEdMinBits = 255;
+constexpr CK_ULONG kEdMaxBits = 448;
 
 Status check_params(const CK_MECHANISM& mech) {
   FH_ASSIGN_OR_RETURN(const CK_EDDSA_PARAMS* p, mech_param<CK_EDDSA_PARAMS>(mech, /*optional=*/true));
@@ -22,7 +22,7 @@ Status check_params(const CK_MECHANISM& mech) {
   return {};
 }
 
-Result<MdCtxPtr> make_ctx(const Key& key, bool sign) {
+Result<MdCtxPtr> make_ed_ctx(const Key& key, bool sign) {
   MdCtxPtr md(EVP_MD_CTX_new());
   int rc = 0;
   if (md) {
@@ -81,19 +81,19 @@ Result<size_t> signature_size(const Key& key) {
   return c->signature_bytes;
 }
 
-Result<std::unique_ptr<SignOp>> make_sign(const CK_MECHANISM& mech, KeyPtr key) {
+Result<std::unique_ptr<SignOp>> make_ed_sign(const CK_MECHANISM& mech, KeyPtr key) {
   FH_TRY(check_asym_key(key, CKK_EC_EDWARDS, true));
   FH_TRY(check_params(mech));
   FH_ASSIGN_OR_RETURN(size_t size, signature_size(*key));
-  FH_ASSIGN_OR_RETURN(MdCtxPtr md, make_ctx(*key, true));
+  FH_ASSIGN_OR_RETURN(MdCtxPtr md, make_ed_ctx(*key, true));
   return std::unique_ptr<SignOp>(std::make_unique<EddsaSignOp>(std::move(key), size, std::move(md)));
 }
 
-Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr key) {
+Result<std::unique_ptr<VerifyOp>> make_ed_verify(const CK_MECHANISM& mech, KeyPtr key) {
   FH_TRY(check_asym_key(key, CKK_EC_EDWARDS, false));
   FH_TRY(check_params(mech));
   FH_ASSIGN_OR_RETURN(size_t size, signature_size(*key));
-  FH_ASSIGN_OR_RETURN(MdCtxPtr md, make_ctx(*key, false));
+  FH_ASSIGN_OR_RETURN(MdCtxPtr md, make_ed_ctx(*key, false));
   return std::unique_ptr<VerifyOp>(std::make_unique<EddsaVerifyOp>(std::move(key), size, std::move(md)));
 }
 
@@ -102,15 +102,15 @@ Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr k
 void register_eddsa(Registry& r) {
   Entry e;
   e.type = CKM_EDDSA;
-  e.info = {kMinBits, kMaxBits, CKF_SIGN | CKF_VERIFY | CKF_EC_NAMEDCURVE};
+  e.info = {kEdMinBits, kEdMaxBits, CKF_SIGN | CKF_VERIFY | CKF_EC_NAMEDCURVE};
   e.key_types = {CKK_EC_EDWARDS};
-  e.sign = make_sign;
-  e.verify = make_verify;
+  e.sign = make_ed_sign;
+  e.verify = make_ed_verify;
   r.add(std::move(e));
 
   Entry gen;
   gen.type = CKM_EC_EDWARDS_KEY_PAIR_GEN;
-  gen.info = {kMinBits, kMaxBits, CKF_GENERATE_KEY_PAIR | CKF_EC_NAMEDCURVE};
+  gen.info = {kEdMinBits, kEdMaxBits, CKF_GENERATE_KEY_PAIR | CKF_EC_NAMEDCURVE};
   gen.key_types = {CKK_EC_EDWARDS};
   gen.generate_key_pair = edwards_generate_key_pair;
   r.add(std::move(gen));

@@ -65,7 +65,7 @@ ENGINE* EngineDefault::engine_ = nullptr;
 
 bool provider_native(const KeyPtr& k) { return k && k->pkey != nullptr && EVP_PKEY_get0_provider(k->pkey) != nullptr; }
 
-const Bytes kMsg = to_bytes(text("signed while an ENGINE is the default"));
+const Bytes kEngineMsg = to_bytes(text("signed while an ENGINE is the default"));
 
 TEST_F(EngineDefault, RsaKeysAreProviderNativeAndWork) {
   Pair k = pair_from(generate_pair(CKM_RSA_PKCS_KEY_PAIR_GEN, attrs({{CKA_MODULUS_BITS, ulong_bytes(2048)}})));
@@ -73,13 +73,13 @@ TEST_F(EngineDefault, RsaKeysAreProviderNativeAndWork) {
   EXPECT_TRUE(provider_native(k.pub));
   EXPECT_TRUE(provider_native(k.priv));
 
-  auto sig = sign(mech(CKM_SHA256_RSA_PKCS), k.priv, kMsg);
+  auto sig = sign(mech(CKM_SHA256_RSA_PKCS), k.priv, kEngineMsg);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_TRUE(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kMsg, *sig).ok());
+  EXPECT_TRUE(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kEngineMsg, *sig).ok());
   CK_RSA_PKCS_PSS_PARAMS pss{CKM_SHA256, CKG_MGF1_SHA256, 32};
-  auto psig = sign(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.priv, kMsg);
+  auto psig = sign(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.priv, kEngineMsg);
   ASSERT_TRUE(psig.ok()) << psig.error().message;
-  EXPECT_TRUE(verify(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.pub, kMsg, *psig).ok());
+  EXPECT_TRUE(verify(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.pub, kEngineMsg, *psig).ok());
 
   CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, nullptr, 0};
   auto ct = run_cipher(true, mech(CKM_RSA_PKCS_OAEP, oaep), k.pub, text("secret"));
@@ -96,9 +96,9 @@ TEST_F(EngineDefault, EcKeysAreProviderNativeAndWork) {
   EXPECT_TRUE(provider_native(a.pub));
   EXPECT_TRUE(provider_native(a.priv));
 
-  auto sig = sign(mech(CKM_ECDSA_SHA256), a.priv, kMsg);
+  auto sig = sign(mech(CKM_ECDSA_SHA256), a.priv, kEngineMsg);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_TRUE(verify(mech(CKM_ECDSA_SHA256), a.pub, kMsg, *sig).ok());
+  EXPECT_TRUE(verify(mech(CKM_ECDSA_SHA256), a.pub, kEngineMsg, *sig).ok());
 
   auto a_pub = public_attributes_of(*a.priv);
   auto b_pub = public_attributes_of(*b.priv);
@@ -118,9 +118,9 @@ TEST_F(EngineDefault, EdwardsAndMontgomeryKeysAreProviderNativeAndWork) {
   ASSERT_TRUE(ed.pub && ed.priv);
   EXPECT_TRUE(provider_native(ed.pub));
   EXPECT_TRUE(provider_native(ed.priv));
-  auto sig = sign(mech(CKM_EDDSA), ed.priv, kMsg);
+  auto sig = sign(mech(CKM_EDDSA), ed.priv, kEngineMsg);
   ASSERT_TRUE(sig.ok()) << sig.error().message;
-  EXPECT_TRUE(verify(mech(CKM_EDDSA), ed.pub, kMsg, *sig).ok());
+  EXPECT_TRUE(verify(mech(CKM_EDDSA), ed.pub, kEngineMsg, *sig).ok());
 
   // RFC 7748 6.1 through the engine-registered X25519 type.
   KeyPtr alice = raw_private(CKK_EC_MONTGOMERY, "06032b656e",
@@ -143,11 +143,11 @@ TEST_F(EngineDefault, RsaPssAndOaepParametersReachTheOperation) {
   Pair k = pair_from(generate_pair(CKM_RSA_PKCS_KEY_PAIR_GEN, attrs({{CKA_MODULUS_BITS, ulong_bytes(2048)}})));
   ASSERT_TRUE(k.pub && k.priv);
   CK_RSA_PKCS_PSS_PARAMS pss{CKM_SHA256, CKG_MGF1_SHA256, 32};
-  auto s1 = sign(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.priv, kMsg);
-  auto s2 = sign(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.priv, kMsg);
+  auto s1 = sign(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.priv, kEngineMsg);
+  auto s2 = sign(mech(CKM_SHA256_RSA_PKCS_PSS, pss), k.priv, kEngineMsg);
   ASSERT_TRUE(s1.ok() && s2.ok());
   EXPECT_NE(*s1, *s2) << "PSS with a 32-byte salt is randomized";
-  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kMsg, *s1).rv(), CKR_SIGNATURE_INVALID);
+  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kEngineMsg, *s1).rv(), CKR_SIGNATURE_INVALID);
 
   CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, nullptr, 0};
   auto ct = run_cipher(true, mech(CKM_RSA_PKCS_OAEP, oaep), k.pub, text("secret"));

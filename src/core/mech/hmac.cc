@@ -13,8 +13,8 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr CK_ULONG kMinBytes = 1;
-constexpr CK_ULONG kMaxBytes = 512;
+constexpr CK_ULONG kHmacMinBytes = 1;
+constexpr CK_ULONG kHmacMaxBytes = 512;
 
 struct HmacMech {
   CK_MECHANISM_TYPE type;
@@ -24,7 +24,7 @@ struct HmacMech {
   bool legacy = false;
 };
 
-constexpr std::array<HmacMech, 10> kMechs = {{
+constexpr std::array<HmacMech, 10> kHmacMechs = {{
     {CKM_SHA_1_HMAC, CKM_SHA_1_HMAC_GENERAL, CKM_SHA_1, CKK_SHA_1_HMAC},
     {CKM_SHA224_HMAC, CKM_SHA224_HMAC_GENERAL, CKM_SHA224, CKK_SHA224_HMAC},
     {CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKM_SHA256, CKK_SHA256_HMAC},
@@ -37,15 +37,15 @@ constexpr std::array<HmacMech, 10> kMechs = {{
     {CKM_MD5_HMAC, CKM_MD5_HMAC_GENERAL, CKM_MD5, CKK_GENERIC_SECRET, /*legacy=*/true},
 }};
 
-// The unkeyed template context of each entry of kMechs (read-only once built).
+// The unkeyed template context of each entry of kHmacMechs (read-only once built).
 struct Templates {
-  std::array<EVP_MAC_CTX*, kMechs.size()> ctx{};
+  std::array<EVP_MAC_CTX*, kHmacMechs.size()> ctx{};
   Templates() {
     EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    for (size_t i = 0; mac != nullptr && i < kMechs.size(); ++i) {
+    for (size_t i = 0; mac != nullptr && i < kHmacMechs.size(); ++i) {
       ctx[i] = EVP_MAC_CTX_new(mac);
       OSSL_PARAM params[] = {
-          OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(hash_by_mech(kMechs[i].hash)->name), 0),
+          OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(hash_by_mech(kHmacMechs[i].hash)->name), 0),
           OSSL_PARAM_construct_end()};
       if (ctx[i] != nullptr && EVP_MAC_CTX_set_params(ctx[i], params) != 1) {
         EVP_MAC_CTX_free(ctx[i]);
@@ -68,18 +68,18 @@ struct HmacSetup {
 Result<HmacSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key) {
   HmacSetup s;
   bool general = false;
-  for (; s.index < kMechs.size(); ++s.index) {
-    if (kMechs[s.index].type == mech.mechanism) break;
-    if (kMechs[s.index].general == mech.mechanism) {
+  for (; s.index < kHmacMechs.size(); ++s.index) {
+    if (kHmacMechs[s.index].type == mech.mechanism) break;
+    if (kHmacMechs[s.index].general == mech.mechanism) {
       general = true;
       break;
     }
   }
-  if (s.index == kMechs.size()) return make_error(CKR_MECHANISM_INVALID, "not an HMAC mechanism");
-  s.full = hash_by_mech(kMechs[s.index].hash)->size;
+  if (s.index == kHmacMechs.size()) return make_error(CKR_MECHANISM_INVALID, "not an HMAC mechanism");
+  s.full = hash_by_mech(kHmacMechs[s.index].hash)->size;
   FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, general, s.full));
   if (!key || key->cls != CKO_SECRET_KEY ||
-      (key->key_type != CKK_GENERIC_SECRET && key->key_type != kMechs[s.index].key_type))
+      (key->key_type != CKK_GENERIC_SECRET && key->key_type != kHmacMechs[s.index].key_type))
     return make_error(CKR_KEY_TYPE_INCONSISTENT, "HMAC needs a generic secret (or matching HMAC) key");
   if (key->secret.empty()) return make_error(CKR_KEY_SIZE_RANGE, "HMAC key is empty");
   return s;
@@ -94,13 +94,13 @@ Result<std::unique_ptr<MacEngine>> engine(const HmacSetup& s, const Key& key) {
   return std::unique_ptr<MacEngine>(std::make_unique<EvpMacEngine>(std::move(ctx), s.full));
 }
 
-Result<std::unique_ptr<SignOp>> make_sign(const CK_MECHANISM& mech, KeyPtr key) {
+Result<std::unique_ptr<SignOp>> make_hmac_sign(const CK_MECHANISM& mech, KeyPtr key) {
   FH_ASSIGN_OR_RETURN(HmacSetup s, setup(mech, key));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<MacEngine> e, engine(s, *key));
   return make_mac_sign(std::move(e), s.tag_len);
 }
 
-Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr key) {
+Result<std::unique_ptr<VerifyOp>> make_hmac_verify(const CK_MECHANISM& mech, KeyPtr key) {
   FH_ASSIGN_OR_RETURN(HmacSetup s, setup(mech, key));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<MacEngine> e, engine(s, *key));
   return make_mac_verify(std::move(e), s.tag_len);
@@ -109,14 +109,14 @@ Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr k
 }  // namespace
 
 void register_hmac(Registry& r) {
-  for (const HmacMech& m : kMechs) {
+  for (const HmacMech& m : kHmacMechs) {
     for (CK_MECHANISM_TYPE t : {m.type, m.general}) {
       Entry e;
       e.type = t;
-      e.info = {kMinBytes, kMaxBytes, CKF_SIGN | CKF_VERIFY};
+      e.info = {kHmacMinBytes, kHmacMaxBytes, CKF_SIGN | CKF_VERIFY};
       e.key_types = {CKK_GENERIC_SECRET, m.key_type};
-      e.sign = make_sign;
-      e.verify = make_verify;
+      e.sign = make_hmac_sign;
+      e.verify = make_hmac_verify;
       e.legacy = m.legacy;
       r.add(std::move(e));
     }

@@ -11,7 +11,7 @@ struct HmacCase {
   const char* mac;
 };
 
-const HmacCase kCases[] = {
+const HmacCase kHmacCases[] = {
     {CKM_SHA_1_HMAC, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"},
     {CKM_SHA224_HMAC, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "Hi There",
      "896fb1128abbdf196832107cd49df33f47b4b1169912ba4f53684b22"},
@@ -30,7 +30,7 @@ const HmacCase kCases[] = {
 };
 
 TEST(MechHmac, Rfc4231KnownAnswersAndVerify) {
-  for (const HmacCase& c : kCases) {
+  for (const HmacCase& c : kHmacCases) {
     SCOPED_TRACE(c.mac);
     KeyPtr key = secret_key(CKK_GENERIC_SECRET, hex(c.key));
     auto sig = sign(mech(c.type), key, text(c.data));

@@ -33,15 +33,15 @@ constexpr HmacPrf kHmacPrfs[] = {
     {CKM_SHA3_256_HMAC, CKM_SHA3_256},   {CKM_SHA3_384_HMAC, CKM_SHA3_384},   {CKM_SHA3_512_HMAC, CKM_SHA3_512},
 };
 
-struct Prf {
+struct KbkdfPrf {
   MacCtxPtr keyed;  // duplicated for every PRF call
   size_t size = 0;
 };
 
-Result<Prf> make_prf(CK_MECHANISM_TYPE prf_type, const Key& key) {
+Result<KbkdfPrf> make_prf(CK_MECHANISM_TYPE prf_type, const Key& key) {
   static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   static EVP_MAC* const cmac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
-  Prf prf;
+  KbkdfPrf prf;
   OSSL_PARAM params[2] = {OSSL_PARAM_construct_end(), OSSL_PARAM_construct_end()};
   EVP_MAC* mac = hmac;
   if (prf_type == CKM_AES_CMAC) {
@@ -149,7 +149,7 @@ SecureBytes build_input(const Layout& l, Mode mode, uint64_t i, ByteView iter, u
   return in;
 }
 
-Result<SecureBytes> mac(const Prf& prf, ByteView in) {
+Result<SecureBytes> mac(const KbkdfPrf& prf, ByteView in) {
   MacCtxPtr c(EVP_MAC_CTX_dup(prf.keyed.get()));
   SecureBytes out(prf.size);
   size_t len = 0;
@@ -179,7 +179,7 @@ Result<SecureBytes> kbkdf(const CK_MECHANISM& mech, KeyPtr base, CK_ULONG value_
   if (n_more != 0) return bad("additional derived keys are not supported");
   FH_ASSIGN_OR_RETURN(Layout layout, read_layout(data, n_data, mode));
   FH_ASSIGN_OR_RETURN(size_t out_len, required_length(value_len, kMaxOut));
-  FH_ASSIGN_OR_RETURN(Prf prf, make_prf(prf_type, *base));
+  FH_ASSIGN_OR_RETURN(KbkdfPrf prf, make_prf(prf_type, *base));
   const uint64_t blocks = (out_len + prf.size - 1) / prf.size;
   const uint64_t dkm_keys = uint64_t{out_len} * 8, dkm_segs = blocks * prf.size * 8;
 

@@ -16,7 +16,7 @@ const char* kWpEcPoint =
     "042927b10512bae3eddcfe467828128bad2903269919f7086069c8c4df6c732838c7787964eaac00e5921fb1498a60f4606766b3d96850015"
     "58d1a974e7341513e";
 // RFC 8032 section 7.1, test 1.
-const char* kEd25519Secret = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const char* kEdSecretHex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const char* kEd25519Public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 Bytes printable(std::string_view s) {
@@ -192,7 +192,7 @@ TEST(MechKey, EdwardsImportRfc8032Key) {
   for (const Bytes& params : {hex(kEd25519), printable("edwards25519"), printable("Ed25519")}) {
     KeyPtr priv = must_key(key_from_attributes(
         CKO_PRIVATE_KEY,
-        attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_EC_EDWARDS)}, {CKA_EC_PARAMS, params}, {CKA_VALUE, hex(kEd25519Secret)}})));
+        attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_EC_EDWARDS)}, {CKA_EC_PARAMS, params}, {CKA_VALUE, hex(kEdSecretHex)}})));
     ASSERT_TRUE(priv);
     EXPECT_EQ(priv->bits, 255u);
     auto pub = public_attributes_of(*priv);
@@ -211,7 +211,7 @@ TEST(MechKey, EdwardsImportRfc8032Key) {
 }
 
 TEST(MechKey, EdwardsImportErrors) {
-  AttrMap a = attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_EC_EDWARDS)}, {CKA_EC_PARAMS, hex(kEd25519)}, {CKA_VALUE, hex(kEd25519Secret)}});
+  AttrMap a = attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_EC_EDWARDS)}, {CKA_EC_PARAMS, hex(kEd25519)}, {CKA_VALUE, hex(kEdSecretHex)}});
   EXPECT_EQ(key_from_attributes(CKO_PRIVATE_KEY, with(a, CKA_VALUE, Bytes(31, 1))).rv(), CKR_ATTRIBUTE_VALUE_INVALID);
   EXPECT_EQ(key_from_attributes(CKO_PRIVATE_KEY, without(a, CKA_VALUE)).rv(), CKR_TEMPLATE_INCOMPLETE);
   EXPECT_EQ(key_from_attributes(CKO_PRIVATE_KEY, with(a, CKA_EC_PARAMS, hex(kP256))).rv(), CKR_ATTRIBUTE_VALUE_INVALID);

@@ -11,7 +11,7 @@ std::set<CK_ATTRIBUTE_TYPE> keys_of(const AttrMap& m) {
   return s;
 }
 
-Bytes printable(std::string_view s) {
+Bytes printable_bytes(std::string_view s) {
   Bytes b(2 + s.size());
   b[0] = 0x13;
   b[1] = static_cast<uint8_t>(s.size());
@@ -62,7 +62,7 @@ TEST(MechKeyGen, EcCurvesAndAttributes) {
   struct {
     Bytes params;
     size_t value_len, point_len;
-  } cases[] = {{hex(kP256), 32, 65}, {printable("secp384r1"), 48, 97}, {hex(kP521), 66, 133}, {printable("prime256v1"), 32, 65}};
+  } cases[] = {{hex(kP256), 32, 65}, {printable_bytes("secp384r1"), 48, 97}, {hex(kP521), 66, 133}, {printable_bytes("prime256v1"), 32, 65}};
   for (const auto& c : cases) {
     auto g = generate_pair(CKM_EC_KEY_PAIR_GEN, attrs({{CKA_EC_PARAMS, c.params}}));
     ASSERT_TRUE(g.ok()) << g.error().message;
@@ -97,8 +97,8 @@ TEST(MechKeyGen, EcTemplateErrors) {
 }
 
 TEST(MechKeyGen, EdwardsAttributes) {
-  for (auto [params, len] : {std::pair{hex(kEd25519), 32u}, std::pair{printable("edwards448"), 57u},
-                             std::pair{printable("Ed448"), 57u}}) {
+  for (auto [params, len] : {std::pair{hex(kEd25519), 32u}, std::pair{printable_bytes("edwards448"), 57u},
+                             std::pair{printable_bytes("Ed448"), 57u}}) {
     auto g = generate_pair(CKM_EC_EDWARDS_KEY_PAIR_GEN, attrs({{CKA_EC_PARAMS, params}}));
     ASSERT_TRUE(g.ok()) << g.error().message;
     EXPECT_EQ(g->private_attrs.get_ulong(CKA_KEY_TYPE), CKK_EC_EDWARDS);

@@ -27,7 +27,7 @@ struct RsaMech {
   bool legacy = false;
 };
 
-constexpr RsaMech kMechs[] = {
+constexpr RsaMech kRsaMechs[] = {
     {CKM_RSA_PKCS, false, 0},
     {CKM_SHA1_RSA_PKCS, false, CKM_SHA_1},
     {CKM_SHA224_RSA_PKCS, false, CKM_SHA224},
@@ -52,7 +52,7 @@ constexpr RsaMech kMechs[] = {
 };
 
 const RsaMech* find_mech(CK_MECHANISM_TYPE t) {
-  for (const RsaMech& m : kMechs)
+  for (const RsaMech& m : kRsaMechs)
     if (m.type == t) return &m;
   return nullptr;
 }
@@ -216,7 +216,7 @@ Result<std::unique_ptr<VerifyOp>> make_verify(const CK_MECHANISM& mech, KeyPtr k
 }  // namespace
 
 void register_rsa(Registry& r) {
-  for (const RsaMech& m : kMechs) {
+  for (const RsaMech& m : kRsaMechs) {
     Entry e;
     e.type = m.type;
     e.info = {kRsaMinBits, kRsaMaxBits, CKF_SIGN | CKF_VERIFY};

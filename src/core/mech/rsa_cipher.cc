@@ -15,7 +15,7 @@
 namespace ferrohsm::mech {
 namespace {
 
-constexpr size_t kPkcs1Overhead = 11;
+constexpr size_t kRsaPkcs1Overhead = 11;
 
 enum class Dir { kEncrypt, kDecrypt, kSignRecover, kVerifyRecover };
 
@@ -41,7 +41,7 @@ Result<RsaCipherSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key, Dir di
     case CKM_RSA_PKCS:
       FH_TRY(no_mech_param(mech));
       s.padding = RSA_PKCS1_PADDING;
-      s.max_in = s.k - kPkcs1Overhead;
+      s.max_in = s.k - kRsaPkcs1Overhead;
       return s;
     case CKM_RSA_PKCS_OAEP:
       break;

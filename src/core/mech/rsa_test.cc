@@ -45,23 +45,23 @@ bool openssl_verify(const Key& key, const char* md, ByteView data, ByteView sig,
   return ok;
 }
 
-const Bytes kMsg = to_bytes(text("FerroHSM RSA test message, long enough to span a few update() calls"));
+const Bytes kRsaMsg = to_bytes(text("FerroHSM RSA test message, long enough to span a few update() calls"));
 
 TEST(MechRsa, Pkcs1RoundTripsCrossCheckedWithOpenSsl) {
   const Pair& k = rsa2048();
   for (const HashedMech& h : kHashed) {
     SCOPED_TRACE(h.md);
-    auto sig = sign(mech(h.pkcs1), k.priv, kMsg);
+    auto sig = sign(mech(h.pkcs1), k.priv, kRsaMsg);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
     EXPECT_EQ(sig->size(), 256u);
-    EXPECT_TRUE(openssl_verify(*k.pub, h.md, kMsg, *sig));
-    EXPECT_TRUE(verify(mech(h.pkcs1), k.pub, kMsg, *sig).ok());
-    EXPECT_TRUE(verify(mech(h.pkcs1), k.priv, kMsg, *sig).ok());  // a private key verifies too
+    EXPECT_TRUE(openssl_verify(*k.pub, h.md, kRsaMsg, *sig));
+    EXPECT_TRUE(verify(mech(h.pkcs1), k.pub, kRsaMsg, *sig).ok());
+    EXPECT_TRUE(verify(mech(h.pkcs1), k.priv, kRsaMsg, *sig).ok());  // a private key verifies too
     // PKCS #1 v1.5 is deterministic: multi-part gives the same bytes.
-    auto parts = sign_parts(mech(h.pkcs1), k.priv, kMsg, 7);
+    auto parts = sign_parts(mech(h.pkcs1), k.priv, kRsaMsg, 7);
     ASSERT_TRUE(parts.ok());
     EXPECT_EQ(*parts, *sig);
-    EXPECT_TRUE(verify_parts(mech(h.pkcs1), k.pub, kMsg, 13, *sig).ok());
+    EXPECT_TRUE(verify_parts(mech(h.pkcs1), k.pub, kRsaMsg, 13, *sig).ok());
     EXPECT_EQ(verify(mech(h.pkcs1), k.pub, text("other"), *sig).rv(), CKR_SIGNATURE_INVALID);
   }
 }
@@ -70,11 +70,11 @@ TEST(MechRsa, RawPkcs1OverDigestInfoEqualsHashedMechanism) {
   const Pair& k = rsa2048();
   const Bytes info = hex("3031300d060960864801650304020105000420");
   Bytes tbs = info;
-  Bytes h = digest("SHA256", kMsg);
+  Bytes h = digest("SHA256", kRsaMsg);
   tbs.insert(tbs.end(), h.begin(), h.end());
   auto raw = sign(mech(CKM_RSA_PKCS), k.priv, tbs);
   ASSERT_TRUE(raw.ok());
-  auto hashed = sign(mech(CKM_SHA256_RSA_PKCS), k.priv, kMsg);
+  auto hashed = sign(mech(CKM_SHA256_RSA_PKCS), k.priv, kRsaMsg);
   ASSERT_TRUE(hashed.ok());
   EXPECT_EQ(*raw, *hashed);
   EXPECT_TRUE(verify(mech(CKM_RSA_PKCS), k.pub, tbs, *raw).ok());
@@ -94,31 +94,31 @@ TEST(MechRsa, PssRoundTripsCrossCheckedWithOpenSsl) {
   for (const HashedMech& h : kHashed) {
     SCOPED_TRACE(h.md);
     CK_RSA_PKCS_PSS_PARAMS p{h.hash, h.mgf, h.len};
-    auto sig = sign(mech(h.pss, p), k.priv, kMsg);
+    auto sig = sign(mech(h.pss, p), k.priv, kRsaMsg);
     ASSERT_TRUE(sig.ok()) << sig.error().message;
-    EXPECT_TRUE(openssl_verify(*k.pub, h.md, kMsg, *sig, static_cast<int>(h.len), h.md));
-    EXPECT_TRUE(verify(mech(h.pss, p), k.pub, kMsg, *sig).ok());
-    auto parts = sign_parts(mech(h.pss, p), k.priv, kMsg, 9);
+    EXPECT_TRUE(openssl_verify(*k.pub, h.md, kRsaMsg, *sig, static_cast<int>(h.len), h.md));
+    EXPECT_TRUE(verify(mech(h.pss, p), k.pub, kRsaMsg, *sig).ok());
+    auto parts = sign_parts(mech(h.pss, p), k.priv, kRsaMsg, 9);
     ASSERT_TRUE(parts.ok());
     EXPECT_NE(*parts, *sig);  // randomized salt
-    EXPECT_TRUE(verify_parts(mech(h.pss, p), k.pub, kMsg, 4, *parts).ok());
+    EXPECT_TRUE(verify_parts(mech(h.pss, p), k.pub, kRsaMsg, 4, *parts).ok());
     // CKM_RSA_PKCS_PSS over the digest is the same scheme.
-    Bytes d = digest(h.md, kMsg);
+    Bytes d = digest(h.md, kRsaMsg);
     EXPECT_TRUE(verify(mech(CKM_RSA_PKCS_PSS, p), k.pub, d, *sig).ok());
     auto raw = sign(mech(CKM_RSA_PKCS_PSS, p), k.priv, d);
     ASSERT_TRUE(raw.ok());
-    EXPECT_TRUE(verify(mech(h.pss, p), k.pub, kMsg, *raw).ok());
+    EXPECT_TRUE(verify(mech(h.pss, p), k.pub, kRsaMsg, *raw).ok());
     EXPECT_EQ(sign(mech(CKM_RSA_PKCS_PSS, p), k.priv, ByteView(d).first(d.size() - 1)).rv(), CKR_DATA_LEN_RANGE);
     // A different salt length does not verify.
     CK_RSA_PKCS_PSS_PARAMS other{h.hash, h.mgf, h.len + 1};
-    EXPECT_EQ(verify(mech(h.pss, other), k.pub, kMsg, *sig).rv(), CKR_SIGNATURE_INVALID);
+    EXPECT_EQ(verify(mech(h.pss, other), k.pub, kRsaMsg, *sig).rv(), CKR_SIGNATURE_INVALID);
   }
   // Mixed MGF hash and zero salt.
   CK_RSA_PKCS_PSS_PARAMS mixed{CKM_SHA384, CKG_MGF1_SHA1, 0};
-  auto sig = sign(mech(CKM_SHA384_RSA_PKCS_PSS, mixed), k.priv, kMsg);
+  auto sig = sign(mech(CKM_SHA384_RSA_PKCS_PSS, mixed), k.priv, kRsaMsg);
   ASSERT_TRUE(sig.ok());
-  EXPECT_TRUE(openssl_verify(*k.pub, "SHA384", kMsg, *sig, 0, "SHA1"));
-  auto again = sign(mech(CKM_SHA384_RSA_PKCS_PSS, mixed), k.priv, kMsg);
+  EXPECT_TRUE(openssl_verify(*k.pub, "SHA384", kRsaMsg, *sig, 0, "SHA1"));
+  auto again = sign(mech(CKM_SHA384_RSA_PKCS_PSS, mixed), k.priv, kRsaMsg);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *sig);  // no salt: deterministic
 }
@@ -159,17 +159,17 @@ TEST(MechRsa, WycheproofKnownAnswers) {
 
 TEST(MechRsa, SignatureErrors) {
   const Pair& k = rsa2048();
-  auto sig = sign(mech(CKM_SHA256_RSA_PKCS), k.priv, kMsg);
+  auto sig = sign(mech(CKM_SHA256_RSA_PKCS), k.priv, kRsaMsg);
   ASSERT_TRUE(sig.ok());
-  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kMsg, ByteView(*sig).first(255)).rv(), CKR_SIGNATURE_LEN_RANGE);
+  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kRsaMsg, ByteView(*sig).first(255)).rv(), CKR_SIGNATURE_LEN_RANGE);
   Bytes longer = *sig;
   longer.push_back(0);
-  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kMsg, longer).rv(), CKR_SIGNATURE_LEN_RANGE);
+  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kRsaMsg, longer).rv(), CKR_SIGNATURE_LEN_RANGE);
   Bytes bad = *sig;
   bad[100] ^= 4;
-  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kMsg, bad).rv(), CKR_SIGNATURE_INVALID);
-  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kMsg, Bytes(256, 0xff)).rv(), CKR_SIGNATURE_INVALID);  // >= n
-  EXPECT_EQ(verify(mech(CKM_SHA512_RSA_PKCS), k.pub, kMsg, *sig).rv(), CKR_SIGNATURE_INVALID);
+  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kRsaMsg, bad).rv(), CKR_SIGNATURE_INVALID);
+  EXPECT_EQ(verify(mech(CKM_SHA256_RSA_PKCS), k.pub, kRsaMsg, Bytes(256, 0xff)).rv(), CKR_SIGNATURE_INVALID);  // >= n
+  EXPECT_EQ(verify(mech(CKM_SHA512_RSA_PKCS), k.pub, kRsaMsg, *sig).rv(), CKR_SIGNATURE_INVALID);
 }
 
 TEST(MechRsa, KeyAndParameterErrors) {

@@ -10,7 +10,7 @@
 namespace ferrohsm::signer::cloud {
 
 namespace {
-std::string trim(std::string_view s) {
+std::string trim_space(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
   return std::string(s);
@@ -73,16 +73,16 @@ std::optional<sigv4::Credentials> read_shared_credentials(const std::string& pat
   std::string line, section;
   sigv4::Credentials c;
   while (std::getline(in, line)) {
-    std::string t = trim(line);
+    std::string t = trim_space(line);
     if (t.empty() || t[0] == '#' || t[0] == ';') continue;
     if (t.front() == '[' && t.back() == ']') {
-      section = trim(std::string_view(t).substr(1, t.size() - 2));
+      section = trim_space(std::string_view(t).substr(1, t.size() - 2));
       continue;
     }
     if (section != profile) continue;
     auto eq = t.find('=');
     if (eq == std::string::npos) continue;
-    std::string key = trim(std::string_view(t).substr(0, eq)), value = trim(std::string_view(t).substr(eq + 1));
+    std::string key = trim_space(std::string_view(t).substr(0, eq)), value = trim_space(std::string_view(t).substr(eq + 1));
     if (key == "aws_access_key_id") c.access_key_id = value;
     else if (key == "aws_secret_access_key") c.secret_access_key = value;
     else if (key == "aws_session_token") c.session_token = value;
@@ -139,18 +139,18 @@ Result<AwsCredentials> AwsCredentialChain::assume_role_with_web_identity(const C
                                                                         const std::string& token_file,
                                                                         const std::string& role_arn) {
   auto token = read_file(token_file);  // read at every exchange: the platform rotates it
-  if (!token || trim(*token).empty())
+  if (!token || trim_space(*token).empty())
     return Error::unavailable("aws-kms: cannot read the web identity token file " + token_file);
   std::string session = config_.env("AWS_ROLE_SESSION_NAME").value_or("ferrohsm-signer");
   std::pair<std::string, std::string> fields[] = {{"Action", "AssumeRoleWithWebIdentity"},
                                                   {"Version", "2011-06-15"},
                                                   {"RoleArn", role_arn},
                                                   {"RoleSessionName", session},
-                                                  {"WebIdentityToken", trim(*token)}};
+                                                  {"WebIdentityToken", trim_space(*token)}};
   HttpRequest req{"POST", trim_slash(config_.sts_endpoint) + "/",
                   {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}, {"Accept", "application/xml"}},
                   form_encode(fields)};
-  std::vector<std::string> secrets = {trim(*token)};
+  std::vector<std::string> secrets = {trim_space(*token)};
   return with_retries<AwsCredentials>(ctx, policy_, "STS AssumeRoleWithWebIdentity",
                                       [&](std::chrono::milliseconds timeout) -> Attempt<AwsCredentials> {
     auto res = http_.send(req, timeout);

@@ -24,7 +24,7 @@ using nlohmann::json;
 
 namespace {
 constexpr std::string_view kKeySpec = "ECC_NIST_EDWARDS25519";
-constexpr std::string_view kAlgorithm = "ED25519_SHA_512";
+constexpr std::string_view kAwsAlgorithm = "ED25519_SHA_512";
 
 // arn:<partition>:kms:<region>:<account>:key/<id> of this provider's region.
 bool is_key_arn(std::string_view arn, std::string_view region) {
@@ -87,11 +87,11 @@ class AwsKmsProvider final : public KeyProvider {
     if (!is_key_arn(handle_id, settings_.region)) return not_ours(handle_id);
     auto r = kms_.call(ctx, "Sign",
                        {{"KeyId", handle_id}, {"Message", to_base64(digest)}, {"MessageType", "RAW"},
-                        {"SigningAlgorithm", kAlgorithm}});
+                        {"SigningAlgorithm", kAwsAlgorithm}});
     if (!r) return r.error();
     if (!r->ok()) return state_error(ctx, "Sign", handle_id, *r);
     auto sig = from_base64(cloud::text(r->body, "Signature"));
-    if (cloud::text(r->body, "KeyId") != handle_id || cloud::text(r->body, "SigningAlgorithm") != kAlgorithm || !sig ||
+    if (cloud::text(r->body, "KeyId") != handle_id || cloud::text(r->body, "SigningAlgorithm") != kAwsAlgorithm || !sig ||
         sig->size() != 64)
       return Error::unavailable("aws-kms Sign: KMS answered for another key, algorithm or signature size");
     Signature out{};

@@ -31,7 +31,7 @@ using cloud::RestReply;
 using nlohmann::json;
 
 namespace {
-constexpr std::string_view kAlgorithm = "EC_SIGN_ED25519";
+constexpr std::string_view kGcpAlgorithm = "EC_SIGN_ED25519";
 
 struct CodeKind {
   std::string_view code;
@@ -104,8 +104,8 @@ class GcpKmsProvider final : public KeyProvider {
       return gcp_error("get crypto key", *found);
     }
     const json& tmpl = cloud::member(crypto_key, "versionTemplate");
-    if (cloud::text(crypto_key, "purpose") != "ASYMMETRIC_SIGN" || cloud::text(tmpl, "algorithm") != kAlgorithm)
-      return Error::not_supported("gcp-kms: " + key + " is not an ASYMMETRIC_SIGN " + std::string(kAlgorithm) + " key");
+    if (cloud::text(crypto_key, "purpose") != "ASYMMETRIC_SIGN" || cloud::text(tmpl, "algorithm") != kGcpAlgorithm)
+      return Error::not_supported("gcp-kms: " + key + " is not an ASYMMETRIC_SIGN " + std::string(kGcpAlgorithm) + " key");
     std::string version = key + "/cryptoKeyVersions/1";
     if (auto s = wait_enabled(ctx, version); !s) return s.error();
     auto pub = fetch_public_key(ctx, version);
@@ -187,7 +187,7 @@ class GcpKmsProvider final : public KeyProvider {
     if (std::string v = cloud::escape_name_part(scope.str()); v.size() <= 63) labels["ferrohsm-scope"] = v;
     if (std::string v = cloud::escape_name_part(key_id.str()); v.size() <= 63) labels["ferrohsm-key-id"] = v;
     json body = {{"purpose", "ASYMMETRIC_SIGN"},
-                 {"versionTemplate", {{"algorithm", kAlgorithm}, {"protectionLevel", settings_.protection_level}}},
+                 {"versionTemplate", {{"algorithm", kGcpAlgorithm}, {"protectionLevel", settings_.protection_level}}},
                  {"labels", labels}};
     std::string create_url = url(settings_.key_ring) + "/cryptoKeys?cryptoKeyId=" + id;
     auto made = rest_.call(ctx, "POST", create_url, body);
@@ -258,9 +258,9 @@ class GcpKmsProvider final : public KeyProvider {
     });
     if (!r) return r.error();
     if (!r->ok()) return state_error(ctx, "getPublicKey", version, *r);
-    if (cloud::text(r->body, "algorithm") != kAlgorithm)
+    if (cloud::text(r->body, "algorithm") != kGcpAlgorithm)
       return Error::not_supported("gcp-kms: key version " + version + " is " + cloud::text(r->body, "algorithm") +
-                                  ", not " + std::string(kAlgorithm));
+                                  ", not " + std::string(kGcpAlgorithm));
     auto pub = ed25519::from_spki_pem(cloud::text(r->body, "pem"));
     if (!pub) return Error::unavailable("gcp-kms getPublicKey: " + pub.error().message);
     std::lock_guard lock(known_mu_);
