@@ -2,7 +2,8 @@
 // lines of every round ("R peer op threads unit value"); each cell is the median over
 // the rounds. The main table sets embedded FerroHSM against SoftHSMv2 and OpenSSL;
 // ratios are oriented so that > 1 means FerroHSM is better (faster, or for ms / MiB
-// rows smaller). The sidecar peers get their own table (report_sidecar.cc).
+// rows smaller). The sidecar peers get their own table (report_sidecar.cc), and so does
+// SoftHSMv2 through FerroHSM's bridge (report_bridge.cc).
 #include "report.h"
 
 #include "report_table.h"
@@ -133,6 +134,7 @@ int report(const std::string& path) {
   std::printf("\nCells: medians over the rounds. limit: OpenSSL EVP directly (crypto rows); one 4 KiB write +\n"
               "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
   print_sidecar(rows);
+  print_bridge(rows);
   return 0;
 }
 
