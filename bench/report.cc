@@ -6,6 +6,7 @@
 // SoftHSMv2 through FerroHSM's bridge (report_bridge.cc).
 #include "report.h"
 
+#include "bridge_pair.h"
 #include "report_table.h"
 
 #include <algorithm>
@@ -111,6 +112,8 @@ int report(const std::string& path) {
   for (const Row& r : rows) {
     if (std::none_of(std::begin(kPeers), std::end(kPeers), [&](const char* p) { return r.get(p) != nullptr; }))
       continue;  // a row of the sidecar peers only
+    if (r.op.rfind(kBridgePairPrefix, 0) == 0 || r.op.rfind(kBridgePairAddedPrefix, 0) == 0)
+      continue;  // the bridge's paired rows (report_bridge.cc)
     std::printf("| %s | %d ", r.op.c_str(), r.threads);
     for (const char* p : kPeers) {
       auto it = r.cells.find(p);

@@ -4,7 +4,8 @@
 # through its sidecar (ferrohsm-server over the unix socket and over TCP + mTLS) and
 # through p11-kit's RPC (`p11-kit server` + p11-kit-client.so), with a second table and
 # the sidecar goals; and the SoftHSMv2 token once more through FerroHSM's bridge (peer
-# "bridge": a [[bridge]] naming it, crypto rows only), with a third table and its goal. Bounded: every loop stops by itself, the servers this script
+# "bridge": a [[bridge]] naming it; its crypto rows, and both paths paired in one process
+# by `p11bench bridge-pair`), with a third table and its goal. Bounded: every loop stops by itself, the servers this script
 # starts are stopped by pid at the end; the whole run takes about 8–11 minutes on a
 # 2-core machine.
 #
@@ -259,6 +260,14 @@ for r in $(seq "$ROUNDS"); do
   say "round $r/$ROUNDS: crypto, openssl"
   run openssl crypto --openssl
 done
+
+# What the bridge adds, both paths in one process (alternating batches, paired differences).
+if has_peer bridge; then
+  for r in $(seq "$ROUNDS"); do
+    say "round $r/$ROUNDS: SoftHSMv2 directly and through the bridge, paired"
+    run bridge bridge-pair --module "$SOFTHSM" --bridged "$FERRO" --label $LABEL
+  done
+fi
 
 # Messages on the wire per call: counted by the kernel, so over TCP only (the unix path
 # runs the same client code above the socket). Deterministic: one round.

@@ -13,6 +13,7 @@ grep -q '^| sign ECDSA P-256 32B digest | 1 | [0-9]' <<<"$out"
 grep -q '^| find by label among 20 objects | 1 | [0-9]' <<<"$out"
 # The bridge's row pair: both columns measured, the overhead computed.
 grep -q '^| sign ECDSA P-256 32B digest | 1 | [0-9.k]* | [0-9.k]* | [0-9.]* | [-+][0-9.]* | [-+][0-9.]* |$' <<<"$out"
-grep -q '^| the bridge adds ≤ 2 µs per call: digest SHA-256 64B | [-+][0-9.]* µs per call' <<<"$out"
+grep -q '^| digest SHA-256 64B | [0-9.k]* | [0-9.k]* | [-+][0-9.]* | [-+][0-9.]* |$' <<<"$out"  # paired
+grep -q '^| the bridge adds ≤ 2 µs per call: digest SHA-256 64B | [-+][0-9.]* µs per call (.*, paired)' <<<"$out"
 if grep -q 'failed' <<<"$out"; then echo "bench smoke: a measurement failed" >&2; exit 1; fi
 echo "bench smoke: ok"
