@@ -9,9 +9,13 @@
 //   p11bench processes  --peer P --module M --label L [--procs 1,8] [--only TEXT]
 //                                                    client processes at once (null call, ECDSA P-256 sign)
 //   p11bench round-trips --peer P --module M --label L   messages on the wire per call (TCP only)
+//   p11bench bridge-pair --module SOFTHSM --bridged FERRO --label L
+//                                                    what FerroHSM's bridge adds (FERROHSM_CONF has the
+//                                                    [[bridge]]), SoftHSMv2 and the bridge in one process
 //   p11bench report  FILE                            the table (medians over rounds)
 //
 // The user PIN comes from --pin-file or env BENCH_PIN; it is never printed.
+#include "bridge_pair.h"
 #include "harness.h"
 #include "objects.h"
 #include "ops.h"
@@ -44,13 +48,15 @@ struct Args {
   std::vector<int> threads = {1, 2};
   std::string only;  // substring filter on operation names
   std::string file;
+  std::string bridged;  // bridge-pair: FerroHSM's library
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: p11bench setup|crypto|create|objects|report [--module PATH] [--label L] [--peer NAME]\n"
                "       [--openssl] [--threads 1,2] [--only TEXT] [--stage N] [--max-objects N] [--pin-file F]\n"
-               "       p11bench processes|round-trips [--procs 1,8] --peer NAME --module PATH --label L\n");
+               "       p11bench processes|round-trips [--procs 1,8] --peer NAME --module PATH --label L\n"
+               "       p11bench bridge-pair --module SOFTHSM --bridged FERROHSM --label L\n");
   std::exit(2);
 }
 
@@ -78,6 +84,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--op") a.op = std::atoi(val().c_str());
     else if (k == "--openssl") a.openssl = true;
     else if (k == "--only") a.only = val();
+    else if (k == "--bridged") a.bridged = val();
     else if (k == "--threads" || k == "--procs") {
       std::vector<int>& list = k == "--threads" ? a.threads : a.procs;
       list.clear();
@@ -168,6 +175,10 @@ int main(int argc, char** argv) {
   if (a.cmd == "objects") return run_objects(a.o);
   if (a.cmd == "fsync-limit") return fsync_limit(a.o.peer.empty() ? "openssl" : a.o.peer, a.file, measure_seconds());
   if (a.cmd == "round-trips") return run_round_trips(a.o);
+  if (a.cmd == "bridge-pair") {
+    if (a.bridged.empty()) usage();
+    return run_bridge_pair(a.o, a.bridged);
+  }
   if (a.cmd == "processes" || a.cmd == "proc-child") {
     ProcessArgs p{a.o, a.procs, a.only, a.op};
     return a.cmd == "processes" ? run_processes(p) : process_child(p, measure_seconds());

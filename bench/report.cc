@@ -2,9 +2,11 @@
 // lines of every round ("R peer op threads unit value"); each cell is the median over
 // the rounds. The main table sets embedded FerroHSM against SoftHSMv2 and OpenSSL;
 // ratios are oriented so that > 1 means FerroHSM is better (faster, or for ms / MiB
-// rows smaller). The sidecar peers get their own table (report_sidecar.cc).
+// rows smaller). The sidecar peers get their own table (report_sidecar.cc), and so does
+// SoftHSMv2 through FerroHSM's bridge (report_bridge.cc).
 #include "report.h"
 
+#include "bridge_pair.h"
 #include "report_table.h"
 
 #include <algorithm>
@@ -110,6 +112,8 @@ int report(const std::string& path) {
   for (const Row& r : rows) {
     if (std::none_of(std::begin(kPeers), std::end(kPeers), [&](const char* p) { return r.get(p) != nullptr; }))
       continue;  // a row of the sidecar peers only
+    if (r.op.rfind(kBridgePairPrefix, 0) == 0 || r.op.rfind(kBridgePairAddedPrefix, 0) == 0)
+      continue;  // the bridge's paired rows (report_bridge.cc)
     std::printf("| %s | %d ", r.op.c_str(), r.threads);
     for (const char* p : kPeers) {
       auto it = r.cells.find(p);
@@ -133,6 +137,7 @@ int report(const std::string& path) {
   std::printf("\nCells: medians over the rounds. limit: OpenSSL EVP directly (crypto rows); one 4 KiB write +\n"
               "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
   print_sidecar(rows);
+  print_bridge(rows);
   return 0;
 }
 

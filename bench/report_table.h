@@ -31,5 +31,8 @@ std::string fmt_ratio(const Cell* a, const Cell* b);
 
 // Prints the table of the sidecar peers and the goals of issue 13, when the run has them.
 void print_sidecar(const std::vector<Row>& rows);
+// Prints SoftHSMv2 directly beside SoftHSMv2 through FerroHSM's bridge and the goal of
+// issue 12, when the run has the bridge peer.
+void print_bridge(const std::vector<Row>& rows);
 
 }  // namespace p11bench

@@ -3,7 +3,9 @@
 # round, then one table (medians over the rounds) — and, in the same run, FerroHSM
 # through its sidecar (ferrohsm-server over the unix socket and over TCP + mTLS) and
 # through p11-kit's RPC (`p11-kit server` + p11-kit-client.so), with a second table and
-# the sidecar goals. Bounded: every loop stops by itself, the servers this script
+# the sidecar goals; and the SoftHSMv2 token once more through FerroHSM's bridge (peer
+# "bridge": a [[bridge]] naming it; its crypto rows, and both paths paired in one process
+# by `p11bench bridge-pair`), with a third table and its goal. Bounded: every loop stops by itself, the servers this script
 # starts are stopped by pid at the end; the whole run takes about 8–11 minutes on a
 # 2-core machine.
 #
@@ -14,8 +16,8 @@
 #   BENCH_STAGES               token object counts (default "1000 10000 100000")
 #   BENCH_SOFTHSM_MAX_OBJECTS  SoftHSMv2's largest stage (default 10000: it creates ~30–180 objects/s, 100k would take ~10 min)
 #   BENCH_POPULATE_SECONDS     time cap per population step (default 240)
-#   BENCH_PEERS                PKCS#11 peers (default "ferrohsm softhsm sidecar-unix sidecar-tls p11kit";
-#                              OpenSSL always runs)
+#   BENCH_PEERS                PKCS#11 peers (default "ferrohsm softhsm bridge sidecar-unix sidecar-tls p11kit";
+#                              OpenSSL always runs; bridge needs SoftHSMv2)
 #   BENCH_PROCESSES            client process counts of the multi-process rows (default "1,8")
 #   BENCH_PROCESS_SECONDS      seconds per multi-process measurement (default 1: several processes
 #                              on 2 cores need longer than one thread to give a steady figure)
@@ -87,12 +89,13 @@ export SOFTHSM2_CONF=$WORK/softhsm2.conf
 # Every FerroHSM column serves the same store and token: the embedded library opens
 # it directly, ferrohsm-server holds it for the sidecar columns, and `p11-kit remote`
 # loads the embedded library for p11-kit's column; so the columns differ only in the path.
-declare -A MODULE=([ferrohsm]=$FERRO [softhsm]=$SOFTHSM [sidecar-unix]=$FERRO [sidecar-tls]=$FERRO
+declare -A MODULE=([ferrohsm]=$FERRO [softhsm]=$SOFTHSM [bridge]=$FERRO [sidecar-unix]=$FERRO [sidecar-tls]=$FERRO
                    [p11kit]=$P11KIT_CLIENT)
-declare -A CONF=([sidecar-unix]=$WORK/sidecar-unix.toml [sidecar-tls]=$WORK/sidecar-tls.toml)
+declare -A CONF=([sidecar-unix]=$WORK/sidecar-unix.toml [sidecar-tls]=$WORK/sidecar-tls.toml
+                 [bridge]=$WORK/bridge.toml)
 export P11_KIT_SERVER_ADDRESS=unix:path=$WORK/p11kit.sock
 PEERS=()
-for p in ${BENCH_PEERS:-ferrohsm softhsm sidecar-unix sidecar-tls p11kit}; do
+for p in ${BENCH_PEERS:-ferrohsm softhsm bridge sidecar-unix sidecar-tls p11kit}; do
   if [[ -n ${MODULE[$p]:-} && -f ${MODULE[$p]} ]]; then
     PEERS+=("$p")
   else
@@ -131,15 +134,36 @@ await() {
 
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(openssl version)," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-# One setup of the FerroHSM store (through the embedded library) serves every FerroHSM column.
+# One setup of the FerroHSM store (through the embedded library) serves every FerroHSM
+# column; the bridge serves SoftHSMv2's token, so it needs that one set up.
+if has_peer bridge && [[ ! -f $SOFTHSM ]]; then
+  echo "bench: the bridge peer needs SoftHSMv2 ($SOFTHSM); its column stays empty" >&2
+  drop_peer bridge
+fi
 SETUP=()
-has_peer softhsm && SETUP+=(softhsm)
-for p in "${PEERS[@]}"; do [[ $p != softhsm ]] && { SETUP+=(ferrohsm); break; }; done
+{ has_peer softhsm || has_peer bridge; } && SETUP+=(softhsm)
+for p in "${PEERS[@]}"; do [[ $p != softhsm && $p != bridge ]] && { SETUP+=(ferrohsm); break; }; done
 for p in "${SETUP[@]}"; do
   say "setting up the $p token (keys: RSA-2048, P-256, P-384, Ed25519, AES-256, HMAC)"
   FERROHSM_CONF=$WORK/ferrohsm.toml "$BIN" setup --module "${MODULE[$p]}" --label $LABEL
 done
 
+# The bridge: the library with a [[bridge]] to SoftHSMv2's token (labelled like FerroHSM's
+# own, so its keystore is a store of its own, with no token that could be found first).
+if has_peer bridge; then
+  mkdir -p "$WORK/bridge"
+  cat >"$WORK/bridge.toml" <<TOML
+[store]
+path = "$WORK/bridge/ferrohsm.db"
+
+[log]
+level = "error"
+
+[[bridge]]
+module = "$SOFTHSM"
+token = "$LABEL"
+TOML
+fi
 # ferrohsm-server: the unix socket and TCP + mTLS on a free loopback port.
 if has_peer sidecar-unix || has_peer sidecar-tls; then
   if [[ -x $SERVER && -x $CLI ]]; then
@@ -223,9 +247,10 @@ if has_peer p11kit; then
     drop_peer p11kit
   fi
 fi
-# p11-kit's column is crypto and round trips only; the object suites run on the others.
+# p11-kit's and the bridge's columns are crypto (and round trips) only; the object suites
+# run on the others.
 OBJECT_PEERS=()
-for p in "${PEERS[@]}"; do [[ $p != p11kit ]] && OBJECT_PEERS+=("$p"); done
+for p in "${PEERS[@]}"; do [[ $p != p11kit && $p != bridge ]] && OBJECT_PEERS+=("$p"); done
 
 for r in $(seq "$ROUNDS"); do
   for p in "${PEERS[@]}"; do
@@ -235,6 +260,14 @@ for r in $(seq "$ROUNDS"); do
   say "round $r/$ROUNDS: crypto, openssl"
   run openssl crypto --openssl
 done
+
+# What the bridge adds, both paths in one process (alternating batches, paired differences).
+if has_peer bridge; then
+  for r in $(seq "$ROUNDS"); do
+    say "round $r/$ROUNDS: SoftHSMv2 directly and through the bridge, paired"
+    run bridge bridge-pair --module "$SOFTHSM" --bridged "$FERRO" --label $LABEL
+  done
+fi
 
 # Messages on the wire per call: counted by the kernel, so over TCP only (the unix path
 # runs the same client code above the socket). Deterministic: one round.

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # ctest "bench_smoke" (label bench): the whole benchmark path once, tiny and fast —
-# FerroHSM and OpenSSL only, one round, 20 ms per measurement, 20 token objects.
-# It checks that the run completes and prints the table; it asserts no timing.
+# FerroHSM, SoftHSMv2 directly and through FerroHSM's bridge, and OpenSSL; one round,
+# 20 ms per measurement, 20 token objects. It checks that the run completes and prints
+# the tables; it asserts no timing.
 set -euo pipefail
 build=$1
-out=$(BENCH_BUILD_DIR=$build BENCH_PEERS=ferrohsm BENCH_ROUNDS=1 BENCH_SECONDS=0.02 BENCH_STAGES=20 \
-      "$(dirname "$0")/run.sh" 2>&1)
+out=$(BENCH_BUILD_DIR=$build BENCH_PEERS="ferrohsm softhsm bridge" BENCH_ROUNDS=1 BENCH_SECONDS=0.02 \
+      BENCH_STAGES=20 "$(dirname "$0")/run.sh" 2>&1)
 echo "$out"
 grep -q '^| operation | thr | FerroHSM' <<<"$out"
 grep -q '^| sign ECDSA P-256 32B digest | 1 | [0-9]' <<<"$out"
 grep -q '^| find by label among 20 objects | 1 | [0-9]' <<<"$out"
+# The bridge's row pair: both columns measured, the overhead computed.
+grep -q '^| sign ECDSA P-256 32B digest | 1 | [0-9.k]* | [0-9.k]* | [0-9.]* | [-+][0-9.]* | [-+][0-9.]* |$' <<<"$out"
+grep -q '^| digest SHA-256 64B | [0-9.k]* | [0-9.k]* | [-+][0-9.]* | [-+][0-9.]* |$' <<<"$out"  # paired
+grep -q '^| the bridge adds ≤ 2 µs per call: digest SHA-256 64B | [-+][0-9.]* µs per call (.*, paired)' <<<"$out"
 if grep -q 'failed' <<<"$out"; then echo "bench smoke: a measurement failed" >&2; exit 1; fi
 echo "bench smoke: ok"

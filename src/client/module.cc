@@ -5,6 +5,8 @@
 
 #include "base/pkcs11_library.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -17,8 +19,15 @@ std::mutex& cache_mutex() {
   static std::mutex m;
   return m;
 }
-std::map<std::string, std::weak_ptr<Module>>& cache() {
-  static std::map<std::string, std::weak_ptr<Module>> c;
+// A load, by path, and the process that made it: after fork() the child inherits the
+// parent's Modules (its PKCS#11 state is left behind, never finalised) but they are not
+// the child's, which loads and initialises the library again.
+struct Loaded {
+  std::weak_ptr<Module> module;
+  pid_t pid = 0;
+};
+std::map<std::string, Loaded>& cache() {
+  static std::map<std::string, Loaded> c;
   return c;
 }
 
@@ -38,13 +47,22 @@ std::string trim_label(const CK_UTF8CHAR* field, std::size_t size) {
 
 Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   std::lock_guard lock(cache_mutex());
-  if (auto existing = cache()[path].lock()) return existing;
+  Loaded& entry = cache()[path];
+  std::shared_ptr<Module> existing = entry.module.lock();
+  if (existing != nullptr && entry.pid == getpid()) return existing;
+  // The parent initialised the library before fork(): one that does not start afresh in a
+  // child by itself (SoftHSMv2) still holds the parent's sessions and logins here.
+  const bool parents = existing != nullptr && existing->owns_initialize_;
 
   auto loaded = load_pkcs11_library(path);
   if (!loaded) return Error{ErrorKind::load, CKR_OK, loaded.error().message};
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
   CK_RV rv = loaded->functions->C_Initialize(&args);
+  if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && parents) {
+    loaded->functions->C_Finalize(nullptr);
+    rv = loaded->functions->C_Initialize(&args);
+  }
   if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     Error e = pkcs11_error(rv, "C_Initialize of " + path);
     e.kind = ErrorKind::load;
@@ -53,7 +71,7 @@ Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   std::shared_ptr<Module> module(
       new Module(path, loaded->handle, loaded->functions, loaded->via_interface, loaded->version));
   module->owns_initialize_ = (rv == CKR_OK);
-  cache()[path] = module;
+  entry = Loaded{module, getpid()};
   return module;
 }
 

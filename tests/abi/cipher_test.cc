@@ -36,7 +36,7 @@ class CipherTest : public TokenTest, public testing::WithParamInterface<CipherCa
     TokenTest::SetUp();
     if (HasFatalFailure()) return;
     if (!ModuleHasMechanism(f_, slot_, GetParam().mech) &&
-        (IsSoftHsm() || FindPromised(GetParam().mech) == nullptr)) {
+        SkipsWhenUnlisted(GetParam().mech)) {
       GTEST_SKIP() << "not offered";
     }
     key_bytes_ = Pattern(GetParam().key_bytes, 0x21);

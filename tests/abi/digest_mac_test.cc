@@ -32,7 +32,7 @@ Bytes Message() { return AsBytes("digest me: 0123456789 abcdefghijklmnopqrstuvwx
 #define SKIP_IF_NOT_OFFERED()                                                          \
   do {                                                                                 \
     if (!ModuleHasMechanism(f_, slot_, GetParam().mech) &&                             \
-        (IsSoftHsm() || FindPromised(GetParam().mech) == nullptr))                     \
+        SkipsWhenUnlisted(GetParam().mech))                                            \
       GTEST_SKIP() << "not offered";                                                   \
   } while (0)
 

@@ -21,6 +21,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "fixture/bridged_token.h"
 #include "fixture/module_fixture.h"
 #include "roundtrip/cases.h"
 
@@ -203,6 +204,10 @@ class RoundTripSuite : public testing::Test {
     ASSERT_CKR_OK(f_->C_GetSlotList(CK_TRUE, slots.data(), &n));
     ASSERT_FALSE(slots.empty());
     slot_ = slots[0];
+    if (IsBridge()) {  // the slot under test is the bridged one (its token re-initialised below)
+      ASSERT_NE(std::find(slots.begin(), slots.end(), kBridgedSlot), slots.end()) << "the bridged slot is missing";
+      slot_ = kBridgedSlot;
+    }
     std::string label = Padded("roundtrip", 32);
     ASSERT_CKR_OK(f_->C_InitToken(slot_, U8(kSoPin), std::strlen(kSoPin), U8(label)));
     ASSERT_CKR_OK(f_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session_));

@@ -1,5 +1,7 @@
 #include "backends/bridge/ck_template.h"
 
+#include "base/names.h"
+
 namespace ferrohsm::bridge {
 
 namespace {
@@ -13,7 +15,9 @@ Result<CkTemplate> CkTemplate::of(const AttrMap& attrs) {
   CkTemplate t;
   t.attrs_.reserve(attrs.size());
   for (const auto& [type, value] : attrs) {
-    if ((type & CKF_ARRAY_ATTRIBUTE) == 0) {
+    // Only the attribute arrays are held encoded; CKA_ALLOWED_MECHANISMS also carries
+    // CKF_ARRAY_ATTRIBUTE but is a plain array of CK_MECHANISM_TYPE, passed as it is.
+    if (attribute_kind(type) != AttrKind::AttrArray) {
       t.attrs_.push_back(attribute(type, value));
       continue;
     }

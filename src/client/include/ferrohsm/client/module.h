@@ -3,7 +3,10 @@
 // calls C_Initialize once with CKF_OS_LOCKING_OK. Loads are shared process-wide by
 // path: several slot servers hold the same Module, and the last one to let go
 // finalizes it. A library that another part of the process already initialised
-// (CKR_CRYPTOKI_ALREADY_INITIALIZED) is used as it is and not finalized by us.
+// (CKR_CRYPTOKI_ALREADY_INITIALIZED) is used as it is and not finalized by us. In a
+// child of fork() the parent's loads are not shared: the library is initialised again,
+// and one that still holds the parent's state (initialised by us there) is finalised and
+// initialised afresh, as PKCS#11 asks of a child.
 #pragma once
 
 #include <ferrohsm/client/result.h>
