@@ -47,10 +47,6 @@ Result<std::unique_ptr<BridgeBackend>> BridgeBackend::open(const BridgeConfig& c
   return std::unique_ptr<BridgeBackend>(new BridgeBackend(std::move(*module), base, std::move(under)));
 }
 
-std::unique_ptr<BridgeBackend> BridgeBackend::without_slots(CK_SESSION_HANDLE base) {
-  return std::unique_ptr<BridgeBackend>(new BridgeBackend(nullptr, base, {}));
-}
-
 BridgeBackend::BridgeBackend(std::shared_ptr<client::Module> module, CK_SESSION_HANDLE base,
                              std::vector<CK_SLOT_ID> under_slots)
     : module_(std::move(module)),
@@ -63,12 +59,12 @@ BridgeBackend::~BridgeBackend() { wipe(); }
 std::function<Result<std::unique_ptr<Backend>>(CK_SESSION_HANDLE)> bridge_maker(BridgeConfig config) {
   return [config = std::move(config)](CK_SESSION_HANDLE base) -> Result<std::unique_ptr<Backend>> {
     auto b = BridgeBackend::open(config, base);
-    if (b.ok()) return std::unique_ptr<Backend>(std::move(*b));
-    // The App numbers its bridges by their place in the configuration, so a bridge that
-    // cannot start still takes its place: with no slots, until the next C_Initialize.
-    log().error("bridge {}{}: {} — its slots are missing", config.module,
-                config.token.empty() ? "" : " token \"" + config.token + "\"", b.error().message);
-    return std::unique_ptr<Backend>(BridgeBackend::without_slots(base));
+    if (!b.ok()) {
+      return make_error(b.error().rv, "bridge " + config.module +
+                                          (config.token.empty() ? "" : " token \"" + config.token + "\"") + ": " +
+                                          b.error().message);
+    }
+    return std::unique_ptr<Backend>(std::move(*b));
   };
 }
 

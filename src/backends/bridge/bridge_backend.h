@@ -40,8 +40,6 @@ class BridgeBackend final : public Backend {
   // Loads the library (once per process) and picks its slots. A library that cannot be
   // loaded, or a configured token that is not there, is an error; the caller logs it.
   static Result<std::unique_ptr<BridgeBackend>> open(const BridgeConfig& config, CK_SESSION_HANDLE base);
-  // A bridge whose library did not start: it keeps its place (and handle range) with no slots.
-  static std::unique_ptr<BridgeBackend> without_slots(CK_SESSION_HANDLE base);
   ~BridgeBackend() override;
 
   // --- slots and tokens ---------------------------------------------------------------
