@@ -21,7 +21,7 @@ App::~App() {
 Backend& App::of_session(CK_SESSION_HANDLE h) {
   if (h >= kBridgeBase) {
     const size_t i = (h - kBridgeBase) / kBridgeSpan;
-    if (i < bridges_.size()) return *bridges_[i];
+    if (i < bridges_.size() && bridges_[i]) return *bridges_[i];
   }
   return *keystore_;  // it answers CKR_SESSION_HANDLE_INVALID for a handle it does not know
 }
@@ -35,6 +35,7 @@ bool App::visible(Backend& b, CK_SLOT_ID slot) {
 
 Result<Backend*> App::of_slot(CK_SLOT_ID slot) {
   for (auto& b : bridges_) {
+    if (!b) continue;
     auto ids = b->slots();
     if (ids.ok() && std::find(ids->begin(), ids->end(), slot) != ids->end()) {
       if (!visible(*b, slot)) break;
@@ -71,6 +72,7 @@ Result<std::vector<CK_SLOT_ID>> App::slots() {
   std::vector<CK_SLOT_ID> out;
   std::set<CK_SLOT_ID> bridged;
   for (auto& b : bridges_) {
+    if (!b) continue;
     FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> ids, b->slots());
     for (CK_SLOT_ID id : ids) {
       bridged.insert(id);
@@ -158,7 +160,8 @@ Result<CK_SESSION_HANDLE> App::open_session(CK_SLOT_ID slot, CK_FLAGS flags) {
 
 size_t App::session_count() {
   size_t n = keystore_->session_count();
-  for (auto& b : bridges_) n += b->session_count();
+  for (auto& b : bridges_)
+    if (b) n += b->session_count();
   return n;
 }
 
@@ -331,7 +334,8 @@ void App::end_operation(CK_SESSION_HANDLE h, OpKind kind) { of_session(h).end_op
 
 void App::wipe() {
   keystore_->wipe();
-  for (auto& b : bridges_) b->wipe();
+  for (auto& b : bridges_)
+    if (b) b->wipe();
 }
 
 }  // namespace ferrohsm

@@ -158,6 +158,7 @@ class App final : public Backend {
   Core& core_;
   AppOptions options_;
   std::unique_ptr<Hsm> keystore_;
+  // Bridge i at place i; nullptr where its maker failed (no slots, its range unused).
   std::vector<std::unique_ptr<Backend>> bridges_;
 };
 

@@ -20,10 +20,17 @@ void Core::add_backend(BackendMaker maker) { makers_.push_back(std::move(maker))
 
 std::unique_ptr<App> Core::open_app(AppOptions options) {
   std::vector<std::unique_ptr<Backend>> bridges;
+  bridges.reserve(makers_.size());
   for (size_t i = 0; i < makers_.size(); ++i) {
     auto b = makers_[i](App::kBridgeBase + i * App::kBridgeSpan);
-    if (b.ok()) bridges.push_back(std::move(*b));
-    else log().error("a slot backend could not start for {}: {}", options.identity, b.error().message);
+    if (b.ok()) {
+      bridges.push_back(std::move(*b));
+    } else {
+      // Backend i keeps its place (nullptr: no slots), so that backend i + 1 is still
+      // bridges[i + 1] — the App routes session handles by place.
+      log().error("a slot backend could not start for {}: {}", options.identity, b.error().message);
+      bridges.push_back(nullptr);
+    }
   }
   auto keystore = std::make_unique<Hsm>(*this);
   return std::make_unique<App>(*this, std::move(options), std::move(keystore), std::move(bridges));

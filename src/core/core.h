@@ -41,7 +41,9 @@ class Core : public std::enable_shared_from_this<Core> {
   const std::shared_ptr<store::ObjectStore>& store_ptr() const { return store_; }
   TokenKeyCache& keys() { return keys_; }
 
-  // Adds a backend every application gets (a bridge), before the first open_app.
+  // Adds a backend every application gets (a bridge), before the first open_app. The
+  // i-th added is the App's bridge i, with the handles from kBridgeBase + i·kBridgeSpan;
+  // a maker that fails for an application is logged and leaves place i empty.
   void add_backend(BackendMaker maker);
 
   std::unique_ptr<App> open_app(AppOptions options);
