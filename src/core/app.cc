@@ -9,7 +9,11 @@
 namespace ferrohsm {
 
 App::App(Core& core, AppOptions options, std::unique_ptr<Hsm> keystore, std::vector<std::unique_ptr<Backend>> bridges)
-    : core_(core), options_(std::move(options)), keystore_(std::move(keystore)), bridges_(std::move(bridges)) {
+    : core_(core),
+      options_(std::move(options)),
+      keystore_(std::move(keystore)),
+      bridges_(std::move(bridges)),
+      has_policy_(core_.has_mechanism_policy()) {
   core_.attach(this);
 }
 
@@ -47,28 +51,34 @@ Result<Backend*> App::of_slot(CK_SLOT_ID slot) {
 }
 
 bool App::mechanism_allowed(Backend& b, CK_SLOT_ID slot, CK_MECHANISM_TYPE type) {
+  // A bridge's own list ([[bridge]] mechanisms) first: it needs no call to the library.
+  if (&b != keystore_.get() && slot >= kBridgeBase) {
+    const MechanismPolicy* own = core_.backend_policy((slot - kBridgeBase) / kBridgeSpan);
+    if (own != nullptr && !own->permits(type)) return false;
+  }
   const auto& policies = core_.config().token_policy;
   if (policies.empty()) return true;
   std::optional<std::string> label = b.token_label(slot);
   if (!label) return true;
   auto it = policies.find(*label);
   if (it == policies.end()) return true;
-  const MechanismPolicy& p = it->second;
-  if (!p.allow.empty() && !p.allow.count(type)) return false;
-  return !p.deny.count(type);
+  return it->second.permits(type);
 }
 
 Status App::check_mechanism(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE m) {
-  if (core_.config().token_policy.empty()) return {};  // the common case costs nothing
+  if (!has_policy_) return {};  // the common case costs nothing
   Backend& b = of_session(h);
   FH_ASSIGN_OR_RETURN(CK_SLOT_ID slot, b.session_slot(h));
-  if (!mechanism_allowed(b, slot, m)) return make_error(CKR_MECHANISM_INVALID, "the token's policy does not allow this mechanism");
+  if (!mechanism_allowed(b, slot, m))
+    return make_error(CKR_MECHANISM_INVALID, "the mechanism policy (the bridge's or the token's) does not allow it");
   return {};
 }
 
 // --- slots ---------------------------------------------------------------------------
 
-Result<std::vector<CK_SLOT_ID>> App::slots() {
+Result<std::vector<CK_SLOT_ID>> App::slots() { return slot_list(false); }
+
+Result<std::vector<CK_SLOT_ID>> App::slot_list(bool token_present) {
   std::vector<CK_SLOT_ID> out;
   std::set<CK_SLOT_ID> bridged;
   for (auto& b : bridges_) {
@@ -76,7 +86,7 @@ Result<std::vector<CK_SLOT_ID>> App::slots() {
     FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> ids, b->slots());
     for (CK_SLOT_ID id : ids) {
       bridged.insert(id);
-      if (visible(*b, id)) out.push_back(id);
+      if ((!token_present || b->token_present(id)) && visible(*b, id)) out.push_back(id);
     }
   }
   FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> own, keystore_->slots());
