@@ -49,14 +49,21 @@ TEST_F(BridgeTest, ADeletedTokenLeavesItsSlotEmptyUntilItIsCreatedAgain) {
   const std::string old_serial = field(before.serialNumber, sizeof before.serialNumber);
 
   DeleteToken(old_serial);
+  // The first call to notice is a session's: SoftHSMv2 answers CKR_GENERAL_ERROR (passed
+  // on), and a look at the token finds it gone.
+  CK_OBJECT_CLASS data = CKO_DATA;
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE data_t[] = {{CKA_CLASS, &data, sizeof data}, {CKA_TOKEN, &yes, sizeof yes}};
+  CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+  EXPECT_RV(CKR_GENERAL_ERROR, f_->C_CreateObject(s, data_t, 2, &obj));
+  CK_SESSION_INFO si{};
+  EXPECT_RV(CKR_SESSION_HANDLE_INVALID, f_->C_GetSessionInfo(s, &si));  // its session ended with it
   CK_TOKEN_INFO ti{};
   EXPECT_RV(CKR_TOKEN_NOT_PRESENT, f_->C_GetTokenInfo(kBridgeSlot, &ti));
   EXPECT_FALSE(TokenFlag(f_, kBridgeSlot));
   std::vector<CK_SLOT_ID> present = Slots(true), all = Slots(false);
   EXPECT_EQ(std::count(present.begin(), present.end(), kBridgeSlot), 0);
   EXPECT_EQ(std::count(all.begin(), all.end(), kBridgeSlot), 1);
-  CK_SESSION_INFO si{};
-  EXPECT_RV(CKR_SESSION_HANDLE_INVALID, f_->C_GetSessionInfo(s, &si));  // its session ended with it
   EXPECT_RV(CKR_SESSION_HANDLE_INVALID, SignOnce(s, priv));
   CK_SESSION_HANDLE none = CK_INVALID_HANDLE;
   EXPECT_RV(CKR_TOKEN_NOT_PRESENT, f_->C_OpenSession(kBridgeSlot, CKF_SERIAL_SESSION, nullptr, nullptr, &none));
