@@ -78,9 +78,22 @@ Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
 Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* fn, bool via_interface, CK_VERSION version)
     : path_(std::move(path)), handle_(handle), fn_(fn), via_interface_(via_interface), version_(version) {}
 
+Status Module::reinitialize() {
+  std::lock_guard lock(init_mu_);
+  if (!owns_initialize_)
+    return pkcs11_error(CKR_CRYPTOKI_ALREADY_INITIALIZED, "re-initialise " + path_ + ": another part of the process initialised it");
+  if (initialized_) fn_->C_Finalize(nullptr);
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  CK_RV rv = fn_->C_Initialize(&args);
+  initialized_ = rv == CKR_OK;
+  if (rv != CKR_OK) return pkcs11_error(rv, "C_Initialize of " + path_ + " (re-initialisation)");
+  return {};
+}
+
 Module::~Module() {
   std::lock_guard lock(cache_mutex());  // a concurrent load() waits until C_Finalize is done
-  if (owns_initialize_) fn_->C_Finalize(nullptr);
+  if (owns_initialize_ && initialized_) fn_->C_Finalize(nullptr);
   // The handle stays mapped (RTLD_NODELETE); dlclose drops our reference only.
   dlclose(handle_);
 }
@@ -108,14 +121,18 @@ Result<CK_TOKEN_INFO> Module::token_info(CK_SLOT_ID slot) const {
 }
 
 Result<CK_SLOT_ID> Module::find_token(std::string_view label) const {
+  FH_ASSIGN_OR_RETURN(auto found, find_token(TokenSelector{std::string(label), {}, {}, {}}));
+  return found.first;
+}
+
+Result<std::pair<CK_SLOT_ID, CK_TOKEN_INFO>> Module::find_token(const TokenSelector& selector) const {
   FH_ASSIGN_OR_RETURN(auto ids, slots(true));
   for (CK_SLOT_ID id : ids) {
     auto info = token_info(id);
-    if (!info) continue;
-    if (trim_label(info->label, sizeof info->label) == label) return id;
+    if (info && selector.matches(*info)) return std::pair{id, *info};
   }
   return Error{ErrorKind::pkcs11, CKR_TOKEN_NOT_PRESENT,
-               "no token labelled '" + std::string(label) + "' in " + path_ + ": CKR_TOKEN_NOT_PRESENT"};
+               "no token with " + selector.describe() + " in " + path_ + ": CKR_TOKEN_NOT_PRESENT"};
 }
 
 Result<Session> Module::open_session(CK_SLOT_ID slot, bool read_write) {

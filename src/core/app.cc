@@ -9,7 +9,11 @@
 namespace ferrohsm {
 
 App::App(Core& core, AppOptions options, std::unique_ptr<Hsm> keystore, std::vector<std::unique_ptr<Backend>> bridges)
-    : core_(core), options_(std::move(options)), keystore_(std::move(keystore)), bridges_(std::move(bridges)) {
+    : core_(core),
+      options_(std::move(options)),
+      keystore_(std::move(keystore)),
+      bridges_(std::move(bridges)),
+      has_policy_(core_.has_mechanism_policy()) {
   core_.attach(this);
 }
 
@@ -21,7 +25,7 @@ App::~App() {
 Backend& App::of_session(CK_SESSION_HANDLE h) {
   if (h >= kBridgeBase) {
     const size_t i = (h - kBridgeBase) / kBridgeSpan;
-    if (i < bridges_.size()) return *bridges_[i];
+    if (i < bridges_.size() && bridges_[i]) return *bridges_[i];
   }
   return *keystore_;  // it answers CKR_SESSION_HANDLE_INVALID for a handle it does not know
 }
@@ -35,6 +39,7 @@ bool App::visible(Backend& b, CK_SLOT_ID slot) {
 
 Result<Backend*> App::of_slot(CK_SLOT_ID slot) {
   for (auto& b : bridges_) {
+    if (!b) continue;
     auto ids = b->slots();
     if (ids.ok() && std::find(ids->begin(), ids->end(), slot) != ids->end()) {
       if (!visible(*b, slot)) break;
@@ -46,35 +51,42 @@ Result<Backend*> App::of_slot(CK_SLOT_ID slot) {
 }
 
 bool App::mechanism_allowed(Backend& b, CK_SLOT_ID slot, CK_MECHANISM_TYPE type) {
+  // A bridge's own list ([[bridge]] mechanisms) first: it needs no call to the library.
+  if (&b != keystore_.get() && slot >= kBridgeBase) {
+    const MechanismPolicy* own = core_.backend_policy((slot - kBridgeBase) / kBridgeSpan);
+    if (own != nullptr && !own->permits(type)) return false;
+  }
   const auto& policies = core_.config().token_policy;
   if (policies.empty()) return true;
   std::optional<std::string> label = b.token_label(slot);
   if (!label) return true;
   auto it = policies.find(*label);
   if (it == policies.end()) return true;
-  const MechanismPolicy& p = it->second;
-  if (!p.allow.empty() && !p.allow.count(type)) return false;
-  return !p.deny.count(type);
+  return it->second.permits(type);
 }
 
 Status App::check_mechanism(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE m) {
-  if (core_.config().token_policy.empty()) return {};  // the common case costs nothing
+  if (!has_policy_) return {};  // the common case costs nothing
   Backend& b = of_session(h);
   FH_ASSIGN_OR_RETURN(CK_SLOT_ID slot, b.session_slot(h));
-  if (!mechanism_allowed(b, slot, m)) return make_error(CKR_MECHANISM_INVALID, "the token's policy does not allow this mechanism");
+  if (!mechanism_allowed(b, slot, m))
+    return make_error(CKR_MECHANISM_INVALID, "the mechanism policy (the bridge's or the token's) does not allow it");
   return {};
 }
 
 // --- slots ---------------------------------------------------------------------------
 
-Result<std::vector<CK_SLOT_ID>> App::slots() {
+Result<std::vector<CK_SLOT_ID>> App::slots() { return slot_list(false); }
+
+Result<std::vector<CK_SLOT_ID>> App::slot_list(bool token_present) {
   std::vector<CK_SLOT_ID> out;
   std::set<CK_SLOT_ID> bridged;
   for (auto& b : bridges_) {
+    if (!b) continue;
     FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> ids, b->slots());
     for (CK_SLOT_ID id : ids) {
       bridged.insert(id);
-      if (visible(*b, id)) out.push_back(id);
+      if ((!token_present || b->token_present(id)) && visible(*b, id)) out.push_back(id);
     }
   }
   FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> own, keystore_->slots());
@@ -158,7 +170,8 @@ Result<CK_SESSION_HANDLE> App::open_session(CK_SLOT_ID slot, CK_FLAGS flags) {
 
 size_t App::session_count() {
   size_t n = keystore_->session_count();
-  for (auto& b : bridges_) n += b->session_count();
+  for (auto& b : bridges_)
+    if (b) n += b->session_count();
   return n;
 }
 
@@ -331,7 +344,8 @@ void App::end_operation(CK_SESSION_HANDLE h, OpKind kind) { of_session(h).end_op
 
 void App::wipe() {
   keystore_->wipe();
-  for (auto& b : bridges_) b->wipe();
+  for (auto& b : bridges_)
+    if (b) b->wipe();
 }
 
 }  // namespace ferrohsm

@@ -3,7 +3,8 @@
 // backend (the software keystore and any bridges), routes every call to the backend of
 // its slot or session, and applies what is the same for all of them: which slots this
 // application may see (a server's access rules), who may initialise tokens, the
-// per-token mechanism policy (also filtering C_GetMechanismList), and a session limit.
+// mechanism policy — per bridge and per token — (also filtering C_GetMechanismList and
+// C_GetMechanismInfo), and a session limit.
 //
 // Session handles tell their backend by range: the keystore's lie below kBridgeBase,
 // bridge i's in the 2^24 handles from kBridgeBase + i·2^24 — routing is arithmetic, no
@@ -52,7 +53,9 @@ class App final : public Backend {
   void shutdown();
 
   // --- Backend ---------------------------------------------------------------------------
-  Result<std::vector<CK_SLOT_ID>> slots() override;
+  Result<std::vector<CK_SLOT_ID>> slots() override;  // every slot this application may see
+  // C_GetSlotList: the slots, or only those with a token present.
+  Result<std::vector<CK_SLOT_ID>> slot_list(bool token_present);
   Result<CK_SLOT_INFO> slot_info(CK_SLOT_ID slot) override;
   Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot) override;
   std::optional<std::string> token_label(CK_SLOT_ID slot) override;
@@ -150,7 +153,8 @@ class App final : public Backend {
   // The backend serving a slot this application may see, or CKR_SLOT_ID_INVALID.
   Result<Backend*> of_slot(CK_SLOT_ID slot);
   bool visible(Backend& b, CK_SLOT_ID slot);
-  // The per-token mechanism policy of the configuration ([token."label"]).
+  // The mechanism policy: the bridge's own list ([[bridge]] mechanisms), then the
+  // per-token one of the configuration ([token."label"]).
   bool mechanism_allowed(Backend& b, CK_SLOT_ID slot, CK_MECHANISM_TYPE type);
   // CKR_MECHANISM_INVALID when the session's token does not allow `m`.
   Status check_mechanism(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE m);
@@ -158,7 +162,9 @@ class App final : public Backend {
   Core& core_;
   AppOptions options_;
   std::unique_ptr<Hsm> keystore_;
+  // Bridge i at place i; nullptr where its maker failed (no slots, its range unused).
   std::vector<std::unique_ptr<Backend>> bridges_;
+  const bool has_policy_;  // any per-token or per-bridge mechanism policy
 };
 
 }  // namespace ferrohsm

@@ -43,7 +43,14 @@ class Backend {
   virtual ~Backend() = default;
 
   // --- slots and tokens ---------------------------------------------------------------
+  // Every slot, with a token or not: its ids never change while the backend lives.
   virtual Result<std::vector<CK_SLOT_ID>> slots() = 0;
+  // Whether the slot holds its token now (C_GetSlotList(CK_TRUE)); a backend whose
+  // tokens can go away (the bridge) answers for itself.
+  virtual bool token_present(CK_SLOT_ID slot) {
+    (void)slot;
+    return true;
+  }
   virtual Result<CK_SLOT_INFO> slot_info(CK_SLOT_ID slot) = 0;
   virtual Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot) = 0;
   // The label of the slot's token (unpadded), or nothing for an uninitialised token.

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "base/names.h"
+
 #include <toml++/toml.h>
 
 #include <fcntl.h>
@@ -84,7 +86,7 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"dev", {"allow_weak_kdf"}},
     {"sidecar", {"endpoints", "cert", "key", "ca", "server_name"}},
     {"token", {}},
-    {"bridge", {"module", "token"}},  // an array of tables, checked where it is read
+    {"bridge", {"module", "token", "serial", "uri", "mechanisms"}},  // an array of tables, checked in read_bridge
 };
 
 // The keys that sit at the top of the file, outside any section.
@@ -110,6 +112,7 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
 
 Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,
                                                 const std::string& source);
+Result<BridgeConfig> read_bridge(const toml::table& e, size_t index, const std::string& source);
 
 }  // namespace
 
@@ -217,18 +220,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
     for (const toml::node& entry : *a) {
       const toml::table* e = entry.as_table();
       if (e == nullptr) return config_error(source, "bridges are [[bridge]] tables");
-      for (const auto& [k, v] : *e)
-        if (!kKnown.at("bridge").count(std::string(k.str())))
-          return config_error(source, "unknown key bridge." + std::string(k.str()));
-      BridgeConfig b;
-      for (auto [key, out] : {std::pair{"module", &b.module}, std::pair{"token", &b.token}}) {
-        const toml::node* n = e->get(key);
-        if (n == nullptr) continue;
-        auto v = n->value<std::string>();
-        if (!v) return config_error(source, std::string("bridge.") + key + " must be a string");
-        *out = *v;
-      }
-      if (b.module.empty()) return config_error(source, "a [[bridge]] needs module = \"<path of a PKCS#11 library>\"");
+      FH_ASSIGN_OR_RETURN(BridgeConfig b, read_bridge(*e, c.bridges.size() + 1, source));
       c.bridges.push_back(std::move(b));
     }
   }
@@ -247,6 +239,65 @@ Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::
     out.insert(static_cast<unsigned long>(v->get()));
   }
   return out;
+}
+
+// One [[bridge]] table; every message names the entry ("[[bridge]] #2 (module …)").
+Result<BridgeConfig> read_bridge(const toml::table& e, size_t index, const std::string& source) {
+  BridgeConfig b;
+  std::string where = "[[bridge]] #" + std::to_string(index);
+  auto error = [&](const std::string& what) { return config_error(source, where + ": " + what); };
+  auto text = [&](const char* key) -> Result<std::optional<std::string>> {
+    const toml::node* n = e.get(key);
+    if (n == nullptr) return std::optional<std::string>();
+    auto v = n->value<std::string>();
+    if (!v || !n->is_string()) return error(std::string(key) + " must be a string");
+    return std::optional<std::string>(*v);
+  };
+  FH_ASSIGN_OR_RETURN(std::optional<std::string> module, text("module"));
+  if (!module || module->empty()) return error("needs module = \"<path of a PKCS#11 library>\"");
+  b.module = *module;
+  where += " (module " + b.module + ")";
+  for (const auto& [k, v] : e) {
+    (void)v;
+    if (!kKnown.at("bridge").count(std::string(k.str())))
+      return error("unknown key " + std::string(k.str()) + " (module, token, serial, uri, mechanisms)");
+  }
+
+  FH_ASSIGN_OR_RETURN(std::optional<std::string> token, text("token"));
+  FH_ASSIGN_OR_RETURN(std::optional<std::string> serial, text("serial"));
+  FH_ASSIGN_OR_RETURN(std::optional<std::string> uri, text("uri"));
+  if (int(token.has_value()) + int(serial.has_value()) + int(uri.has_value()) > 1)
+    return error("token, serial and uri each select the token: give one of them");
+  if (token) {
+    if (Status ok = check_token_field("token", *token); !ok) return error(ok.error().message);
+    b.selector.label = *token;
+  } else if (serial) {
+    if (Status ok = check_token_field("serial", *serial); !ok) return error(ok.error().message);
+    b.selector.serial = *serial;
+  } else if (uri) {
+    auto selector = token_selector_from_uri(*uri);
+    if (!selector.ok()) return error("uri: " + selector.error().message);
+    b.selector = std::move(*selector);
+  }
+
+  if (const toml::node* n = e.get("mechanisms")) {
+    const toml::array* list = n->as_array();
+    if (list == nullptr || list->empty())
+      return error("mechanisms must be a non-empty list of names (\"CKM_ECDSA\") or numbers; leave it out to allow "
+                   "every mechanism of the library");
+    for (const toml::node& item : *list) {
+      if (const toml::value<int64_t>* number = item.as_integer(); number != nullptr && number->get() >= 0) {
+        b.mechanisms.insert(static_cast<unsigned long>(number->get()));  // a vendor's, which has no name
+        continue;
+      }
+      std::optional<std::string> name = item.value<std::string>();
+      if (!name || !item.is_string()) return error("mechanisms must hold names (\"CKM_ECDSA\") or numbers (0x1041)");
+      std::optional<CK_MECHANISM_TYPE> type = mechanism_from_name(*name);
+      if (!type) return error("mechanisms: unknown mechanism \"" + *name + "\"");
+      b.mechanisms.insert(*type);
+    }
+  }
+  return b;
 }
 }  // namespace
 

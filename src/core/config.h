@@ -6,6 +6,7 @@
 #pragma once
 
 #include "base/object_store.h"
+#include "base/pkcs11_uri.h"
 #include "base/result.h"
 
 #include <cstdint>
@@ -29,13 +30,21 @@ inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;
 struct MechanismPolicy {
   std::set<unsigned long> allow;  // empty: everything the registry has
   std::set<unsigned long> deny;
+
+  bool empty() const { return allow.empty() && deny.empty(); }
+  bool permits(unsigned long type) const { return (allow.empty() || allow.count(type) != 0) && deny.count(type) == 0; }
 };
 
 // One [[bridge]]: a slot backend over a token of another PKCS#11 library
 // (src/backends/bridge). Bridge i's slots get the ids App::kBridgeBase + i·kBridgeSpan + j.
 struct BridgeConfig {
   std::string module;  // the library's path
-  std::string token;   // only the slot whose token has this label; empty: every slot with a token
+  // From one of token = "<label>", serial = "<serial>" or uri = "pkcs11:…": the one
+  // slot whose token it matches (found again by it after a failure). Empty: a slot for
+  // every slot of the library with a token at start.
+  TokenSelector selector;
+  // mechanisms = ["CKM_ECDSA", …]: only these, of what the library offers (empty: all).
+  std::set<unsigned long> mechanisms;
 };
 
 struct Config {

@@ -16,14 +16,28 @@ Result<std::shared_ptr<Core>> Core::open(Config cfg, std::shared_ptr<store::Obje
   return std::shared_ptr<Core>(new Core(std::move(cfg), std::move(store), login_grace));
 }
 
-void Core::add_backend(BackendMaker maker) { makers_.push_back(std::move(maker)); }
+void Core::add_backend(BackendMaker maker, MechanismPolicy policy) {
+  backends_.push_back(BackendEntry{std::move(maker), std::move(policy)});
+}
+
+bool Core::has_mechanism_policy() const {
+  if (!cfg_.token_policy.empty()) return true;
+  return std::any_of(backends_.begin(), backends_.end(), [](const BackendEntry& e) { return !e.policy.empty(); });
+}
 
 std::unique_ptr<App> Core::open_app(AppOptions options) {
   std::vector<std::unique_ptr<Backend>> bridges;
-  for (size_t i = 0; i < makers_.size(); ++i) {
-    auto b = makers_[i](App::kBridgeBase + i * App::kBridgeSpan);
-    if (b.ok()) bridges.push_back(std::move(*b));
-    else log().error("a slot backend could not start for {}: {}", options.identity, b.error().message);
+  bridges.reserve(backends_.size());
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    auto b = backends_[i].maker(App::kBridgeBase + i * App::kBridgeSpan);
+    if (b.ok()) {
+      bridges.push_back(std::move(*b));
+    } else {
+      // Backend i keeps its place (nullptr: no slots), so that backend i + 1 is still
+      // bridges[i + 1] — the App routes session handles by place.
+      log().error("a slot backend could not start for {}: {}", options.identity, b.error().message);
+      bridges.push_back(nullptr);
+    }
   }
   auto keystore = std::make_unique<Hsm>(*this);
   return std::make_unique<App>(*this, std::move(options), std::move(keystore), std::move(bridges));

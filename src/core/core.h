@@ -29,6 +29,13 @@ struct CoreStatus {
 // Makes one application's instance of a backend; its session handles start at `base`.
 using BackendMaker = std::function<Result<std::unique_ptr<Backend>>(CK_SESSION_HANDLE base)>;
 
+// A backend every application gets, and the mechanism policy of all its slots (a
+// [[bridge]]'s `mechanisms`), which the App applies with the per-token policy.
+struct BackendEntry {
+  BackendMaker maker;
+  MechanismPolicy policy;
+};
+
 class Core : public std::enable_shared_from_this<Core> {
  public:
   // `login_grace`: how long a token key stays after the last application logged out (0 in
@@ -41,8 +48,14 @@ class Core : public std::enable_shared_from_this<Core> {
   const std::shared_ptr<store::ObjectStore>& store_ptr() const { return store_; }
   TokenKeyCache& keys() { return keys_; }
 
-  // Adds a backend every application gets (a bridge), before the first open_app.
-  void add_backend(BackendMaker maker);
+  // Adds a backend every application gets (a bridge), before the first open_app. The
+  // i-th added is the App's bridge i, with the handles from kBridgeBase + i·kBridgeSpan;
+  // a maker that fails for an application is logged and leaves place i empty.
+  void add_backend(BackendMaker maker, MechanismPolicy policy = {});
+  // The policy of the i-th added backend (nullptr past the last).
+  const MechanismPolicy* backend_policy(size_t i) const { return i < backends_.size() ? &backends_[i].policy : nullptr; }
+  // Whether any mechanism policy is configured (per token or per backend).
+  bool has_mechanism_policy() const;
 
   std::unique_ptr<App> open_app(AppOptions options);
   CoreStatus status() const;
@@ -56,7 +69,7 @@ class Core : public std::enable_shared_from_this<Core> {
   Config cfg_;
   std::shared_ptr<store::ObjectStore> store_;
   TokenKeyCache keys_;
-  std::vector<BackendMaker> makers_;
+  std::vector<BackendEntry> backends_;
   mutable std::mutex apps_mu_;
   std::set<App*> apps_;
 };

@@ -27,8 +27,9 @@ CK_RV fh_C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG
   return guard("C_GetSlotList", [&]() -> Status {
     FH_HSM(h);
     FH_NOT_NULL(pulCount);
-    (void)tokenPresent;  // every slot holds a token (the free slot an uninitialised one)
-    FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, h->slots());
+    // A keystore slot always holds a token (the free slot an uninitialised one); a
+    // bridged slot may have lost its token.
+    FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, h->slot_list(tokenPresent != CK_FALSE));
     return write_list(slots, pSlotList, pulCount);
   });
 }

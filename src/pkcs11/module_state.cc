@@ -159,7 +159,7 @@ Result<std::unique_ptr<ModuleState>> start_embedded(const Config& cfg) {
     return store.error();
   }
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core, Core::open(cfg, std::move(*store)));
-  for (const BridgeConfig& b : cfg.bridges) core->add_backend(bridge::bridge_maker(b));
+  bridge::add_bridges(*core, cfg.bridges);
   auto state = std::make_unique<ModuleState>();
   state->app = core->open_app(AppOptions{});
   state->core = std::move(core);

@@ -103,7 +103,7 @@ Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config)
   }
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core,
                       Core::open(cfg, std::move(*store), std::chrono::milliseconds(config.login_grace_ms)));
-  for (const BridgeConfig& b : cfg.bridges) core->add_backend(bridge::bridge_maker(b));
+  bridge::add_bridges(*core, cfg.bridges);
   log().info("serving the store {}", cfg.store_path);
   Pkcs11ServiceOptions o;
   o.max_message = config.limits.max_message;

@@ -1,6 +1,6 @@
 // End-to-end runs of the built `ferrohsm` binary on a fresh store.
 #include "cli_fixture.h"
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 #include "test_keys.h"
 
 #include <set>

@@ -2,7 +2,7 @@
 #include "commands.h"
 #include "key_common.h"
 #include "keygen.h"
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,7 @@
 #include "key_common.h"
 
 #include "core/mech/curves.h"
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 
 namespace ferrohsm::cli {
 

@@ -2,7 +2,7 @@
 
 #include "core/mech/curves.h"
 #include "key_common.h"
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 
 #include <array>
 

@@ -5,7 +5,7 @@
 #include "core/app.h"
 #include "core/hsm.h"
 #include "options.h"
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 
 #include <string>
 #include <vector>

@@ -2,6 +2,7 @@
 #include "backends/bridge/bridge_backend.h"
 
 #include "backends/bridge/ck_template.h"
+#include "core/core.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "core/app.h"
@@ -19,67 +20,42 @@ CK_UTF8CHAR_PTR pin_ptr(std::string_view pin) {
   return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data()));
 }
 
-Error from_client(const client::Error& e) {
-  return make_error(e.rv != CKR_OK ? e.rv : CKR_DEVICE_ERROR, e.message);
-}
-
 }  // namespace
 
-Status forward_rv(CK_RV rv, const char* function) {
-  if (rv == CKR_OK) return {};
-  return make_error(rv, std::string("bridged ") + function + ": " + rv_name(rv));
-}
-
-Result<std::unique_ptr<BridgeBackend>> BridgeBackend::open(const BridgeConfig& config, CK_SESSION_HANDLE base) {
-  auto module = client::Module::load(config.module);
-  if (!module.ok()) return from_client(module.error());
-  std::vector<CK_SLOT_ID> under;
-  if (!config.token.empty()) {
-    auto slot = (*module)->find_token(config.token);
-    if (!slot.ok()) return from_client(slot.error());
-    under.push_back(*slot);
-  } else {
-    auto slots = (*module)->slots(true);
-    if (!slots.ok()) return from_client(slots.error());
-    under = std::move(*slots);
-  }
-  if (under.size() >= App::kBridgeSpan) under.resize(App::kBridgeSpan - 1);
-  return std::unique_ptr<BridgeBackend>(new BridgeBackend(std::move(*module), base, std::move(under)));
-}
-
-std::unique_ptr<BridgeBackend> BridgeBackend::without_slots(CK_SESSION_HANDLE base) {
-  return std::unique_ptr<BridgeBackend>(new BridgeBackend(nullptr, base, {}));
-}
-
-BridgeBackend::BridgeBackend(std::shared_ptr<client::Module> module, CK_SESSION_HANDLE base,
-                             std::vector<CK_SLOT_ID> under_slots)
-    : module_(std::move(module)),
-      f_(module_ ? module_->functions() : nullptr),
-      base_(base),
-      under_slots_(std::move(under_slots)) {}
-
-BridgeBackend::~BridgeBackend() { wipe(); }
-
 std::function<Result<std::unique_ptr<Backend>>(CK_SESSION_HANDLE)> bridge_maker(BridgeConfig config) {
-  return [config = std::move(config)](CK_SESSION_HANDLE base) -> Result<std::unique_ptr<Backend>> {
-    auto b = BridgeBackend::open(config, base);
-    if (b.ok()) return std::unique_ptr<Backend>(std::move(*b));
-    // The App numbers its bridges by their place in the configuration, so a bridge that
-    // cannot start still takes its place: with no slots, until the next C_Initialize.
-    log().error("bridge {}{}: {} — its slots are missing", config.module,
-                config.token.empty() ? "" : " token \"" + config.token + "\"", b.error().message);
-    return std::unique_ptr<Backend>(BridgeBackend::without_slots(base));
+  struct Opened {
+    std::mutex mu;
+    std::shared_ptr<Bridge> bridge;
+  };
+  auto opened = std::make_shared<Opened>();
+  return [config = std::move(config), opened](CK_SESSION_HANDLE base) -> Result<std::unique_ptr<Backend>> {
+    std::lock_guard lock(opened->mu);
+    if (!opened->bridge) {
+      auto b = Bridge::open(config, base);
+      if (!b.ok()) return b.error();
+      opened->bridge = std::move(*b);
+    }
+    return std::unique_ptr<Backend>(std::make_unique<BridgeBackend>(opened->bridge, base));
   };
 }
 
-Result<CK_SLOT_ID> BridgeBackend::under_slot(CK_SLOT_ID slot) const {
-  if (slot < base_ || slot - base_ >= under_slots_.size())
+void add_bridges(Core& core, const std::vector<BridgeConfig>& bridges) {
+  for (const BridgeConfig& b : bridges) core.add_backend(bridge_maker(b), MechanismPolicy{b.mechanisms, {}});
+}
+
+BridgeBackend::BridgeBackend(std::shared_ptr<Bridge> bridge, CK_SESSION_HANDLE base)
+    : bridge_(std::move(bridge)), f_(bridge_->library().functions()), base_(base) {}
+
+BridgeBackend::~BridgeBackend() { wipe(); }
+
+Result<size_t> BridgeBackend::index_of(CK_SLOT_ID slot) const {
+  if (slot < base_ || slot - base_ >= bridge_->slot_count())
     return make_error(CKR_SLOT_ID_INVALID, "no bridged slot " + std::to_string(slot));
-  return under_slots_[slot - base_];
+  return static_cast<size_t>(slot - base_);
 }
 
 Result<BridgeBackend::Lease> BridgeBackend::lease_of(CK_SESSION_HANDLE h) const {
-  std::shared_ptr<Sess> s;
+  std::shared_ptr<BridgeSession> s;
   {
     std::shared_lock lock(mu_);
     auto it = sessions_.find(h);
@@ -87,20 +63,25 @@ Result<BridgeBackend::Lease> BridgeBackend::lease_of(CK_SESSION_HANDLE h) const 
   }
   if (s != nullptr) {
     std::shared_lock hold(s->gate);
-    if (!s->closed) return Lease{s, std::move(hold), s->under};
+    if (!s->closed.load()) {
+      const CK_SESSION_HANDLE under = s->under;
+      return Lease{std::move(s), std::move(hold), under};
+    }
   }
   return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
 }
 
-CK_RV BridgeBackend::retire(const std::shared_ptr<Sess>& s) {
-  std::unique_lock hold(s->gate);
-  if (s->closed) return CKR_SESSION_HANDLE_INVALID;
-  s->closed = true;
-  return f_->C_CloseSession(s->under);
+void BridgeBackend::settle(Lease& lease, CK_RV rv) const {
+  lease.hold.unlock();  // the bridge may end the session: it waits for calls to let go
+  bridge_->settle_session(*lease.s, rv);
+}
+
+void BridgeBackend::sweep_locked() {
+  std::erase_if(sessions_, [](const auto& entry) { return entry.second->closed.load(); });
 }
 
 Result<CK_FUNCTION_LIST_3_0*> BridgeBackend::f3() const {
-  if (module_ == nullptr || module_->version().major < 3)
+  if (bridge_->library().version().major < 3)
     return make_error(CKR_FUNCTION_NOT_SUPPORTED, "the bridged library has no PKCS#11 3.0 functions");
   return reinterpret_cast<CK_FUNCTION_LIST_3_0*>(f_);
 }
@@ -108,77 +89,113 @@ Result<CK_FUNCTION_LIST_3_0*> BridgeBackend::f3() const {
 // --- slots and tokens ---------------------------------------------------------------------
 
 Result<std::vector<CK_SLOT_ID>> BridgeBackend::slots() {
-  std::vector<CK_SLOT_ID> out(under_slots_.size());
+  std::vector<CK_SLOT_ID> out(bridge_->slot_count());
   for (size_t j = 0; j < out.size(); ++j) out[j] = base_ + j;
   return out;
 }
 
+bool BridgeBackend::token_present(CK_SLOT_ID slot) {
+  auto j = index_of(slot);
+  return j.ok() && bridge_->bind(*j).ok();
+}
+
+// Always answers: a slot without its token is still a slot (CKF_TOKEN_PRESENT clear).
 Result<CK_SLOT_INFO> BridgeBackend::slot_info(CK_SLOT_ID slot) {
-  FH_ASSIGN_OR_RETURN(CK_SLOT_ID u, under_slot(slot));
-  CK_SLOT_INFO info{};
-  FH_TRY(forward_rv(f_->C_GetSlotInfo(u, &info), "C_GetSlotInfo"));
+  FH_ASSIGN_OR_RETURN(size_t j, index_of(slot));
+  auto info = bridge_->with_token(j, [&](const Bridge::Binding& b) -> Result<CK_SLOT_INFO> {
+    CK_SLOT_INFO si{};
+    if (CK_RV rv = f_->C_GetSlotInfo(b.under, &si); rv != CKR_OK) {
+      bridge_->lost(j, b.generation, std::string("C_GetSlotInfo: ") + rv_name(rv));
+      return make_error(rv);
+    }
+    FH_TRY(bridge_->look(j, b));  // the token is still the one this slot serves
+    si.flags |= CKF_REMOVABLE_DEVICE | CKF_TOKEN_PRESENT;
+    bridge_->seen_slot_info(j, si);
+    return si;
+  });
+  if (!info.ok()) return bridge_->absent_slot_info(j);
   return info;
 }
 
 Result<CK_TOKEN_INFO> BridgeBackend::token_info(CK_SLOT_ID slot) {
-  FH_ASSIGN_OR_RETURN(CK_SLOT_ID u, under_slot(slot));
-  CK_TOKEN_INFO info{};
-  FH_TRY(forward_rv(f_->C_GetTokenInfo(u, &info), "C_GetTokenInfo"));
-  return info;
+  FH_ASSIGN_OR_RETURN(size_t j, index_of(slot));
+  return bridge_->with_token(j, [&](const Bridge::Binding& b) { return bridge_->look(j, b); });
 }
 
 std::optional<std::string> BridgeBackend::token_label(CK_SLOT_ID slot) {
   auto info = token_info(slot);
-  if (!info.ok() || !(info->flags & CKF_TOKEN_INITIALIZED)) return std::nullopt;
+  if (!info.ok()) {
+    auto j = index_of(slot);
+    return j.ok() ? bridge_->last_label(*j) : std::nullopt;  // a lost token keeps its name
+  }
+  if (!(info->flags & CKF_TOKEN_INITIALIZED)) return std::nullopt;
   return client::trim_label(info->label, sizeof info->label);
 }
 
 Result<std::vector<MechanismCaps>> BridgeBackend::mechanisms(CK_SLOT_ID slot) {
-  FH_ASSIGN_OR_RETURN(CK_SLOT_ID u, under_slot(slot));
-  CK_ULONG n = 0;
-  FH_TRY(forward_rv(f_->C_GetMechanismList(u, nullptr, &n), "C_GetMechanismList"));
-  std::vector<CK_MECHANISM_TYPE> types(n);
-  FH_TRY(forward_rv(f_->C_GetMechanismList(u, types.data(), &n), "C_GetMechanismList"));
-  types.resize(n);
-  std::vector<MechanismCaps> out;
-  out.reserve(n);
-  for (CK_MECHANISM_TYPE t : types) {
-    MechanismCaps c{t, {}};
-    FH_TRY(forward_rv(f_->C_GetMechanismInfo(u, t, &c.info), "C_GetMechanismInfo"));
-    out.push_back(c);
-  }
-  return out;
+  FH_ASSIGN_OR_RETURN(size_t j, index_of(slot));
+  return bridge_->with_token(j, [&](const Bridge::Binding& b) -> Result<std::vector<MechanismCaps>> {
+    const CK_SLOT_ID u = b.under;
+    auto checked = [&](CK_RV rv, const char* fn) { return forward_rv(bridge_->settle_slot(j, b, rv, fn), fn); };
+    CK_ULONG n = 0;
+    FH_TRY(checked(f_->C_GetMechanismList(u, nullptr, &n), "C_GetMechanismList"));
+    std::vector<CK_MECHANISM_TYPE> types(n);
+    FH_TRY(checked(f_->C_GetMechanismList(u, types.data(), &n), "C_GetMechanismList"));
+    types.resize(n);
+    std::vector<MechanismCaps> out;
+    out.reserve(n);
+    for (CK_MECHANISM_TYPE t : types) {
+      MechanismCaps c{t, {}};
+      FH_TRY(checked(f_->C_GetMechanismInfo(u, t, &c.info), "C_GetMechanismInfo"));
+      out.push_back(c);
+    }
+    return out;
+  });
 }
 
 Status BridgeBackend::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_view label) {
-  FH_ASSIGN_OR_RETURN(CK_SLOT_ID u, under_slot(slot));
+  FH_ASSIGN_OR_RETURN(size_t j, index_of(slot));
   std::string padded = client::padded_label(label);
-  return forward_rv(f_->C_InitToken(u, pin_ptr(so_pin), so_pin.size(), reinterpret_cast<CK_UTF8CHAR_PTR>(padded.data())),
-                    "C_InitToken");
+  return bridge_->with_token(j, [&](const Bridge::Binding& b) {
+    CK_RV rv =
+        f_->C_InitToken(b.under, pin_ptr(so_pin), so_pin.size(), reinterpret_cast<CK_UTF8CHAR_PTR>(padded.data()));
+    return forward_rv(bridge_->settle_slot(j, b, rv, "C_InitToken"), "C_InitToken");
+  });
 }
 
 // --- sessions and login -----------------------------------------------------------------------
 
 Result<CK_SESSION_HANDLE> BridgeBackend::open_session(CK_SLOT_ID slot, CK_FLAGS flags) {
-  FH_ASSIGN_OR_RETURN(CK_SLOT_ID u, under_slot(slot));
-  CK_SESSION_HANDLE uh = CK_INVALID_HANDLE;
-  FH_TRY(forward_rv(f_->C_OpenSession(u, flags, nullptr, nullptr, &uh), "C_OpenSession"));
-  std::unique_lock lock(mu_);
-  if (next_ >= App::kBridgeSpan) {
-    lock.unlock();
-    f_->C_CloseSession(uh);
-    return make_error(CKR_SESSION_COUNT, "this application has used every session handle of the bridge");
-  }
-  CK_SESSION_HANDLE h = base_ + next_++;
-  auto s = std::make_shared<Sess>();
-  s->under = uh;
-  s->slot = slot;
-  sessions_.emplace(h, std::move(s));
-  return h;
+  FH_ASSIGN_OR_RETURN(size_t j, index_of(slot));
+  return bridge_->with_token(j, [&](const Bridge::Binding& b) -> Result<CK_SESSION_HANDLE> {
+    FH_TRY(bridge_->look(j, b));  // the library's slot still holds this slot's token
+    CK_SESSION_HANDLE uh = CK_INVALID_HANDLE;
+    CK_RV rv = f_->C_OpenSession(b.under, flags, nullptr, nullptr, &uh);
+    FH_TRY(forward_rv(bridge_->settle_slot(j, b, rv, "C_OpenSession"), "C_OpenSession"));
+    Library& lib = bridge_->library();
+    lib.session_opened();
+    auto s = std::make_shared<BridgeSession>();
+    s->under = uh;
+    s->slot = slot;
+    s->index = j;
+    s->generation = b.generation;
+    std::unique_lock lock(mu_);
+    sweep_locked();
+    const bool full = next_ >= App::kBridgeSpan;
+    if (full || !bridge_->adopt(j, b, s)) {
+      lock.unlock();
+      bridge_->retire(*s);
+      if (full) return make_error(CKR_SESSION_COUNT, "this application has used every session handle of the bridge");
+      return make_error(CKR_TOKEN_NOT_PRESENT, "the token went away while the session was opened");
+    }
+    CK_SESSION_HANDLE h = base_ + next_++;
+    sessions_.emplace(h, std::move(s));
+    return h;
+  });
 }
 
 Status BridgeBackend::close_session(CK_SESSION_HANDLE h) {
-  std::shared_ptr<Sess> s;
+  std::shared_ptr<BridgeSession> s;
   {
     std::unique_lock lock(mu_);
     auto it = sessions_.find(h);
@@ -186,14 +203,14 @@ Status BridgeBackend::close_session(CK_SESSION_HANDLE h) {
     s = std::move(it->second);
     sessions_.erase(it);
   }
-  return forward_rv(retire(s), "C_CloseSession");
+  return forward_rv(bridge_->retire(*s), "C_CloseSession");
 }
 
 // Only this application's sessions: the library's C_CloseAllSessions would close those of
 // every application of the process (a server's other connections).
 Status BridgeBackend::close_all_sessions(CK_SLOT_ID slot) {
-  FH_TRY(under_slot(slot));
-  std::vector<std::shared_ptr<Sess>> closing;
+  FH_TRY(index_of(slot));
+  std::vector<std::shared_ptr<BridgeSession>> closing;
   {
     std::unique_lock lock(mu_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -205,15 +222,17 @@ Status BridgeBackend::close_all_sessions(CK_SLOT_ID slot) {
       }
     }
   }
-  for (const auto& s : closing) retire(s);
+  for (const auto& s : closing) bridge_->retire(*s);
   return {};
 }
 
 Result<CK_SESSION_INFO> BridgeBackend::session_info(CK_SESSION_HANDLE h) {
   FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
-  const CK_SESSION_HANDLE u = lease.under;
   CK_SESSION_INFO info{};
-  FH_TRY(forward_rv(f_->C_GetSessionInfo(u, &info), "C_GetSessionInfo"));
+  if (CK_RV rv = f_->C_GetSessionInfo(lease.under, &info); rv != CKR_OK) {
+    settle(lease, rv);
+    return forward_rv(rv, "C_GetSessionInfo").error();
+  }
   info.slotID = lease.s->slot;  // FerroHSM's id, not the library's
   return info;
 }
@@ -221,13 +240,15 @@ Result<CK_SESSION_INFO> BridgeBackend::session_info(CK_SESSION_HANDLE h) {
 Result<CK_SLOT_ID> BridgeBackend::session_slot(CK_SESSION_HANDLE h) {
   std::shared_lock lock(mu_);
   auto it = sessions_.find(h);
-  if (it == sessions_.end()) return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
+  if (it == sessions_.end() || it->second->closed.load())
+    return make_error(CKR_SESSION_HANDLE_INVALID, "no session " + std::to_string(h));
   return it->second->slot;
 }
 
 size_t BridgeBackend::session_count() {
   std::shared_lock lock(mu_);
-  return sessions_.size();
+  return static_cast<size_t>(std::count_if(sessions_.begin(), sessions_.end(),
+                                           [](const auto& entry) { return !entry.second->closed.load(); }));
 }
 
 Status BridgeBackend::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) {
@@ -303,27 +324,31 @@ Status BridgeBackend::find_final(CK_SESSION_HANDLE h) {
 void BridgeBackend::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
   auto lease = lease_of(h);
   if (!lease.ok()) return;
+  CK_RV rv = CKR_OK;
   if (auto f = f3(); f.ok()) {
-    (*f)->C_SessionCancel(lease->under, op_kind_info(kind).cancel_flag);
+    rv = (*f)->C_SessionCancel(lease->under, op_kind_info(kind).cancel_flag);
   } else if (kind == OpKind::Find) {
-    f_->C_FindObjectsFinal(lease->under);
+    rv = f_->C_FindObjectsFinal(lease->under);
   } else {
     // A 2.40 library has no way to end an operation but to finish it: it ends at the
     // application's next call of that operation (or the session's end).
     log().debug("bridge: a 2.40 library cannot cancel the operation of session {}", h);
   }
-  std::lock_guard lock(lease->s->mech_mu);
-  if (kind == OpKind::MessageEncrypt) lease->s->message_mech[0].reset();
-  if (kind == OpKind::MessageDecrypt) lease->s->message_mech[1].reset();
+  {
+    std::lock_guard lock(lease->s->mech_mu);
+    if (kind == OpKind::MessageEncrypt) lease->s->message_mech[0].reset();
+    if (kind == OpKind::MessageDecrypt) lease->s->message_mech[1].reset();
+  }
+  if (rv != CKR_OK) settle(*lease, rv);
 }
 
 void BridgeBackend::wipe() {
-  std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<Sess>> closing;
+  std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<BridgeSession>> closing;
   {
     std::unique_lock lock(mu_);
     closing.swap(sessions_);
   }
-  for (const auto& [h, s] : closing) retire(s);
+  for (const auto& [h, s] : closing) bridge_->retire(*s);
 }
 
 }  // namespace ferrohsm::bridge

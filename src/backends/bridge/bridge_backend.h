@@ -1,35 +1,38 @@
 // The bridge: a slot backend (core/backend.h) served by the tokens of another PKCS#11
 // library — SoftHSMv2 in the tests, a vendor HSM in production — configured by a
 // [[bridge]] in ferrohsm.toml. One BridgeBackend is one application's view of one
-// [[bridge]]; the library itself is loaded and initialised once per process
-// (client::Module, shared by path).
+// [[bridge]]; what the process has once — the library (library.h) and the slots with
+// their tokens, failures and recovery (bridge.h) — is shared by every application.
 //
 // Ids: the App gives bridge i the handles from base = App::kBridgeBase + i·kBridgeSpan.
-// Its slots take the same numbers — the j-th bridged slot is FerroHSM slot base + j, in
-// the order of the library's C_GetSlotList(token present), or the one slot whose token
-// has the configured label — and its sessions are base + 1, base + 2 … (never reused),
-// each mapped to the library's own session. Object handles are the library's.
+// Its slots take the same numbers — bridged slot j is FerroHSM slot base + j: the one
+// slot of the configured token (token, serial or uri), or with no selector the j-th slot
+// of the library with a token at start — and keep them while their tokens come and go.
+// Its sessions are base + 1, base + 2 … (never reused), each mapped to the library's own
+// session. Object handles are the library's.
 //
 // Every call is forwarded with its arguments and answers with the library's return
-// code; the App's own checks (visibility, the per-token mechanism policy) and the
-// PKCS#11 layer's argument checks come first.
+// code; the App's own checks (visibility, the mechanism policy) and the PKCS#11 layer's
+// argument checks come first. A session whose token was lost answers
+// CKR_SESSION_HANDLE_INVALID; a slot without its token CKR_TOKEN_NOT_PRESENT.
 #pragma once
 
+#include "backends/bridge/bridge.h"
 #include "core/backend.h"
 #include "core/config.h"
 
-#include <ferrohsm/client/module.h>
-
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <type_traits>
 #include <unordered_map>
 
-namespace ferrohsm::bridge {
+namespace ferrohsm {
+class Core;
+}
 
-// The library's return code as a Status ("C_Sign: CKR_PIN_INCORRECT").
-Status forward_rv(CK_RV rv, const char* function);
+namespace ferrohsm::bridge {
 
 // A library call on the session `h` of the calling member function (BridgeBackend::call).
 #define FH_BRIDGE(fn, ...) call(h, &CK_FUNCTION_LIST::fn, #fn __VA_OPT__(, ) __VA_ARGS__)
@@ -37,15 +40,12 @@ Status forward_rv(CK_RV rv, const char* function);
 
 class BridgeBackend final : public Backend {
  public:
-  // Loads the library (once per process) and picks its slots. A library that cannot be
-  // loaded, or a configured token that is not there, is an error; the caller logs it.
-  static Result<std::unique_ptr<BridgeBackend>> open(const BridgeConfig& config, CK_SESSION_HANDLE base);
-  // A bridge whose library did not start: it keeps its place (and handle range) with no slots.
-  static std::unique_ptr<BridgeBackend> without_slots(CK_SESSION_HANDLE base);
+  BridgeBackend(std::shared_ptr<Bridge> bridge, CK_SESSION_HANDLE base);
   ~BridgeBackend() override;
 
   // --- slots and tokens ---------------------------------------------------------------
   Result<std::vector<CK_SLOT_ID>> slots() override;
+  bool token_present(CK_SLOT_ID slot) override;
   Result<CK_SLOT_INFO> slot_info(CK_SLOT_ID slot) override;
   Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot) override;
   std::optional<std::string> token_label(CK_SLOT_ID slot) override;
@@ -142,34 +142,23 @@ class BridgeBackend final : public Backend {
   void wipe() override;
 
  private:
-  // One session of this application. Calls hold `gate` shared for their whole call into
-  // the library; closing holds it exclusively, so a call racing C_CloseSession finishes
-  // (or sees `closed`) before the library's handle is closed — and can never land on a
-  // session the library later opens under the same number for another application.
-  struct Sess {
-    CK_SESSION_HANDLE under = CK_INVALID_HANDLE;  // the library's handle
-    CK_SLOT_ID slot = 0;                          // FerroHSM's slot id
-    std::shared_mutex gate;
-    bool closed = false;  // written with `gate` held exclusively
-    std::mutex mech_mu;
-    std::optional<CK_MECHANISM_TYPE> message_mech[2];  // of the active message-based operations, by CipherDir
-  };
   // A session held open for one call.
   struct Lease {
-    std::shared_ptr<Sess> s;
+    std::shared_ptr<BridgeSession> s;
     std::shared_lock<std::shared_mutex> hold;
     CK_SESSION_HANDLE under;
   };
 
-  BridgeBackend(std::shared_ptr<client::Module> module, CK_SESSION_HANDLE base, std::vector<CK_SLOT_ID> under_slots);
-
-  // The library's slot behind a FerroHSM slot id, or CKR_SLOT_ID_INVALID.
-  Result<CK_SLOT_ID> under_slot(CK_SLOT_ID slot) const;
+  // The bridge's slot j behind a FerroHSM slot id, or CKR_SLOT_ID_INVALID.
+  Result<size_t> index_of(CK_SLOT_ID slot) const;
   // The library's session behind a FerroHSM session handle, held for one call, or
-  // CKR_SESSION_HANDLE_INVALID.
+  // CKR_SESSION_HANDLE_INVALID (never opened, closed, or ended with its token).
   Result<Lease> lease_of(CK_SESSION_HANDLE h) const;
-  // Closes the library's session once no call holds it.
-  CK_RV retire(const std::shared_ptr<Sess>& s);
+  // After a call that failed: lets go of the session, then tells the bridge what the
+  // code says about it or its token (Bridge::settle_session).
+  void settle(Lease& lease, CK_RV rv) const;
+  // Forgets sessions that ended with their token (mu_ held).
+  void sweep_locked();
   // The 3.0 table, or CKR_FUNCTION_NOT_SUPPORTED for a library with a 2.40 table only.
   Result<CK_FUNCTION_LIST_3_0*> f3() const;
   // One call of the library's on its session behind h, held until the call returns; the
@@ -178,25 +167,32 @@ class BridgeBackend final : public Backend {
   template <class List, class Fn, class... Args>
   Status call(CK_SESSION_HANDLE h, Fn List::*fn, const char* name, Args... args) const {
     FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
+    CK_RV rv;
     if constexpr (std::is_same_v<List, CK_FUNCTION_LIST_3_0>) {
       FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-      return forward_rv((f->*fn)(lease.under, args...), name);
+      rv = (f->*fn)(lease.under, args...);
     } else {
-      return forward_rv((f_->*fn)(lease.under, args...), name);
+      rv = (f_->*fn)(lease.under, args...);
     }
+    if (rv != CKR_OK) settle(lease, rv);
+    return forward_rv(rv, name);
   }
 
-  std::shared_ptr<client::Module> module_;
+  std::shared_ptr<Bridge> bridge_;
   CK_FUNCTION_LIST* f_;
   CK_SESSION_HANDLE base_;
-  std::vector<CK_SLOT_ID> under_slots_;  // FerroHSM slot base_ + j is the library's under_slots_[j]
 
   mutable std::shared_mutex mu_;
-  std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<Sess>> sessions_;
+  std::unordered_map<CK_SESSION_HANDLE, std::shared_ptr<BridgeSession>> sessions_;
   CK_SESSION_HANDLE next_ = 1;  // the next session is base_ + next_
 };
 
-// What a composition root registers with Core::add_backend for one [[bridge]].
+// What a composition root registers with Core::add_backend for one [[bridge]]: the
+// first application opens the bridge (loads the library, pins the slots); every
+// application gets its own BridgeBackend on it. A library that cannot be loaded is the
+// maker's error (the App keeps the bridge's place empty).
 std::function<Result<std::unique_ptr<Backend>>(CK_SESSION_HANDLE)> bridge_maker(BridgeConfig config);
+// Registers every [[bridge]], in the configuration's order, with its mechanism list.
+void add_bridges(Core& core, const std::vector<BridgeConfig>& bridges);
 
 }  // namespace ferrohsm::bridge

@@ -148,8 +148,12 @@ Status BridgeBackend::message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_ME
   FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
   const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  if (d == CipherDir::Encrypt) FH_TRY(forward_rv(f->C_MessageEncryptInit(u, mech(m), key), "C_MessageEncryptInit"));
-  else FH_TRY(forward_rv(f->C_MessageDecryptInit(u, mech(m), key), "C_MessageDecryptInit"));
+  const bool enc = d == CipherDir::Encrypt;
+  CK_RV rv = enc ? f->C_MessageEncryptInit(u, mech(m), key) : f->C_MessageDecryptInit(u, mech(m), key);
+  if (rv != CKR_OK) {
+    settle(lease, rv);
+    return forward_rv(rv, enc ? "C_MessageEncryptInit" : "C_MessageDecryptInit");
+  }
   std::lock_guard lock(lease.s->mech_mu);
   lease.s->message_mech[static_cast<int>(d)] = m.mechanism;
   return {};
@@ -175,11 +179,14 @@ Status BridgeBackend::message_final(CipherDir d, CK_SESSION_HANDLE h) {
   FH_ASSIGN_OR_RETURN(Lease lease, lease_of(h));
   const CK_SESSION_HANDLE u = lease.under;
   FH_ASSIGN_OR_RETURN(CK_FUNCTION_LIST_3_0 * f, f3());
-  Status s = d == CipherDir::Encrypt ? forward_rv(f->C_MessageEncryptFinal(u), "C_MessageEncryptFinal")
-                                     : forward_rv(f->C_MessageDecryptFinal(u), "C_MessageDecryptFinal");
-  std::lock_guard lock(lease.s->mech_mu);
-  lease.s->message_mech[static_cast<int>(d)].reset();
-  return s;
+  const bool enc = d == CipherDir::Encrypt;
+  CK_RV rv = enc ? f->C_MessageEncryptFinal(u) : f->C_MessageDecryptFinal(u);
+  {
+    std::lock_guard lock(lease.s->mech_mu);
+    lease.s->message_mech[static_cast<int>(d)].reset();
+  }
+  if (rv != CKR_OK) settle(lease, rv);
+  return forward_rv(rv, enc ? "C_MessageEncryptFinal" : "C_MessageDecryptFinal");
 }
 std::optional<CK_MECHANISM_TYPE> BridgeBackend::message_mechanism(CK_SESSION_HANDLE h, CipherDir d) {
   auto lease = lease_of(h);

@@ -10,11 +10,14 @@
 #pragma once
 
 #include <ferrohsm/client/result.h>
+#include "base/pkcs11_uri.h"
 #include "base/secret.h"
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ferrohsm::client {
@@ -38,8 +41,17 @@ class Module : public std::enable_shared_from_this<Module> {
   Result<CK_TOKEN_INFO> token_info(CK_SLOT_ID slot) const;
   // The slot whose token's label (blank-padded in CK_TOKEN_INFO) equals `label`.
   Result<CK_SLOT_ID> find_token(std::string_view label) const;
+  // The first slot (in C_GetSlotList order) whose token the selector matches, with its
+  // token's info; CKR_TOKEN_NOT_PRESENT when none does.
+  Result<std::pair<CK_SLOT_ID, CK_TOKEN_INFO>> find_token(const TokenSelector& selector) const;
   Result<Session> open_session(CK_SLOT_ID slot, bool read_write);
   Status close_all_sessions(CK_SLOT_ID slot) const;
+  // C_Finalize, then C_Initialize again: for a library that finds its tokens only at
+  // C_Initialize (SoftHSMv2 reads its token directory then). Every session of the
+  // library ends, so the caller makes sure none is open. Only the Module that
+  // initialised the library does it: CKR_CRYPTOKI_ALREADY_INITIALIZED when another part
+  // of the process did (the library is then used as it is).
+  Status reinitialize();
   // Test and provisioning setup: C_InitToken, then SO login and C_InitPIN.
   Status init_token(CK_SLOT_ID slot, const Secret& so_pin, std::string_view label, const Secret& user_pin);
 
@@ -50,7 +62,9 @@ class Module : public std::enable_shared_from_this<Module> {
   CK_FUNCTION_LIST* fn_ = nullptr;
   bool via_interface_ = false;
   CK_VERSION version_{};
-  bool owns_initialize_ = false;
+  std::mutex init_mu_;           // reinitialize() against itself
+  bool owns_initialize_ = false;  // we called the C_Initialize that succeeded
+  bool initialized_ = true;       // false after a re-initialisation whose C_Initialize failed
 };
 
 // The label as CK_TOKEN_INFO stores it: 32 bytes, blank padded; and back.

@@ -1,11 +1,12 @@
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <utility>
 
-namespace ferrohsm::cli {
+namespace ferrohsm {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, CK_OBJECT_CLASS>, 5> kTypes = {{
@@ -16,11 +17,9 @@ constexpr std::array<std::pair<std::string_view, CK_OBJECT_CLASS>, 5> kTypes = {
     {"data", CKO_DATA},
 }};
 
-// Path attributes RFC 7512 defines that the tool accepts but does not select by.
-constexpr std::array<std::string_view, 7> kIgnored = {"manufacturer",         "model",
-                                                      "library-manufacturer", "library-description",
-                                                      "library-version",      "slot-description",
-                                                      "slot-manufacturer"};
+// Path attributes RFC 7512 defines that select nothing here: noted in Pkcs11Uri::other.
+constexpr std::array<std::string_view, 5> kOther = {"library-manufacturer", "library-description", "library-version",
+                                                    "slot-description", "slot-manufacturer"};
 
 bool unreserved(uint8_t c) { return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~'; }
 
@@ -55,10 +54,12 @@ Status apply_attribute(Pkcs11Uri& u, std::string_view name, std::string_view raw
     if (!uri_decode(raw, id)) return bad("malformed %-escape in 'id'");
     return set_once(u.id, std::move(id), name);
   }
-  if (name == "token" || name == "object" || name == "serial") {
+  for (auto [text_name, field] : {std::pair{"token", &u.token}, std::pair{"object", &u.object},
+                                  std::pair{"serial", &u.serial}, std::pair{"manufacturer", &u.manufacturer},
+                                  std::pair{"model", &u.model}}) {
+    if (name != text_name) continue;
     FH_ASSIGN_OR_RETURN(std::string v, decode_text(name, raw));
-    auto& slot = name == "token" ? u.token : name == "object" ? u.object : u.serial;
-    return set_once(slot, std::move(v), name);
+    return set_once(*field, std::move(v), name);
   }
   if (name == "type") {
     FH_ASSIGN_OR_RETURN(std::string v, decode_text(name, raw));
@@ -73,8 +74,13 @@ Status apply_attribute(Pkcs11Uri& u, std::string_view name, std::string_view raw
     if (v.empty() || ec != std::errc() || end != v.data() + v.size()) return bad("slot-id must be a decimal number");
     return set_once(u.slot_id, slot, name);
   }
-  for (std::string_view known : kIgnored)
-    if (name == known) return {};
+  for (std::string_view known : kOther) {
+    if (name != known) continue;
+    if (std::find(u.other.begin(), u.other.end(), name) != u.other.end())
+      return bad("attribute '" + std::string(name) + "' appears twice");
+    u.other.emplace_back(name);
+    return {};
+  }
   return bad("unknown attribute '" + std::string(name) + "'");
 }
 
@@ -144,6 +150,13 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view uri) {
     if (eq == std::string_view::npos || eq == 0) return bad("'" + std::string(part) + "' is not name=value");
     FH_TRY(apply_attribute(u, part.substr(0, eq), part.substr(eq + 1)));
   }
+  // Query attributes (module-name, module-path, vendor ones) select nothing here: noted.
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (!part.empty()) u.other.emplace_back(part.substr(0, part.find('=')));
+  }
   return u;
 }
 
@@ -166,4 +179,76 @@ std::string format_object_uri(std::string_view token, std::string_view object, B
   return out;
 }
 
-}  // namespace ferrohsm::cli
+namespace {
+
+// The CK_TOKEN_INFO field a selector attribute is compared with, and its size.
+size_t token_field_size(std::string_view what) {
+  if (what == "token" || what == "manufacturer") return 32;
+  if (what == "model" || what == "serial") return 16;
+  return 0;
+}
+
+std::string unpadded(const CK_UTF8CHAR* field, size_t n) {
+  std::string s(reinterpret_cast<const char*>(field), n);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+bool field_is(const std::optional<std::string>& want, const CK_UTF8CHAR* field, size_t n) {
+  if (!want) return true;
+  std::string w = *want;
+  while (!w.empty() && w.back() == ' ') w.pop_back();  // padding is not part of a value
+  return unpadded(field, n) == w;
+}
+
+}  // namespace
+
+bool TokenSelector::matches(const CK_TOKEN_INFO& info) const {
+  return field_is(label, info.label, sizeof info.label) &&
+         field_is(serial, info.serialNumber, sizeof info.serialNumber) &&
+         field_is(manufacturer, info.manufacturerID, sizeof info.manufacturerID) &&
+         field_is(model, info.model, sizeof info.model);
+}
+
+std::string TokenSelector::describe() const {
+  std::string out;
+  for (auto [name, field] : {std::pair{"token", &label}, std::pair{"serial", &serial},
+                             std::pair{"manufacturer", &manufacturer}, std::pair{"model", &model}}) {
+    if (!*field) continue;
+    if (!out.empty()) out += ", ";
+    out += std::string(name) + " \"" + **field + "\"";
+  }
+  return out.empty() ? "any token" : out;
+}
+
+Status check_token_field(std::string_view what, std::string_view value) {
+  const size_t max = token_field_size(what);
+  if (value.empty()) return make_error(CKR_ARGUMENTS_BAD, std::string(what) + " is empty");
+  if (value.size() > max)
+    return make_error(CKR_ARGUMENTS_BAD, std::string(what) + " is " + std::to_string(value.size()) +
+                                             " bytes long; a token's has at most " + std::to_string(max));
+  return {};
+}
+
+Result<TokenSelector> token_selector_from_uri(std::string_view uri) {
+  FH_ASSIGN_OR_RETURN(Pkcs11Uri u, parse_pkcs11_uri(uri));
+  std::vector<std::string> refused = u.other;
+  if (u.object) refused.emplace_back("object");
+  if (u.id) refused.emplace_back("id");
+  if (u.type) refused.emplace_back("type");
+  if (u.slot_id) refused.emplace_back("slot-id");
+  if (!refused.empty()) {
+    std::string names;
+    for (const std::string& n : refused) names += (names.empty() ? "'" : ", '") + n + "'";
+    return bad("only token attributes (token, manufacturer, model, serial) select a token; not " + names);
+  }
+  TokenSelector s{u.token, u.serial, u.manufacturer, u.model};
+  if (s.empty()) return bad("names no token attribute (token, manufacturer, model, serial)");
+  for (auto [name, field] : {std::pair{"token", &s.label}, std::pair{"serial", &s.serial},
+                             std::pair{"manufacturer", &s.manufacturer}, std::pair{"model", &s.model}})
+    if (*field)
+      if (Status ok = check_token_field(name, **field); !ok) return bad(ok.error().message);
+  return s;
+}
+
+}  // namespace ferrohsm

@@ -1,8 +1,11 @@
-#include "pkcs11_uri.h"
+#include "base/pkcs11_uri.h"
 
 #include <gtest/gtest.h>
 
-namespace ferrohsm::cli {
+#include <algorithm>
+#include <cstring>
+
+namespace ferrohsm {
 namespace {
 
 TEST(Pkcs11Uri, ParsesTokenObjectIdAndType) {
@@ -110,5 +113,67 @@ TEST(Pkcs11Uri, DecodeHandlesEscapesAtTheEnd) {
   EXPECT_FALSE(uri_decode("%", out));
 }
 
+TEST(Pkcs11Uri, DescriptiveAndQueryAttributesAreNoted) {
+  auto u = parse_pkcs11_uri("pkcs11:token=t;slot-description=reader%201;library-version=3?module-name=softhsm2");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->other, (std::vector<std::string>{"slot-description", "library-version", "module-name"}));
+  EXPECT_FALSE(parse_pkcs11_uri("pkcs11:slot-description=a;slot-description=b").ok());
+}
+
+CK_TOKEN_INFO token_info(const std::string& label, const std::string& serial, const std::string& manufacturer,
+                         const std::string& model) {
+  CK_TOKEN_INFO info{};
+  auto pad = [](CK_UTF8CHAR* field, size_t n, const std::string& v) {
+    std::memset(field, ' ', n);
+    std::memcpy(field, v.data(), std::min(n, v.size()));
+  };
+  pad(info.label, sizeof info.label, label);
+  pad(info.serialNumber, sizeof info.serialNumber, serial);
+  pad(info.manufacturerID, sizeof info.manufacturerID, manufacturer);
+  pad(info.model, sizeof info.model, model);
+  return info;
+}
+
+TEST(TokenSelector, MatchesEveryFieldItNamesWithoutThePadding) {
+  const CK_TOKEN_INFO info = token_info("my token", "0a1b", "SoftHSM project", "SoftHSM v2");
+  auto s = token_selector_from_uri("pkcs11:token=my%20token;manufacturer=SoftHSM%20project;model=SoftHSM%20v2");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->label, "my token");
+  EXPECT_FALSE(s->serial.has_value());
+  EXPECT_TRUE(s->matches(info));
+  EXPECT_FALSE(s->matches(token_info("my token", "0a1b", "SoftHSM project", "SoftHSM v3")));
+  EXPECT_FALSE(s->matches(token_info("my token2", "0a1b", "SoftHSM project", "SoftHSM v2")));
+  EXPECT_TRUE((TokenSelector{std::nullopt, "0a1b", std::nullopt, std::nullopt}).matches(info));
+  EXPECT_FALSE((TokenSelector{std::nullopt, "0a1", std::nullopt, std::nullopt}).matches(info));
+  EXPECT_TRUE((TokenSelector{"my token  ", std::nullopt, std::nullopt, std::nullopt}).matches(info));
+  EXPECT_EQ(s->describe(), "token \"my token\", manufacturer \"SoftHSM project\", model \"SoftHSM v2\"");
+}
+
+TEST(TokenSelector, AUriWithAnythingButTokenAttributesIsRefusedByName) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"pkcs11:token=t;object=key", "'object'"},
+      {"pkcs11:token=t;id=%01", "'id'"},
+      {"pkcs11:token=t;type=private", "'type'"},
+      {"pkcs11:token=t;slot-id=3", "'slot-id'"},
+      {"pkcs11:token=t;slot-description=r", "'slot-description'"},
+      {"pkcs11:token=t;library-manufacturer=x", "'library-manufacturer'"},
+      {"pkcs11:token=t?module-path=/lib/x.so", "'module-path'"},
+      {"pkcs11:", "names no token attribute"},
+      {"pkcs11:colour=red", "unknown attribute 'colour'"},
+      {"pkcs11:token=", "token is empty"},
+      {"pkcs11:token=123456789012345678901234567890123", "at most 32"},
+      {"pkcs11:serial=12345678901234567", "at most 16"},
+      {"pkcs11:model=12345678901234567", "at most 16"},
+      {"token=t", "pkcs11:"},
+      {"pkcs11:token=t%2", "escape"},
+  };
+  for (const auto& [uri, why] : cases) {
+    auto s = token_selector_from_uri(uri);
+    ASSERT_FALSE(s.ok()) << uri;
+    EXPECT_EQ(s.error().rv, CKR_ARGUMENTS_BAD) << uri;
+    EXPECT_NE(s.error().message.find(why), std::string::npos) << uri << ": " << s.error().message;
+  }
+}
+
 }  // namespace
-}  // namespace ferrohsm::cli
+}  // namespace ferrohsm
