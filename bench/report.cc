@@ -79,6 +79,12 @@ std::string fmt_ratio(const Cell* f, const Cell* o) {
   return buf;
 }
 
+std::string num(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
 int report(const std::string& path) {
   std::ifstream in(path);
   if (!in) {

@@ -30,12 +30,6 @@ int calls_per_op(const std::string& op) {
   return 0;
 }
 
-std::string num(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 const Row* find(const std::vector<Row>& rows, const std::string& op) {

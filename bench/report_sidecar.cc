@@ -23,12 +23,6 @@ const Row* find(const std::vector<Row>& rows, const std::string& op, int threads
   return nullptr;
 }
 
-std::string num(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 // One goal: what was measured and whether every measured part meets it.
 struct Goal {
   std::string what, measured;

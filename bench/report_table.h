@@ -29,6 +29,9 @@ std::string fmt_value(double v, const std::string& unit);
 // a against b, oriented so that > 1 means a is better (faster; smaller for ms / MiB). "—" when either is missing.
 std::string fmt_ratio(const Cell* a, const Cell* b);
 
+// v printed with the printf format f ("%.2f").
+std::string num(const char* f, double v);
+
 // Prints the table of the sidecar peers and the goals of issue 13, when the run has them.
 void print_sidecar(const std::vector<Row>& rows);
 // Prints SoftHSMv2 directly beside SoftHSMv2 through FerroHSM's bridge and the goal of

@@ -9,7 +9,7 @@
 namespace ferrohsm {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, CK_OBJECT_CLASS>, 5> kTypes = {{
+constexpr std::array<std::pair<std::string_view, CK_OBJECT_CLASS>, 5> kUriClasses = {{
     {"public", CKO_PUBLIC_KEY},
     {"private", CKO_PRIVATE_KEY},
     {"secret-key", CKO_SECRET_KEY},
@@ -118,13 +118,13 @@ bool uri_decode(std::string_view in, Bytes& out) {
 }
 
 std::optional<CK_OBJECT_CLASS> class_from_uri_type(std::string_view type) {
-  for (const auto& [name, cls] : kTypes)
+  for (const auto& [name, cls] : kUriClasses)
     if (name == type) return cls;
   return std::nullopt;
 }
 
 const char* uri_type_of(CK_OBJECT_CLASS cls) {
-  for (const auto& [name, c] : kTypes)
+  for (const auto& [name, c] : kUriClasses)
     if (c == cls) return name.data();
   return nullptr;
 }
