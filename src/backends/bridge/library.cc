@@ -2,6 +2,8 @@
 
 #include "base/log.h"
 
+#include <unistd.h>
+
 #include <map>
 #include <mutex>
 
@@ -13,8 +15,15 @@ std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
 }
-std::map<std::string, std::weak_ptr<Library>>& registry() {
-  static std::map<std::string, std::weak_ptr<Library>> r;
+// A library loaded by this process, by path. An entry a forked child inherits is the
+// parent's (its sessions and logins): the child loads the library afresh, as
+// client::Module does.
+struct Entry {
+  std::weak_ptr<Library> lib;
+  pid_t pid = 0;
+};
+std::map<std::string, Entry>& registry() {
+  static std::map<std::string, Entry> r;
   return r;
 }
 
@@ -22,14 +31,15 @@ std::map<std::string, std::weak_ptr<Library>>& registry() {
 
 Result<std::shared_ptr<Library>> Library::load(const std::string& path) {
   std::lock_guard lock(registry_mutex());
-  if (auto existing = registry()[path].lock()) return existing;
+  Entry& entry = registry()[path];
+  if (auto existing = entry.lib.lock(); existing != nullptr && entry.pid == getpid()) return existing;
   auto module = client::Module::load(path);
   if (!module.ok()) {
     const client::Error& e = module.error();
     return make_error(e.rv != CKR_OK ? e.rv : CKR_DEVICE_ERROR, e.message);
   }
   std::shared_ptr<Library> lib(new Library(std::move(*module)));
-  registry()[path] = lib;
+  entry = Entry{lib, getpid()};
   return lib;
 }
 
