@@ -104,6 +104,9 @@ Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config)
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core,
                       Core::open(cfg, std::move(*store), std::chrono::milliseconds(config.login_grace_ms)));
   bridge::add_bridges(*core, cfg.bridges);
+  if (!cfg.bridges.empty())
+    log().warn("a login on a bridged token is its library's, shared by every connection that sees the token: "
+               "give each bridged token to one peer ([[access]] tokens)");
   log().info("serving the store {}", cfg.store_path);
   Pkcs11ServiceOptions o;
   o.max_message = config.limits.max_message;
