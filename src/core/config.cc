@@ -231,12 +231,22 @@ namespace {
 Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,
                                                 const std::string& source) {
   const toml::array* a = n->as_array();
-  if (a == nullptr) return config_error(source, what + " must be an array of mechanism numbers");
+  if (a == nullptr)
+    return config_error(source, what + " must be a list of mechanism names (\"CKM_ECDSA\") or numbers (0x1041)");
   std::set<unsigned long> out;
   for (const auto& item : *a) {
-    const toml::value<int64_t>* v = item.as_integer();  // integers only, as read_uint
-    if (v == nullptr || v->get() < 0) return config_error(source, what + " must hold mechanism numbers (e.g. 0x1057)");
-    out.insert(static_cast<unsigned long>(v->get()));
+    // A TOML integer (a vendor's mechanism has no name) or a name from the base table; a
+    // float is refused, never rounded or converted, as read_uint does.
+    if (const toml::value<int64_t>* v = item.as_integer(); v != nullptr && v->get() >= 0) {
+      out.insert(static_cast<unsigned long>(v->get()));
+      continue;
+    }
+    const toml::value<std::string>* name = item.as_string();
+    if (name == nullptr)
+      return config_error(source, what + " must hold names (\"CKM_ECDSA\") or numbers (0x1041)");
+    std::optional<CK_MECHANISM_TYPE> type = mechanism_from_name(name->get());
+    if (!type) return config_error(source, what + ": unknown mechanism \"" + one_line(name->get()) + "\"");
+    out.insert(*type);
   }
   return out;
 }
@@ -281,21 +291,10 @@ Result<BridgeConfig> read_bridge(const toml::table& e, size_t index, const std::
   }
 
   if (const toml::node* n = e.get("mechanisms")) {
-    const toml::array* list = n->as_array();
-    if (list == nullptr || list->empty())
+    if (n->as_array() == nullptr || n->as_array()->empty())
       return error("mechanisms must be a non-empty list of names (\"CKM_ECDSA\") or numbers; leave it out to allow "
                    "every mechanism of the library");
-    for (const toml::node& item : *list) {
-      if (const toml::value<int64_t>* number = item.as_integer(); number != nullptr && number->get() >= 0) {
-        b.mechanisms.insert(static_cast<unsigned long>(number->get()));  // a vendor's, which has no name
-        continue;
-      }
-      std::optional<std::string> name = item.value<std::string>();
-      if (!name || !item.is_string()) return error("mechanisms must hold names (\"CKM_ECDSA\") or numbers (0x1041)");
-      std::optional<CK_MECHANISM_TYPE> type = mechanism_from_name(*name);
-      if (!type) return error("mechanisms: unknown mechanism \"" + *name + "\"");
-      b.mechanisms.insert(*type);
-    }
+    FH_ASSIGN_OR_RETURN(b.mechanisms, read_mechanisms(n, where + ": mechanisms", source));
   }
   return b;
 }

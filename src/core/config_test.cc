@@ -155,15 +155,15 @@ TEST(ConfigTest, IntegerSettingsStayInTheirRanges) {
   }
 }
 
-TEST(ConfigTest, MechanismNumbersRefuseFloats) {
-  for (const char* list : {"[1.0]", "[1e300]", "[0x1, 4.5]", "[-1]", "[\"CKM_RSA_PKCS\"]", "[nan]"}) {
+TEST(ConfigTest, MechanismListsTakeNamesOrNumbersAndRefuseFloats) {
+  for (const char* list : {"[1.0]", "[1e300]", "[0x1, 4.5]", "[-1]", "[\"CKM_NO_SUCH\"]", "[nan]", "[true]", "0x1"}) {
     auto c = parse_config(std::string("[token.\"t\"]\ndeny_mechanisms = ") + list + "\n", "mech.toml");
     ASSERT_FALSE(c.ok()) << list << " was accepted";
     EXPECT_NE(c.error().message.find("token.t.deny_mechanisms"), std::string::npos) << c.error().message;
   }
-  auto ok = parse_config("[token.\"t\"]\nallow_mechanisms = [0x1, 4224, 0x80000000]\n", "mech.toml");
+  auto ok = parse_config("[token.\"t\"]\nallow_mechanisms = [0x1, 4224, 0x80000000, \"CKM_ECDSA\"]\n", "mech.toml");
   ASSERT_TRUE(ok.ok()) << ok.error().message;
-  EXPECT_EQ(ok->token_policy["t"].allow.count(0x80000000UL), 1u);
+  EXPECT_EQ(ok->token_policy["t"].allow, (std::set<unsigned long>{CKM_RSA_PKCS, CKM_AES_KEY_GEN, 0x80000000UL, CKM_ECDSA}));
 }
 
 TEST(ConfigTest, MissingExplicitFileIsAnError) {
