@@ -3,7 +3,8 @@
 // loopback (issue 13's goals: ≤ 12 µs and ≤ 40 µs). The server runs in a child process
 // serving a service that answers at once; the floor is a bare unix-socket ping-pong
 // between the same two processes.
-//   transport_bench [--calls N] [--threads 1,2,4,8] [--io-threads N]
+//   transport_bench [--calls N] [--threads 1,2,4,8] [--io-threads N] [--busy-poll US]
+// (--busy-poll sets the server's busy_poll_us and the client's; default: theirs)
 // Not part of make test.
 #include "server/dev_pki.h"
 #include "server/server.h"
@@ -50,13 +51,15 @@ struct Options {
   int calls = 20000;
   std::vector<int> threads = {1, 2, 4, 8};
   int io_threads = 0;
+  int busy_poll_us = -1;  // -1: the defaults
 };
 
 // The server process: serves until its parent closes the pipe.
-[[noreturn]] void serve(const std::string& dir, const server::DevPkiFiles& pki, int io_threads, int stop_fd) {
+[[noreturn]] void serve(const std::string& dir, const server::DevPkiFiles& pki, const Options& opt, int stop_fd) {
   std::string toml = "[server]\nlisten = [\"unix:" + dir + "/bench.sock\", \"tcp:127.0.0.1:0\"]\n" +
                      "tls_cert = \"" + pki.server_cert + "\"\ntls_key = \"" + pki.server_key + "\"\n" +
-                     "client_ca = \"" + pki.ca + "\"\nio_threads = " + std::to_string(io_threads) + "\n" +
+                     "client_ca = \"" + pki.ca + "\"\nio_threads = " + std::to_string(opt.io_threads) + "\n" +
+                     (opt.busy_poll_us >= 0 ? "busy_poll_us = " + std::to_string(opt.busy_poll_us) + "\n" : "") +
                      "[[access]]\npeer = \"uid:" + std::to_string(::getuid()) + "\"\n" +
                      "[[access]]\npeer = \"cert:CN=ferrohsm-dev-client\"\n[log]\nlevel = \"warn\"\n";
   auto config = server::parse_server_config(toml, "bench");
@@ -175,6 +178,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--calls") opt.calls = std::atoi(argv[i + 1]);
     if (a == "--io-threads") opt.io_threads = std::atoi(argv[i + 1]);
+    if (a == "--busy-poll") opt.busy_poll_us = std::atoi(argv[i + 1]);
     if (a == "--threads") {
       opt.threads.clear();
       for (char* p = std::strtok(argv[i + 1], ","); p; p = std::strtok(nullptr, ",")) opt.threads.push_back(std::atoi(p));
@@ -195,7 +199,7 @@ int main(int argc, char** argv) {
     ::close(stop[1]);
     ::close(out[0]);
     ::dup2(out[1], 1);
-    serve(dir, *pki, opt.io_threads, stop[0]);
+    serve(dir, *pki, opt, stop[0]);
   }
   ::close(stop[0]);
   ::close(out[1]);
@@ -213,9 +217,11 @@ int main(int argc, char** argv) {
   sidecar::ConnectOptions plain;
   sidecar::ConnectOptions tls;
   tls.tls = sidecar::TlsFiles{pki->client_cert, pki->client_key, pki->ca, {}};
+  if (opt.busy_poll_us >= 0) plain.busy_poll = tls.busy_poll = std::chrono::microseconds(opt.busy_poll_us);
 
-  std::printf("null call round trip, %d calls per row, %u CPUs, server I/O threads %s\n", opt.calls,
-              std::thread::hardware_concurrency(), opt.io_threads ? std::to_string(opt.io_threads).c_str() : "default");
+  std::printf("null call round trip, %d calls per row, %u CPUs, server I/O threads %s, busy poll %s\n", opt.calls,
+              std::thread::hardware_concurrency(), opt.io_threads ? std::to_string(opt.io_threads).c_str() : "default",
+              opt.busy_poll_us >= 0 ? (std::to_string(opt.busy_poll_us) + " µs").c_str() : "default");
   std::printf("%-34s %7s %9s %9s %9s %12s\n", "path", "threads", "mean µs", "p50 µs", "p99 µs", "calls/s");
   print("floor: unix socketpair ping-pong", 1, pingpong(opt.calls));
   for (int t : opt.threads) print("unix: one shared connection", t, run(unix_ep, plain, t, true, opt.calls));

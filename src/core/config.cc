@@ -84,7 +84,7 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"log", {"level", "destination"}},
     {"pin", {"min_length", "max_length", "max_failed_logins", "kdf_iterations"}},
     {"dev", {"allow_weak_kdf"}},
-    {"sidecar", {"endpoints", "cert", "key", "ca", "server_name"}},
+    {"sidecar", {"endpoints", "cert", "key", "ca", "server_name", "busy_poll_us"}},
     {"token", {}},
     {"bridge", {"module", "token", "serial", "uri", "mechanisms"}},  // an array of tables, checked in read_bridge
 };
@@ -189,6 +189,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_TRY(read_string(root, "sidecar", "key", c.sidecar.key, source));
   FH_TRY(read_string(root, "sidecar", "ca", c.sidecar.ca, source));
   FH_TRY(read_string(root, "sidecar", "server_name", c.sidecar.server_name, source));
+  FH_TRY(read_uint(root, "sidecar", "busy_poll_us", 0, 10'000, c.sidecar.busy_poll_us, source));
   if (c.mode == "sidecar") {
     if (c.sidecar.endpoints.empty()) return config_error(source, "mode = \"sidecar\" needs [sidecar] endpoints");
     for (const std::string& e : c.sidecar.endpoints)

@@ -71,6 +71,7 @@ struct Config {
     std::vector<std::string> endpoints;  // "unix:/path" or "tcp:host:port", tried in order
     std::string cert, key, ca;           // this client's certificate and key, the server's CA (tcp: needs them)
     std::string server_name;             // the name the server's certificate must carry (default: the host)
+    uint32_t busy_poll_us = 50;          // how long a call polls for its answer before it sleeps (0: never)
   } sidecar;
 
   std::map<std::string, MechanismPolicy> token_policy;  // by token label

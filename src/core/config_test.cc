@@ -148,6 +148,8 @@ TEST(ConfigTest, IntegerSettingsStayInTheirRanges) {
       {"[pin]\nkdf_iterations = 4294967296\n", false},  // would wrap to 0 as a uint32
       {"[pin]\nkdf_iterations = \"600000\"\n", false},
       {"[pin]\nkdf_iterations = true\n", false},
+      {"[sidecar]\nbusy_poll_us = 0\n", true},     {"[sidecar]\nbusy_poll_us = 10000\n", true},
+      {"[sidecar]\nbusy_poll_us = 10001\n", false}, {"[sidecar]\nbusy_poll_us = -1\n", false},
   };
   for (const Case& k : cases) {
     auto c = parse_config(k.text, "range.toml");

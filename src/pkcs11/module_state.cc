@@ -141,6 +141,7 @@ std::unique_ptr<ModuleState> start_sidecar(const Config& cfg) {
   s.key = cfg.sidecar.key;
   s.ca = cfg.sidecar.ca;
   s.server_name = cfg.sidecar.server_name;
+  s.busy_poll = std::chrono::microseconds(cfg.sidecar.busy_poll_us);
   auto state = std::make_unique<ModuleState>();
   state->client = std::make_unique<sidecar::Client>(std::move(s));
   // A server that is not there yet is no error: the first calls say so, and later ones

@@ -20,7 +20,7 @@ Error config_error(const std::string& source, const std::string& what) {
 
 const std::set<std::string> kServerKeys = {"listen",    "tls_cert",     "tls_key", "client_ca",
                                            "socket_mode", "socket_group", "io_threads", "workers",
-                                           "blocking_workers", "login_grace_ms"};
+                                           "blocking_workers", "login_grace_ms", "busy_poll_us"};
 const std::set<std::string> kLimitKeys = {"max_message",          "max_sessions_per_connection",
                                           "max_connections",      "max_connections_per_peer",
                                           "max_calls_in_flight",  "handshake_timeout_ms",
@@ -107,6 +107,7 @@ Status parse_server_section(const toml::table& t, const std::string& base_dir, S
   FH_TRY(read_uint(t, "workers", "server", 0, 256, c.workers, source));
   FH_TRY(read_uint(t, "blocking_workers", "server", 1, 256, c.blocking_workers, source));
   FH_TRY(read_uint(t, "login_grace_ms", "server", 0, 86'400'000, c.login_grace_ms, source));
+  FH_TRY(read_uint(t, "busy_poll_us", "server", 0, 10'000, c.busy_poll_us, source));
   return {};
 }
 

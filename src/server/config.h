@@ -43,6 +43,9 @@ struct ServerConfig {
   uint32_t io_threads = 0;        // each with its own event loop; runs quick calls; 0 = one per CPU
   uint32_t workers = 0;           // quick calls that arrive together on a connection; 0 = one per CPU (at least 2)
   uint32_t blocking_workers = 4;  // slow calls (PIN KDF, RSA key generation)
+  // How long an event loop keeps polling (without sleeping) after its last event before it
+  // blocks: the next call of a busy client is then read without a thread wake-up.
+  uint32_t busy_poll_us = 50;
   // How long a token key stays in memory after the last application logged out, so that
   // the next login with the right PIN skips the PIN derivation (core/token_key_cache.h).
   uint32_t login_grace_ms = 60000;

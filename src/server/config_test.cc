@@ -32,6 +32,7 @@ socket_mode = "0600"
 io_threads = 2
 workers = 3
 blocking_workers = 5
+busy_poll_us = 0
 [limits]
 max_message = 65536
 max_sessions_per_connection = 10
@@ -63,6 +64,7 @@ level = "warn"
   EXPECT_EQ(c->io_threads, 2u);
   EXPECT_EQ(c->workers, 3u);
   EXPECT_EQ(c->blocking_workers, 5u);
+  EXPECT_EQ(c->busy_poll_us, 0u);  // the default is 50
   EXPECT_EQ(c->limits.max_message, 65536u);
   EXPECT_EQ(c->limits.max_sessions_per_connection, 10u);
   EXPECT_EQ(c->limits.max_connections, 20u);

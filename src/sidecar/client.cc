@@ -64,6 +64,7 @@ std::shared_ptr<Connection> Client::reconnect() {
     const std::string& ep = settings_.endpoints[(next_endpoint_ + i) % n];
     ConnectOptions o;
     o.connect_timeout = settings_.connect_timeout;
+    o.busy_poll = settings_.busy_poll;
     if (!settings_.ca.empty() || !settings_.cert.empty())
       o.tls = TlsFiles{settings_.cert, settings_.key, settings_.ca, settings_.server_name};
     auto c = Connection::connect(ep, o);

@@ -27,6 +27,7 @@ struct Settings {
   std::string server_name;             // expected in the server's certificate; default: the endpoint's host
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds retry_interval{200};  // the shortest time between two attempts to reconnect
+  std::chrono::microseconds busy_poll{50};         // ConnectOptions::busy_poll
 };
 
 class Client {

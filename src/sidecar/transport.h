@@ -44,6 +44,11 @@ struct ConnectOptions {
   std::optional<TlsFiles> tls;  // required for tcp:; not used for unix: (the server checks the peer's uid)
   uint64_t max_message = wire::kDefaultMaxMessage;  // the largest frame this side reads
   std::chrono::milliseconds connect_timeout{10000};  // connect, TLS handshake and Hello together
+  // How long a reader polls the socket without sleeping before it blocks (0: never).
+  // A reply that comes within it is picked up without the wake-up of a sleeping thread,
+  // the larger part of a round trip on virtual machines (docs/SERVER.md, "Busy polling").
+  std::chrono::microseconds busy_poll{kDefaultBusyPoll};
+  static constexpr std::chrono::microseconds kDefaultBusyPoll{50};
 };
 
 class Connection {

@@ -1,5 +1,7 @@
 #include "sidecar/transport_stream.h"
 
+#include "base/busy_poll.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -9,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -44,6 +47,24 @@ Result<bool> wait_fd(int fd, short events, std::optional<Clock::time_point> dead
   }
 }
 
+// Polls `fd` for input without sleeping, within what `busy` allows. True when input
+// arrived; false when the caller should block instead. After the first 10 µs (a quick
+// call's whole round trip) it yields the CPU between polls, so that the threads it waits
+// for — the server's among them — still run.
+bool spin_for_input(int fd, BusyPoll& busy) {
+  Clock::time_point start = Clock::now();
+  if (!busy.enabled(start)) return false;
+  const Clock::time_point polite = start + std::chrono::microseconds(10);
+  for (Clock::time_point last = start;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) != 0) return true;  // input, end of file, an error: the read says which
+    Clock::time_point now = Clock::now();
+    if (!busy.keep_polling(start, last, now)) return false;
+    if (now >= polite) ::sched_yield();
+    last = now;
+  }
+}
+
 void set_blocking(int fd, bool blocking) {
   int flags = ::fcntl(fd, F_GETFL);
   ::fcntl(fd, F_SETFL, blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK));
@@ -66,7 +87,7 @@ Status connect_fd(int fd, const sockaddr* addr, socklen_t len, Clock::time_point
 
 class PlainStream final : public Stream {
  public:
-  explicit PlainStream(int fd) : fd_(fd) {}
+  PlainStream(int fd, std::chrono::microseconds busy_poll) : fd_(fd), busy_(busy_poll) {}
   ~PlainStream() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -81,6 +102,7 @@ class PlainStream final : public Stream {
     return {};
   }
   Result<size_t> read_some(uint8_t* data, size_t size, std::optional<Clock::time_point> deadline) override {
+    if (!deadline) spin_for_input(fd_, busy_);
     for (;;) {
       if (deadline) {
         FH_ASSIGN_OR_RETURN(bool ready, wait_fd(fd_, POLLIN, deadline));
@@ -100,6 +122,7 @@ class PlainStream final : public Stream {
 
  private:
   int fd_;
+  BusyPoll busy_;
 };
 
 // ---- tcp: TLS 1.3 -------------------------------------------------------------------
@@ -152,7 +175,8 @@ std::string ssl_error_text() {
 
 class TlsStream final : public Stream {
  public:
-  TlsStream(int fd, SSL_CTX* ctx, SSL* ssl) : fd_(fd), ctx_(ctx), ssl_(ssl) {}
+  TlsStream(int fd, SSL_CTX* ctx, SSL* ssl, std::chrono::microseconds busy_poll)
+      : fd_(fd), ctx_(ctx), ssl_(ssl), busy_(busy_poll) {}
   ~TlsStream() override {
     SSL_free(ssl_);
     SSL_CTX_free(ctx_);
@@ -213,7 +237,7 @@ class TlsStream final : public Stream {
       std::lock_guard<std::mutex> lock(mu_);
       buffered = SSL_has_pending(ssl_) == 1;
     }
-    if (!buffered) {
+    if (!buffered && !(!deadline && spin_for_input(fd_, busy_))) {
       FH_ASSIGN_OR_RETURN(bool ready, wait_fd(fd_, POLLIN, deadline));
       if (!ready) return lost("no answer in time");
     }
@@ -251,6 +275,7 @@ class TlsStream final : public Stream {
   int fd_;
   SSL_CTX* ctx_;
   SSL* ssl_;
+  BusyPoll busy_;
   std::mutex mu_;  // OpenSSL's SSL object takes one call at a time
 };
 
@@ -307,7 +332,8 @@ Result<int> connect_tcp(const wire::Endpoint& ep, Clock::time_point deadline) {
   return last;
 }
 
-Result<std::unique_ptr<Stream>> open_tls(const wire::Endpoint& ep, const TlsFiles& files, Clock::time_point deadline) {
+Result<std::unique_ptr<Stream>> open_tls(const wire::Endpoint& ep, const TlsFiles& files,
+                                         std::chrono::microseconds busy_poll, Clock::time_point deadline) {
   FH_ASSIGN_OR_RETURN(SSL_CTX * ctx, client_context(files, ep.text));
   auto fd = connect_tcp(ep, deadline);
   if (!fd) {
@@ -324,7 +350,7 @@ Result<std::unique_ptr<Stream>> open_tls(const wire::Endpoint& ep, const TlsFile
   }
   BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(*fd)));
   SSL_set_bio(ssl, bio, bio);
-  auto stream = std::make_unique<TlsStream>(*fd, ctx, ssl);  // owns fd, ctx and ssl from here
+  auto stream = std::make_unique<TlsStream>(*fd, ctx, ssl, busy_poll);  // owns fd, ctx and ssl from here
   const std::string& name = files.server_name.empty() ? ep.host : files.server_name;
   in6_addr probe{};
   bool is_ip = ::inet_pton(AF_INET, name.c_str(), &probe) == 1 || ::inet_pton(AF_INET6, name.c_str(), &probe) == 1;
@@ -338,7 +364,8 @@ Result<std::unique_ptr<Stream>> open_tls(const wire::Endpoint& ep, const TlsFile
   return std::unique_ptr<Stream>(std::move(stream));
 }
 
-Result<std::unique_ptr<Stream>> open_unix(const wire::Endpoint& ep, Clock::time_point deadline) {
+Result<std::unique_ptr<Stream>> open_unix(const wire::Endpoint& ep, std::chrono::microseconds busy_poll,
+                                          Clock::time_point deadline) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return connect_error(ep.text, std::strerror(errno));
   sockaddr_un addr{};
@@ -350,17 +377,17 @@ Result<std::unique_ptr<Stream>> open_unix(const wire::Endpoint& ep, Clock::time_
     return s.error();
   }
   set_blocking(fd, true);
-  return std::unique_ptr<Stream>(std::make_unique<PlainStream>(fd));
+  return std::unique_ptr<Stream>(std::make_unique<PlainStream>(fd, busy_poll));
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Stream>> open_stream(const wire::Endpoint& endpoint, const ConnectOptions& options,
                                             Clock::time_point deadline) {
-  if (endpoint.is_unix()) return open_unix(endpoint, deadline);
+  if (endpoint.is_unix()) return open_unix(endpoint, options.busy_poll, deadline);
   if (!options.tls)
     return connect_error(endpoint.text, "a tcp: endpoint needs TLS files (cert, key, ca): there is no plaintext TCP");
-  return open_tls(endpoint, *options.tls, deadline);
+  return open_tls(endpoint, *options.tls, options.busy_poll, deadline);
 }
 
 }  // namespace ferrohsm::sidecar
