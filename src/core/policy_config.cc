@@ -234,9 +234,9 @@ bool policy_disjoint(const std::optional<std::set<T>>& a, const std::optional<st
 
 // Rules that together allow nothing: one covers the other's keys and their lists of
 // mechanisms (or of sizes of one key type) have nothing in common.
-void policy_conflicts(const Policy& p, std::vector<std::string>& problems) {
+void policy_conflicts(const Policy& p, const std::vector<PolicyRule>& every, std::vector<std::string>& problems) {
   std::map<std::string, int> names;
-  for (const PolicyRule& r : p.rules) {
+  for (const PolicyRule& r : every) {  // a faulty rule's name is taken too
     if (r.name.empty()) continue;
     auto [it, fresh] = names.emplace(r.name, r.line);
     if (!fresh)
@@ -271,6 +271,7 @@ Policy read_policy_rules(const toml::node* n, const std::string& source, std::ve
     problems.push_back("line " + std::to_string(policy_line(*n)) + ": policies are [[policy]] tables");
     return p;
   }
+  std::vector<PolicyRule> every;
   for (const toml::node& entry : *a) {
     const toml::table* t = entry.as_table();
     if (t == nullptr) {
@@ -280,9 +281,10 @@ Policy read_policy_rules(const toml::node* n, const std::string& source, std::ve
     PolicyRule r;
     const size_t before = problems.size();
     RuleReader(*t, r, source, problems).read();
+    every.push_back(r);
     if (problems.size() == before) p.rules.push_back(std::move(r));
   }
-  policy_conflicts(p, problems);
+  policy_conflicts(p, every, problems);
   // In the order of the file, each problem with its line.
   std::stable_sort(problems.begin(), problems.end(), [](const std::string& a, const std::string& b) {
     return std::atoi(a.c_str() + 5) < std::atoi(b.c_str() + 5);  // after "line "
