@@ -152,6 +152,10 @@ std::optional<PolicyRefusal> check_rules(const std::vector<const PolicyRule*>& r
   if (action != KeyAction::Create && action != KeyAction::Destroy)
     for (const PolicyRule* r : rules) {
       if (!r->enforce_dates) continue;
+      if (k.dates_unknown)
+        return PolicyRefusal{CKR_KEY_FUNCTION_NOT_PERMITTED, r->name,
+                             "the key's CKA_START_DATE / CKA_END_DATE cannot be read, so its validity window "
+                             "cannot be checked"};
       if (!k.start_date.empty() && today < k.start_date)
         return PolicyRefusal{CKR_KEY_FUNCTION_NOT_PERMITTED, r->name,
                              "the key is valid from " + k.start_date + " (CKA_START_DATE), today is " + today};

@@ -70,6 +70,7 @@ struct KeyFacts {
   std::string curve;     // EC / Edwards: "P-256" … ("" unknown)
   std::string unique_id; // CKA_UNIQUE_ID (the use counter's key)
   std::string start_date, end_date;  // "YYYYMMDD", "" when absent or empty
+  bool dates_unknown = false;        // a bridged library would not give them
   bool is_key() const { return cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY || cls == CKO_SECRET_KEY; }
 };
 

@@ -163,25 +163,28 @@ PolicyGate::EntryPtr PolicyGate::entry(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key
   static constexpr CK_ATTRIBUTE_TYPE kWanted[] = {CKA_CLASS,      CKA_KEY_TYPE,  CKA_LABEL,    CKA_UNIQUE_ID,
                                                   CKA_START_DATE, CKA_END_DATE,  CKA_MODULUS,  CKA_MODULUS_BITS,
                                                   CKA_EC_PARAMS,  CKA_VALUE_LEN};
-  std::vector<CK_ATTRIBUTE> tmpl;
-  for (CK_ATTRIBUTE_TYPE t : kWanted) tmpl.push_back(CK_ATTRIBUTE{t, nullptr, 0});
-  (void)app_.get_attributes(h, key, tmpl);  // CKR_ATTRIBUTE_TYPE_INVALID for some is expected
-  if (tmpl[0].ulValueLen == CK_UNAVAILABLE_INFORMATION) return nullptr;  // no object (or no class)
+  // One attribute a call: a library may stop at the first attribute a key lacks and
+  // leave the others unfilled (SoftHSMv2 does). Only on a cache miss.
   std::map<CK_ATTRIBUTE_TYPE, SecureBytes> values;
-  for (CK_ATTRIBUTE& a : tmpl) {
-    if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > 4096) {
-      a.ulValueLen = 0;
+  bool dates_unknown = false;
+  for (CK_ATTRIBUTE_TYPE t : kWanted) {
+    CK_ATTRIBUTE a{t, nullptr, 0};
+    const bool read = app_.get_attributes(h, key, std::span<CK_ATTRIBUTE>(&a, 1)).ok();
+    if (!read || a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > 4096) {
+      if (t == CKA_CLASS) return nullptr;  // no such object: the backend answers for it
+      // Every key has both dates (PKCS#11 3.0 §4.7): one the library will not give is a
+      // window the policy cannot check, and refuses.
+      if (t == CKA_START_DATE || t == CKA_END_DATE) dates_unknown = true;
       continue;
     }
-    a.pValue = values[a.type].data();  // reserve below
-    values[a.type].resize(a.ulValueLen);
-    a.pValue = values[a.type].data();
+    SecureBytes& v = values[t];
+    v.resize(a.ulValueLen);  // an empty value (a date left empty) needs no second call
+    if (a.ulValueLen == 0) continue;
+    a.pValue = v.data();
+    if (!app_.get_attributes(h, key, std::span<CK_ATTRIBUTE>(&a, 1)).ok()) values.erase(t);
   }
-  std::vector<CK_ATTRIBUTE> fetch;
-  for (const CK_ATTRIBUTE& a : tmpl)
-    if (values.count(a.type)) fetch.push_back(a);
-  if (!app_.get_attributes(h, key, fetch).ok()) return nullptr;
   KeyFacts k;
+  k.dates_unknown = dates_unknown;
   std::string serial;
   if (!token_of(h, k.token, serial)) return nullptr;
   gate_facts(

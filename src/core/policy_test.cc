@@ -219,6 +219,8 @@ TEST_F(CheckRules, ValidityWindow) {
   EXPECT_FALSE(Check(KeyAction::Use, CKM_RSA_PKCS_PSS, "uid:1000", "20260201"));
   EXPECT_FALSE(Check(KeyAction::Use, CKM_RSA_PKCS_PSS, "uid:1000", "20261231"));
   EXPECT_EQ(Check(KeyAction::Use, CKM_RSA_PKCS_PSS, "uid:1000", "20270101")->rv, CKR_KEY_FUNCTION_NOT_PERMITTED);
+  key_.dates_unknown = true;  // a bridged library that will not tell: refused, not waved through
+  EXPECT_EQ(Check(KeyAction::Use, CKM_RSA_PKCS_PSS, "uid:1000", "20260601")->rv, CKR_KEY_FUNCTION_NOT_PERMITTED);
 }
 
 TEST(PolicyMatching, TokenAndKeyGlobsPickTheRules) {

@@ -150,10 +150,15 @@ TEST_F(PolicyRulesTest, MechanismsOfARuleAreAllThereIsForItsKeys) {
   EXPECT_CKR(CKR_MECHANISM_INVALID, SignInit(s_, CKM_ECDSA_SHA256, ec.priv));
   CK_MECHANISM verify{CKM_ECDSA_SHA256, nullptr, 0};
   EXPECT_CKR(CKR_MECHANISM_INVALID, f_->C_VerifyInit(s_, &verify, ec.pub)) << "the public key's label matches too";
-  // A key the rule does not name keeps every mechanism.
-  KeyPair other = GenerateEc(f_, s_, "P-256", Labeled("app-signer"));
+  // The same with RSA (whose mechanisms every flavor has): CKM_RSA_PKCS is not in the
+  // "rsa-2048" rule's list, and a key the rule does not name keeps it.
+  KeyPair rsa = GenerateRsa(f_, s_, 2048, Labeled("rsa-signer"));
+  ASSERT_CKR_OK(rsa.rv);
+  EXPECT_CKR_OK(Sign(s_, CKM_SHA256_RSA_PKCS, rsa.priv));
+  EXPECT_CKR(CKR_MECHANISM_INVALID, SignInit(s_, CKM_RSA_PKCS, rsa.priv));
+  KeyPair other = GenerateRsa(f_, s_, 2048, Labeled("app-signer"));
   ASSERT_CKR_OK(other.rv);
-  EXPECT_CKR_OK(Sign(s_, CKM_ECDSA_SHA256, other.priv));
+  EXPECT_CKR_OK(Sign(s_, CKM_RSA_PKCS, other.priv));
   // Generating an RSA key under the EC rule's label: its mechanism is not in the list.
   EXPECT_CKR(CKR_MECHANISM_INVALID, GenerateRsa(f_, s_, 2048, Labeled("ec-but-rsa")).rv);
 }
