@@ -56,7 +56,7 @@ tokne = "prod"
 )toml");
   RunResult r = PolicyRun({"policy", "check", path});
   EXPECT_EQ(r.exit_code, 2);
-  for (const std::string want : {path + ": line 3: policy \"a\": mechanisms: unknown mechanism \"CKM_ECDSA_SHA265\"",
+  for (const std::string& want : {path + ": line 3: policy \"a\": mechanisms: unknown mechanism \"CKM_ECDSA_SHA265\"",
                                  path + ": line 4: policy \"a\": rate must be",
                                  path + ": line 6: policy \"a\": the name is already that of the rule on line 1",
                                  path + ": line 8: policy \"a\": unknown key \"tokne\""})
