@@ -148,6 +148,15 @@ class ObjectStore {
   using Macer = std::function<Result<Bytes>(const ObjectRow&)>;
   virtual Result<size_t> mac_unmaced_objects(int64_t token_id, const Macer& mac_of) = 0;
 
+  // --- policy use counters (core/policy.h: max_uses) ----------------------------------------
+  // Counts one use of the key `key` (the caller's name for it: the token's serial and the
+  // key's CKA_UNIQUE_ID) against `max`, atomically: CKR_KEY_FUNCTION_NOT_PERMITTED when
+  // `max` uses were already counted, else one more and the new count. Concurrent callers,
+  // anywhere on the store, are never together granted more than `max` uses.
+  virtual Result<uint64_t> take_key_use(const std::string& key, uint64_t max) = 0;
+  // The uses counted so far (0 for a key never counted).
+  virtual Result<uint64_t> key_uses(const std::string& key) = 0;
+
   // --- the change feed ----------------------------------------------------------------------
   // A number that moves whenever anything was committed (by anyone); cheap to read.
   virtual Result<int64_t> data_version() = 0;

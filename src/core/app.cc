@@ -2,6 +2,7 @@
 
 #include "core/core.h"
 #include "core/hsm.h"
+#include "core/policy_gate.h"
 
 #include <algorithm>
 #include <set>
@@ -13,7 +14,8 @@ App::App(Core& core, AppOptions options, std::unique_ptr<Hsm> keystore, std::vec
       options_(std::move(options)),
       keystore_(std::move(keystore)),
       bridges_(std::move(bridges)),
-      has_policy_(core_.has_mechanism_policy()) {
+      has_policy_(core_.has_mechanism_policy()),
+      policy_(std::make_unique<PolicyGate>(*this, core_)) {
   core_.attach(this);
 }
 
@@ -194,17 +196,23 @@ Status App::set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_v
 // --- objects ------------------------------------------------------------------------------
 
 Result<CK_OBJECT_HANDLE> App::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+  FH_TRY(policy_->check_new(h, nullptr, tmpl));
   return of_session(h).create_object(h, tmpl);
 }
 Result<CK_OBJECT_HANDLE> App::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
   return of_session(h).copy_object(h, o, tmpl);
 }
-Status App::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) { return of_session(h).destroy_object(h, o); }
+Status App::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
+  FH_TRY(policy_->check(h, KeyAction::Destroy, nullptr, o));
+  policy_->forget(o);
+  return of_session(h).destroy_object(h, o);
+}
 Result<CK_ULONG> App::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) { return of_session(h).object_size(h, o); }
 Status App::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
   return of_session(h).get_attributes(h, o, tmpl);
 }
 Status App::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
+  policy_->forget(o);
   return of_session(h).set_attributes(h, o, tmpl);
 }
 Status App::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) { return of_session(h).find_init(h, tmpl); }
@@ -217,11 +225,13 @@ Status App::find_final(CK_SESSION_HANDLE h) { return of_session(h).find_final(h)
 
 Result<CK_OBJECT_HANDLE> App::generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check_new(h, &m, tmpl));
   return of_session(h).generate_key(h, m, tmpl);
 }
 Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> App::generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM& m,
                                                                               const AttrMap& pub, const AttrMap& priv) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check_new(h, &m, priv, &pub));
   return of_session(h).generate_key_pair(h, m, pub, priv);
 }
 Status App::generate_random(CK_SESSION_HANDLE h, MutableByteView out) { return of_session(h).generate_random(h, out); }
@@ -231,6 +241,7 @@ Status App::seed_random(CK_SESSION_HANDLE h, ByteView seed) { return of_session(
 
 Status App::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
   return of_session(h).sign_init(h, m, key);
 }
 Status App::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) { return of_session(h).sign(h, data, sig); }
@@ -238,6 +249,7 @@ Status App::sign_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(
 Status App::sign_final(CK_SESSION_HANDLE h, OutBuf sig) { return of_session(h).sign_final(h, sig); }
 Status App::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
   return of_session(h).verify_init(h, m, key);
 }
 Status App::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) { return of_session(h).verify(h, data, sig); }
@@ -245,6 +257,7 @@ Status App::verify_update(CK_SESSION_HANDLE h, ByteView data) { return of_sessio
 Status App::verify_final(CK_SESSION_HANDLE h, ByteView sig) { return of_session(h).verify_final(h, sig); }
 Status App::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
   return of_session(h).cipher_init(d, h, m, key);
 }
 Status App::cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) { return of_session(h).cipher(d, h, in, out); }
@@ -259,9 +272,13 @@ Status App::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
 Status App::digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out) { return of_session(h).digest(h, data, out); }
 Status App::digest_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).digest_update(h, data); }
 Status App::digest_final(CK_SESSION_HANDLE h, OutBuf out) { return of_session(h).digest_final(h, out); }
-Status App::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) { return of_session(h).digest_key(h, key); }
+Status App::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
+  FH_TRY(policy_->check(h, KeyAction::Use, nullptr, key));
+  return of_session(h).digest_key(h, key);
+}
 Status App::recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
   return of_session(h).recover_init(kind, h, m, key);
 }
 Status App::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
@@ -279,6 +296,7 @@ Status App::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_H
 
 Status App::message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
   return of_session(h).message_init(d, h, m, key);
 }
 Status App::message(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad, ByteView in,
@@ -301,6 +319,7 @@ std::optional<CK_MECHANISM_TYPE> App::message_mechanism(CK_SESSION_HANDLE h, Cip
 
 Status App::message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
   return of_session(h).message_sig_init(kind, h, m, key);
 }
 Status App::sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig) {
@@ -327,16 +346,20 @@ Status App::message_sig_final(OpKind kind, CK_SESSION_HANDLE h) { return of_sess
 Status App::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
                      OutBuf out) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Wrap, &m, wrapping));
+  FH_TRY(policy_->check(h, KeyAction::Export, &m, key));
   return of_session(h).wrap_key(h, m, wrapping, key, out);
 }
 Result<CK_OBJECT_HANDLE> App::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
                                          ByteView wrapped, const AttrMap& tmpl) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Wrap, &m, unwrapping));
   return of_session(h).unwrap_key(h, m, unwrapping, wrapped, tmpl);
 }
 Result<CK_OBJECT_HANDLE> App::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
                                          const AttrMap& tmpl) {
   FH_TRY(check_mechanism(h, m.mechanism));
+  FH_TRY(policy_->check(h, KeyAction::Use, &m, base));
   return of_session(h).derive_key(h, m, base, tmpl);
 }
 

@@ -23,6 +23,7 @@ namespace ferrohsm {
 
 class Core;
 class Hsm;
+class PolicyGate;
 
 struct AppOptions {
   std::string identity = "embedded";  // who this application is, for logs (and audit)
@@ -165,6 +166,7 @@ class App final : public Backend {
   // Bridge i at place i; nullptr where its maker failed (no slots, its range unused).
   std::vector<std::unique_ptr<Backend>> bridges_;
   const bool has_policy_;  // any per-token or per-bridge mechanism policy
+  std::unique_ptr<PolicyGate> policy_;  // the [[policy]] rules (core/policy_gate.h)
 };
 
 }  // namespace ferrohsm

@@ -1,6 +1,8 @@
 #include "core/config.h"
 
 #include "base/names.h"
+#include "core/config_toml.h"
+#include "core/policy_config.h"
 
 #include <toml++/toml.h>
 
@@ -87,6 +89,7 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"sidecar", {"endpoints", "cert", "key", "ca", "server_name", "busy_poll_us"}},
     {"token", {}},
     {"bridge", {"module", "token", "serial", "uri", "mechanisms"}},  // an array of tables, checked in read_bridge
+    {"policy", {}},  // [[policy]] rules, checked in core/policy_config.cc
 };
 
 // The keys that sit at the top of the file, outside any section.
@@ -98,7 +101,7 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
     if (kTopLevel.count(section)) continue;
     auto it = kKnown.find(section);
     if (it == kKnown.end()) return config_error(source, "unknown section [" + section + "]");
-    if (section == "token" || section == "bridge") continue;
+    if (section == "token" || section == "bridge" || section == "policy") continue;
     const toml::table* t = v.as_table();
     if (t == nullptr) return config_error(source, "[" + section + "] must be a table");
     for (const auto& [kk, vv] : *t) {
@@ -110,8 +113,6 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
   return {};
 }
 
-Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,
-                                                const std::string& source);
 Result<BridgeConfig> read_bridge(const toml::table& e, size_t index, const std::string& source);
 
 }  // namespace
@@ -225,10 +226,10 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
       c.bridges.push_back(std::move(b));
     }
   }
+  FH_ASSIGN_OR_RETURN(c.policy, read_policy(root.get("policy"), source));
   return c;
 }
 
-namespace {
 Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,
                                                 const std::string& source) {
   const toml::array* a = n->as_array();
@@ -252,6 +253,7 @@ Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::
   return out;
 }
 
+namespace {
 // One [[bridge]] table; every message names the entry ("[[bridge]] #2 (module …)").
 Result<BridgeConfig> read_bridge(const toml::table& e, size_t index, const std::string& source) {
   BridgeConfig b;

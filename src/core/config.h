@@ -8,6 +8,7 @@
 #include "base/object_store.h"
 #include "base/pkcs11_uri.h"
 #include "base/result.h"
+#include "core/policy.h"
 
 #include <cstdint>
 #include <map>
@@ -76,6 +77,7 @@ struct Config {
 
   std::map<std::string, MechanismPolicy> token_policy;  // by token label
   std::vector<BridgeConfig> bridges;                     // [[bridge]], in file order
+  Policy policy;  // [[policy]] rules (core/policy.h, docs/POLICY.md)
 };
 
 // The [store] settings, for whoever opens the store (src/store/open_store.h).

@@ -8,7 +8,7 @@
 namespace ferrohsm {
 
 Core::Core(Config cfg, std::shared_ptr<store::ObjectStore> store, std::chrono::milliseconds grace)
-    : cfg_(std::move(cfg)), store_(std::move(store)), keys_(grace) {}
+    : cfg_(std::move(cfg)), store_(std::move(store)), keys_(grace), policy_(cfg_.policy) {}
 
 Result<std::shared_ptr<Core>> Core::open(Config cfg, std::shared_ptr<store::ObjectStore> store,
                                          std::chrono::milliseconds login_grace) {

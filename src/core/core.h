@@ -9,6 +9,7 @@
 #include "base/object_store.h"
 #include "core/app.h"
 #include "core/config.h"
+#include "core/policy_state.h"
 #include "core/token_key_cache.h"
 
 #include <functional>
@@ -57,6 +58,10 @@ class Core : public std::enable_shared_from_this<Core> {
   // Whether any mechanism policy is configured (per token or per backend).
   bool has_mechanism_policy() const;
 
+  // The [[policy]] rules in force (the configuration's, until a reload replaces them)
+  // and the process's rate limiters (core/policy_state.h).
+  PolicyState& policy() { return policy_; }
+
   std::unique_ptr<App> open_app(AppOptions options);
   CoreStatus status() const;
 
@@ -70,6 +75,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::shared_ptr<store::ObjectStore> store_;
   TokenKeyCache keys_;
   std::vector<BackendEntry> backends_;
+  PolicyState policy_;
   mutable std::mutex apps_mu_;
   std::set<App*> apps_;
 };

@@ -11,10 +11,12 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace ferrohsm::p11 {
@@ -162,7 +164,7 @@ Result<std::unique_ptr<ModuleState>> start_embedded(const Config& cfg) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core, Core::open(cfg, std::move(*store)));
   bridge::add_bridges(*core, cfg.bridges);
   auto state = std::make_unique<ModuleState>();
-  state->app = core->open_app(AppOptions{});
+  state->app = core->open_app(AppOptions{.identity = "uid:" + std::to_string(::getuid())});  // policy rules match it
   state->core = std::move(core);
   log().info("initialised; store {}", cfg.store_path);
   return state;

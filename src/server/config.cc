@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "core/policy_config.h"
+
 #include <grp.h>
 
 #include <toml++/toml.h>
@@ -188,6 +190,10 @@ Result<ServerConfig> parse_server_config(const std::string& text, const std::str
     return config_error(source, "a tcp: endpoint needs server.tls_cert, server.tls_key and server.client_ca "
                                 "(TLS 1.3 with client certificates; there is no plaintext TCP)");
 
+  // [[policy]] is read here from the file as written, so that its problems name the
+  // file's lines (the core's parser below sees the sections re-serialised).
+  FH_ASSIGN_OR_RETURN(Policy policy, read_policy(root.get("policy"), source));
+
   // The rest is the library's configuration: the core's parser reads it (and refuses
   // what it does not know).
   root.erase("server");
@@ -200,6 +206,7 @@ Result<ServerConfig> parse_server_config(const std::string& text, const std::str
   auto core = parse_config(c.core_toml, source);
   if (!core) return core.error();
   c.core = std::move(*core);
+  c.core.policy = std::move(policy);
   if (!c.log_level_set) c.core.log_level = "info";
   return c;
 }

@@ -114,6 +114,12 @@ Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config)
   return std::unique_ptr<Service>(std::make_unique<Pkcs11Service>(std::move(core), o));
 }
 
+Status Pkcs11Service::reload(const ServerConfig& config) {
+  core_->policy().set(config.core.policy);
+  log().info("reload: {} policy rules in force", config.core.policy.rules.size());
+  return {};
+}
+
 ServiceStatus Pkcs11Service::status() const {
   ServiceStatus s;
   CoreStatus c = core_->status();

@@ -30,6 +30,9 @@ class Pkcs11Service : public Service {
   std::vector<uint32_t> functions() const override;
   bool slow(uint32_t function) const override;
   ServiceStatus status() const override;
+  // SIGHUP: the reloaded file's [[policy]] rules replace those in force (a file that did
+  // not parse never gets here: the old rules stay).
+  Status reload(const ServerConfig& config) override;
 
   Core& core() { return *core_; }
 

@@ -21,11 +21,12 @@ namespace fs = std::filesystem;
 namespace {
 
 // 2: objects carry an integrity MAC (issue 11, finding 3).
-constexpr int kSchemaVersion = 2;
+// 3: policy use counters (key_uses; core/policy.h, max_uses).
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 2), ('next_slot_id', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', 3), ('next_slot_id', 0);
 CREATE TABLE IF NOT EXISTS tokens (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   slot_id INTEGER NOT NULL UNIQUE,
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS attributes (
 CREATE TABLE IF NOT EXISTS changes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   token_id INTEGER NOT NULL, object_id INTEGER NOT NULL, kind INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS key_uses (key TEXT PRIMARY KEY, uses INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
 // Schema 1 → 2: objects written before have no MAC; each gets one at its token's next
@@ -58,6 +60,12 @@ CREATE TABLE IF NOT EXISTS changes (
 constexpr const char* kMigrate1To2 = R"sql(
 ALTER TABLE objects ADD COLUMN mac BLOB;
 UPDATE meta SET value = 2 WHERE key = 'schema_version';
+)sql";
+
+// Schema 2 → 3: the policy's use counters (max_uses); no key has been counted yet.
+constexpr const char* kMigrate2To3 = R"sql(
+CREATE TABLE IF NOT EXISTS key_uses (key TEXT PRIMARY KEY, uses INTEGER NOT NULL) WITHOUT ROWID;
+UPDATE meta SET value = 3 WHERE key = 'schema_version';
 )sql";
 
 // The objects still without a MAC, found at each login without reading every object row
@@ -211,6 +219,11 @@ Status SqliteStore::migrate() {
     if (version == 1) {
       FH_TRY(exec(kMigrate1To2));
       log().info("store {}: schema 1 upgraded to 2 (each token's objects get their MAC at its next login)", path_);
+      version = 2;
+    }
+    if (version == 2) {
+      FH_TRY(exec(kMigrate2To3));
+      log().info("store {}: schema 2 upgraded to 3 (policy use counters)", path_);
     }
     return exec(kUnmacedIndex);
   };

@@ -139,6 +139,36 @@ TEST_F(SqliteOpenTest, ReadOnlyCannotCreateOrUpgrade) {
   EXPECT_NE(old.error().message.find("read-write once"), std::string::npos) << old.error().message;
 }
 
+TEST_F(SqliteOpenTest, ASchema2StoreGetsTheUseCountersAndKeepsItsObjects) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE key_uses; UPDATE meta SET value = 2 WHERE key = 'schema_version'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto ro = SqliteStore::open(path_, OpenOptions{.read_only = true});
+  ASSERT_FALSE(ro.ok()) << "a read-only open cannot upgrade";
+  auto s = SqliteStore::open(path_);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE((*s)->load_object(object_).ok());
+  EXPECT_EQ(*(*s)->take_key_use("k", 2), 1u);
+  EXPECT_EQ(*(*s)->key_uses("k"), 1u);
+}
+
+TEST_F(SqliteOpenTest, AReadOnlyStoreCountsUsesInThisProcess) {
+  {
+    auto rw = SqliteStore::open(path_);
+    ASSERT_TRUE(rw.ok());
+    ASSERT_EQ(*(*rw)->take_key_use("k", 5), 1u);
+  }
+  auto ro = SqliteStore::open(path_, OpenOptions{.read_only = true});
+  ASSERT_TRUE(ro.ok());
+  EXPECT_EQ(*(*ro)->take_key_use("k", 3), 2u) << "it starts from the stored count";
+  EXPECT_EQ(*(*ro)->take_key_use("k", 3), 3u);
+  EXPECT_EQ((*ro)->take_key_use("k", 3).rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
+  EXPECT_EQ(*(*ro)->key_uses("k"), 3u);
+}
+
 // The file mode path (not the read_only option): run as a user who may not write. Root
 // ignores file modes, so as root the check runs in a child that becomes `nobody`.
 int OpenAsReader(const std::string& path, int64_t object) {

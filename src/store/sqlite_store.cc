@@ -195,6 +195,47 @@ Result<uint32_t> SqliteStore::take_pin_attempt(int64_t token_id, bool so, uint32
   return taken;
 }
 
+Result<uint64_t> SqliteStore::take_key_use(const std::string& key, uint64_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto refused = [&] {
+    return make_error(CKR_KEY_FUNCTION_NOT_PERMITTED, "the key has been used " + std::to_string(max) + " times");
+  };
+  if (read_only_) {
+    auto [it, fresh] = use_overlay_.try_emplace(key, 0);
+    if (fresh) {
+      Stmt cur = prepared("SELECT uses FROM key_uses WHERE key = ?");
+      cur.bind(1, key);
+      FH_ASSIGN_OR_RETURN(bool r, cur.step());
+      if (r) it->second = static_cast<uint64_t>(cur.int64(0));
+    }
+    if (it->second >= max) return refused();
+    return ++it->second;
+  }
+  uint64_t taken = 0;
+  // One write transaction (BEGIN IMMEDIATE): the read and the increment cannot
+  // interleave with another connection's, in this process or another.
+  FH_TRY(transaction([&]() -> Status {
+    Stmt cur = prepared("SELECT uses FROM key_uses WHERE key = ?");
+    cur.bind(1, key);
+    FH_ASSIGN_OR_RETURN(bool r, cur.step());
+    const uint64_t uses = r ? static_cast<uint64_t>(cur.int64(0)) : 0;
+    if (uses >= max) return refused();
+    taken = uses + 1;
+    Stmt up = prepared("INSERT INTO key_uses(key, uses) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET uses = excluded.uses");
+    return up.bind(1, key).bind(2, static_cast<int64_t>(taken)).run();
+  }));
+  return taken;
+}
+
+Result<uint64_t> SqliteStore::key_uses(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = use_overlay_.find(key); it != use_overlay_.end()) return it->second;
+  Stmt cur = prepared("SELECT uses FROM key_uses WHERE key = ?");
+  cur.bind(1, key);
+  FH_ASSIGN_OR_RETURN(bool r, cur.step());
+  return r ? static_cast<uint64_t>(cur.int64(0)) : uint64_t{0};
+}
+
 Status SqliteStore::clear_pin_failures(int64_t token_id, bool so) {
   std::lock_guard<std::mutex> lock(mu_);
   if (read_only_) {

@@ -90,6 +90,11 @@ class SqliteStore final : public ObjectStore {
   // MAC. Returns how many objects got one.
   Result<size_t> mac_unmaced_objects(int64_t token_id, const Macer& mac_of) override;
 
+  // Policy use counters, in table key_uses (schema 3). A read-only store counts in this
+  // process (as it does PIN failures).
+  Result<uint64_t> take_key_use(const std::string& key, uint64_t max) override;
+  Result<uint64_t> key_uses(const std::string& key) override;
+
   // Cross-process change tracking.
   Result<int64_t> data_version() override;   // changes when another connection committed
   Result<int64_t> last_change_seq() override;
@@ -136,6 +141,8 @@ class SqliteStore final : public ObjectStore {
   bool busy_warned_ = false;
   // Read-only stores: PIN failure counts by (token id, SO), kept in this process (mu_).
   std::map<std::pair<int64_t, bool>, uint32_t> failure_overlay_;
+  // Read-only stores: policy use counts by key, kept in this process (mu_).
+  std::map<std::string, uint64_t> use_overlay_;
   // Group commit of insert_object / delete_object: callers queue; one leader at a time
   // writes the queue.
   std::mutex queue_mu_;

@@ -132,6 +132,43 @@ TEST_P(ObjectStoreContract, PinAttemptsFromManyHandlesNeverExceedTheLimit) {
   EXPECT_EQ(*store_->take_pin_attempt(t, false, kMax), 1u);
 }
 
+TEST_P(ObjectStoreContract, KeyUsesFromManyHandlesNeverExceedTheMax) {
+  constexpr uint64_t kMax = 13;
+  std::vector<std::shared_ptr<ObjectStore>> handles;
+  for (int i = 0; i < 4; ++i) handles.push_back(i == 0 ? store_ : Open());
+  std::atomic<int> granted{0}, refused{0}, other{0};
+  std::atomic<uint64_t> highest{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 5; ++k) {  // 40 uses asked for against a maximum of 13
+        auto r = handles[i % handles.size()]->take_key_use("serial/key-a", kMax);
+        if (r.ok()) {
+          ++granted;
+          uint64_t seen = highest.load();
+          while (*r > seen && !highest.compare_exchange_weak(seen, *r)) {
+          }
+        } else if (r.rv() == CKR_KEY_FUNCTION_NOT_PERMITTED) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(granted.load(), static_cast<int>(kMax));
+  EXPECT_EQ(refused.load(), 40 - static_cast<int>(kMax));
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(highest.load(), kMax) << "each granted use has its own number";
+  EXPECT_EQ(*store_->key_uses("serial/key-a"), kMax);
+  EXPECT_EQ(*Open()->key_uses("serial/key-a"), kMax) << "the count is durable and shared";
+  // Another key counts on its own; a higher maximum (a reloaded policy) grants again.
+  EXPECT_EQ(*store_->key_uses("serial/key-b"), 0u);
+  EXPECT_EQ(*store_->take_key_use("serial/key-b", 1), 1u);
+  EXPECT_EQ(store_->take_key_use("serial/key-b", 1).rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
+  EXPECT_EQ(*store_->take_key_use("serial/key-a", kMax + 1), kMax + 1);
+}
+
 TEST_P(ObjectStoreContract, AWrapIsReplacedOnlyIfItIsStillTheOneRead) {
   const int64_t t = MakeToken("wraps");
   ASSERT_TRUE(store_->replace_wrap(t, true, B("so-wrap"), B("new")).ok());
