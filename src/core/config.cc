@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include "base/names.h"
+#include "core/hardening_config.h"
 
 #include <toml++/toml.h>
 
@@ -86,6 +87,7 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"dev", {"allow_weak_kdf"}},
     {"sidecar", {"endpoints", "cert", "key", "ca", "server_name"}},
     {"token", {}},
+    {"hardening", {}},  // checked in read_hardening
     {"bridge", {"module", "token", "serial", "uri", "mechanisms"}},  // an array of tables, checked in read_bridge
 };
 
@@ -98,7 +100,7 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
     if (kTopLevel.count(section)) continue;
     auto it = kKnown.find(section);
     if (it == kKnown.end()) return config_error(source, "unknown section [" + section + "]");
-    if (section == "token" || section == "bridge") continue;
+    if (section == "token" || section == "bridge" || section == "hardening") continue;
     const toml::table* t = v.as_table();
     if (t == nullptr) return config_error(source, "[" + section + "] must be a table");
     for (const auto& [kk, vv] : *t) {
@@ -224,6 +226,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
       c.bridges.push_back(std::move(b));
     }
   }
+  FH_TRY(read_hardening(root, c.hardening, source));
   return c;
 }
 

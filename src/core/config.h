@@ -8,6 +8,7 @@
 #include "base/object_store.h"
 #include "base/pkcs11_uri.h"
 #include "base/result.h"
+#include "core/hardening.h"
 
 #include <cstdint>
 #include <map>
@@ -75,6 +76,7 @@ struct Config {
 
   std::map<std::string, MechanismPolicy> token_policy;  // by token label
   std::vector<BridgeConfig> bridges;                     // [[bridge]], in file order
+  Hardening hardening;                                   // [hardening] (core/hardening_config.cc)
 };
 
 // The [store] settings, for whoever opens the store (src/store/open_store.h).
