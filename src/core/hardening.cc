@@ -165,8 +165,10 @@ unsigned security_strength(const AttrMap& key, CK_ULONG bits) {
 
 Status check_wrap(const Hardening& h, const AttrMap& wrapping, CK_ULONG wrapping_bits, const AttrMap& target,
                   CK_ULONG target_bits) {
-  if (h.untrusted_unwrapped && !wrapping.get_bool_or(CKA_LOCAL, false) && !wrapping.get_bool_or(CKA_TRUSTED, false) &&
-      target.get_bool_or(CKA_SENSITIVE, false))
+  // A key that is not sensitive can be read in clear (C_GetAttributeValue): wrapping it
+  // under any key gives nothing away, so both rules protect sensitive keys only.
+  if (!target.get_bool_or(CKA_SENSITIVE, false)) return {};
+  if (h.untrusted_unwrapped && !wrapping.get_bool_or(CKA_LOCAL, false) && !wrapping.get_bool_or(CKA_TRUSTED, false))
     return make_error(CKR_KEY_NOT_WRAPPABLE,
                       "hardening: a sensitive key is only wrapped by a key made on the token or marked CKA_TRUSTED");
   if (h.no_weaker_wrapping) {

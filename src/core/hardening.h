@@ -68,7 +68,7 @@ Status check_changed_object(const Hardening& h, const AttrMap& before, const Att
 Status check_key_use(const Hardening& h, const AttrMap& key);
 
 // C_WrapKey, after the spec's own checks: no_weaker_wrapping and untrusted_unwrapped,
-// both answered with CKR_KEY_NOT_WRAPPABLE ("the token can only wrap a given key with
+// for a sensitive key (one that is not can be read anyway), both answered with CKR_KEY_NOT_WRAPPABLE ("the token can only wrap a given key with
 // certain … keys"). `wrapping_bits` and `target_bits` are mech::Key::bits.
 Status check_wrap(const Hardening& h, const AttrMap& wrapping, CK_ULONG wrapping_bits, const AttrMap& target,
                   CK_ULONG target_bits);

@@ -121,6 +121,8 @@ TEST(HardeningRulesTest, WeakerOrUntrustedWrappingKeyIsRefused) {
   EXPECT_EQ(check_wrap(h, imported, 32, target, 16).rv(), CKR_KEY_NOT_WRAPPABLE);
   imported.set_bool(CKA_TRUSTED, true);
   EXPECT_TRUE(check_wrap(h, imported, 32, target, 16).ok());
+  AttrMap readable = Key(CKO_SECRET_KEY, CKK_AES, {});
+  EXPECT_TRUE(check_wrap(h, kek, 24, readable, 32).ok()) << "a key that is not sensitive can be read anyway";
   h.no_weaker_wrapping = false;
   EXPECT_TRUE(check_wrap(h, kek, 24, target, 16).ok());
 }
