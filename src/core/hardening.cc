@@ -27,11 +27,16 @@ std::string forbidden_pair(const Hardening& h, const AttrMap& a) {
     if (cls == CKO_PRIVATE_KEY && both(CKA_UNWRAP, CKA_DECRYPT)) return name(CKA_UNWRAP, CKA_DECRYPT);
   }
   if (h.conflicting_usages && cls == CKO_PRIVATE_KEY) {
-    // A signing key that also decrypts is a decryption oracle through raw signatures
-    // (and the reverse); one that also derives mixes two protocols on one secret.
-    for (CK_ATTRIBUTE_TYPE other : {CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE})
+    // A raw RSA signature (CKM_RSA_X_509) is a decryption: a key that signs and unwraps
+    // hands out, as a "signature", any key wrapped under its public half. One that also
+    // derives mixes two protocols on one secret. Signing and decrypting together expose
+    // nothing C_Decrypt does not, and many clients make such RSA keys: only the strict
+    // profile refuses them (SP 800-57 §5.2, one key for one purpose).
+    for (CK_ATTRIBUTE_TYPE other : {CKA_UNWRAP, CKA_DERIVE, CKA_DECRYPT}) {
+      if (other == CKA_DECRYPT && !h.strict()) continue;
       for (CK_ATTRIBUTE_TYPE sign : {CKA_SIGN, CKA_SIGN_RECOVER})
         if (both(sign, other)) return name(sign, other);
+    }
   }
   return {};
 }
@@ -91,8 +96,10 @@ AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, const AttrMap& 
       default_false(CKA_SIGN);
       default_false(CKA_SIGN_RECOVER);
     }
-    for (CK_ATTRIBUTE_TYPE other : {CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE})
+    for (CK_ATTRIBUTE_TYPE other : {CKA_UNWRAP, CKA_DERIVE, CKA_DECRYPT}) {
+      if (other == CKA_DECRYPT && !h.strict()) continue;
       for (CK_ATTRIBUTE_TYPE sign : {CKA_SIGN, CKA_SIGN_RECOVER}) pair(sign, other, other);
+    }
   }
   if (cls == CKO_PRIVATE_KEY && h.wrap_xor_decrypt) pair(CKA_UNWRAP, CKA_DECRYPT, CKA_UNWRAP);
   return out;

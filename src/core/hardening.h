@@ -28,8 +28,8 @@ struct Hardening {
   // A key made outside the token (CKA_LOCAL false: imported, unwrapped, derived) may
   // wrap a sensitive key only if the SO marked it CKA_TRUSTED.
   bool untrusted_unwrapped = true;
-  // A private key may not sign and also decrypt, unwrap or derive (SP 800-57 §5.2: one
-  // key, one purpose).
+  // A private key may not sign and also unwrap or derive (and, under the strict profile,
+  // decrypt: SP 800-57 §5.2, one key, one purpose).
   bool conflicting_usages = true;
 
   bool strict() const { return profile == Profile::Strict; }
@@ -43,9 +43,9 @@ enum class KeyOrigin { Created, Generated, Copied, Unwrapped, Derived };
 // not name defaults to false where it would complete a forbidden pair: a secret key
 // made for wrapping does not encrypt or decrypt and one made for encryption does not
 // wrap or unwrap (with no usage named: it encrypts and decrypts); a private key made
-// for signing does not decrypt, unwrap or derive, and the reverse (with none named: it
-// signs, except a Montgomery key, which only derives), and one that decrypts does not
-// unwrap. Returns the template with those defaults made explicit, for the object layer
+// for signing does not unwrap or derive (nor, strict, decrypt), and the reverse (with
+// none named: it signs, except a Montgomery key, which only derives), and one that
+// decrypts does not unwrap. Returns the template with those defaults made explicit, for the object layer
 // to complete. Only keys are touched; `cls` is the class the call makes.
 AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, const AttrMap& tmpl);
 

@@ -57,6 +57,14 @@ TEST(HardeningRulesTest, ForbiddenPairsPerClass) {
             CKR_TEMPLATE_INCONSISTENT);
   EXPECT_EQ(check_new_object(h, Key(CKO_PRIVATE_KEY, CKK_EC, {CKA_SIGN, CKA_DERIVE}), KeyOrigin::Generated).rv(),
             CKR_TEMPLATE_INCONSISTENT);
+  EXPECT_EQ(check_new_object(h, Key(CKO_PRIVATE_KEY, CKK_RSA, {CKA_SIGN, CKA_UNWRAP}), KeyOrigin::Generated).rv(),
+            CKR_TEMPLATE_INCONSISTENT);
+  // Signing and decrypting: only the strict profile refuses it.
+  const AttrMap sign_decrypt = Key(CKO_PRIVATE_KEY, CKK_EC, {CKA_SIGN, CKA_DECRYPT});
+  EXPECT_TRUE(check_new_object(h, sign_decrypt, KeyOrigin::Created).ok());
+  Hardening strict;
+  strict.profile = Hardening::Profile::Strict;
+  EXPECT_EQ(check_new_object(strict, sign_decrypt, KeyOrigin::Created).rv(), CKR_TEMPLATE_INCONSISTENT);
   EXPECT_EQ(check_key_use(h, Key(CKO_SECRET_KEY, CKK_AES, {CKA_WRAP, CKA_DECRYPT})).rv(),
             CKR_KEY_FUNCTION_NOT_PERMITTED);
   h.wrap_xor_decrypt = false;

@@ -352,19 +352,41 @@ CK_RV GenEc(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, bool derive, KeyPair* k
   return f->C_GenerateKeyPair(s, &m, pub.data(), pub.size(), priv.data(), priv.size(), &kp->pub, &kp->priv);
 }
 
-TEST_F(ConflictingUsagesTest, SigningKeyThatDecryptsOrDerivesIsNeverMade) {
+TEST_F(ConflictingUsagesTest, SigningKeyThatUnwrapsOrDerivesIsNeverMade) {
   KeyPair kp;
-  EXPECT_CKR(CKR_TEMPLATE_INCONSISTENT, GenRsa({CKA_SIGN, CKA_DECRYPT}, &kp));
+  EXPECT_CKR(CKR_TEMPLATE_INCONSISTENT, GenRsa({CKA_SIGN, CKA_UNWRAP}, &kp));
   EXPECT_CKR(CKR_TEMPLATE_INCONSISTENT, GenRsa({CKA_SIGN_RECOVER, CKA_UNWRAP}, &kp));
   EXPECT_CKR(CKR_TEMPLATE_INCONSISTENT, GenEc(f_, session_, true, &kp));
   EXPECT_CKR_OK(GenRsa({CKA_SIGN}, &kp));
-  EXPECT_CKR_OK(GenRsa({CKA_DECRYPT}, &kp));
+  EXPECT_CKR_OK(GenRsa({CKA_UNWRAP}, &kp));
   EXPECT_CKR_OK(GenEc(f_, session_, false, &kp));
+  // Signing and decrypting with one RSA key is common and exposes nothing C_Decrypt
+  // does not: only the strict profile refuses it.
+  EXPECT_CKR_OK(GenRsa({CKA_SIGN, CKA_DECRYPT}, &kp));
+}
+
+// With none named, a private key signs and does not unwrap or derive.
+TEST_F(ConflictingUsagesTest, DefaultsNeverCompleteAConflict) {
+  KeyPair kp;
+  Template pub = Template().Ulong(CKA_MODULUS_BITS, 2048);
+  Template priv;
+  CK_MECHANISM m{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
+  ASSERT_CKR_OK(f_->C_GenerateKeyPair(session_, &m, pub.data(), pub.size(), priv.data(), priv.size(), &kp.pub, &kp.priv));
+  EXPECT_EQ(GetBool(f_, session_, kp.priv, CKA_SIGN), std::optional<bool>(true));
+  EXPECT_EQ(GetBool(f_, session_, kp.priv, CKA_UNWRAP), std::optional<bool>(false));
+  EXPECT_EQ(GetBool(f_, session_, kp.priv, CKA_DERIVE), std::optional<bool>(false));
+  CK_OBJECT_HANDLE aes = CK_INVALID_HANDLE;
+  Template t = Template().Ulong(CKA_VALUE_LEN, 16);
+  CK_MECHANISM gen{CKM_AES_KEY_GEN, nullptr, 0};
+  ASSERT_CKR_OK(f_->C_GenerateKey(session_, &gen, t.data(), t.size(), &aes));
+  EXPECT_EQ(GetBool(f_, session_, aes, CKA_ENCRYPT), std::optional<bool>(true));
+  EXPECT_EQ(GetBool(f_, session_, aes, CKA_WRAP), std::optional<bool>(false));
+  EXPECT_EQ(GetBool(f_, session_, aes, CKA_UNWRAP), std::optional<bool>(false));
 }
 
 TEST_F(ConflictingUsagesOffTest, ConflictingTemplatesAreMadeWithoutTheRule) {
   KeyPair kp;
-  EXPECT_CKR_OK(GenRsa({CKA_SIGN, CKA_DECRYPT}, &kp));
+  EXPECT_CKR_OK(GenRsa({CKA_SIGN, CKA_UNWRAP}, &kp));
   EXPECT_CKR_OK(GenEc(f_, session_, true, &kp));
 }
 
@@ -442,6 +464,12 @@ TEST_F(StrictProfileTest, UnapprovedAlgorithmsAndSizesAreRefusedAtUse) {
   ASSERT_CKR_OK(f_->C_GenerateKey(session_, &gen, ext.data(), ext.size(), &target));
   EXPECT_CKR(CKR_MECHANISM_INVALID, Wrap(CKM_AES_ECB, kek, target, nullptr));
   EXPECT_CKR_OK(Wrap(CKM_AES_KEY_WRAP, kek, target, nullptr));
+}
+
+TEST_F(StrictProfileTest, OneKeyOnePurpose) {
+  KeyPair kp;
+  EXPECT_CKR(CKR_TEMPLATE_INCONSISTENT, GenRsa({CKA_SIGN, CKA_DECRYPT}, &kp));
+  EXPECT_CKR_OK(GenRsa({CKA_DECRYPT}, &kp));
 }
 
 TEST_F(StrictProfileTest, UnapprovedCurvesAreRefused) {

@@ -97,7 +97,6 @@ TEST_F(LengthTest, UnwrapRefusesAWrappedKeyLongerThanAnyKey) {
 TEST_F(LengthTest, OaepLabelLongerThanOpenSslTakesIsAParameterError) {
   KeyOptions o;
   o.encrypt = true;
-  o.sign = false;  // a decryption key does not also sign (hardening: conflicting_usages)
   KeyPair rsa = GenerateRsa(f_, session_, 2048, o);
   ASSERT_CKR_OK(rsa.rv);
   const CK_ULONG len = kFourGiB + 1;
