@@ -28,8 +28,6 @@ constexpr CK_MECHANISM_TYPE kRsaMechs[] = {
 
 class RsaKeySizeTest : public TokenTest {
  protected:
-  StoreOptions Options() const override { return WithoutHardening(); }  // multi-purpose keys
-
   // Signs with SHA256_RSA_PKCS and SHA256_RSA_PKCS_PSS and has OpenSSL verify both.
   void SignsAndOpenSslVerifies(const KeyPair& kp, CK_ULONG bits) {
     Pkey pub = PublicKeyFromObject(f_, session_, kp.pub);
