@@ -135,6 +135,34 @@ TEST(HardeningRulesTest, WeakerOrUntrustedWrappingKeyIsRefused) {
   EXPECT_TRUE(check_wrap(h, kek, 24, target, 16).ok());
 }
 
+TEST(StrictProfileTest, NewKeysNeedApprovedSizesAndCurves) {
+  Hardening strict;
+  strict.profile = Hardening::Profile::Strict;
+  AttrMap rsa = Key(CKO_PUBLIC_KEY, CKK_RSA, {CKA_VERIFY});
+  rsa.set_ulong(CKA_MODULUS_BITS, 1024);
+  EXPECT_EQ(check_new_object(strict, rsa, KeyOrigin::Generated).rv(), CKR_KEY_SIZE_RANGE);
+  EXPECT_EQ(check_new_object(strict, rsa, KeyOrigin::Created).rv(), CKR_TEMPLATE_INCONSISTENT);
+  EXPECT_TRUE(check_new_object(Hardening{}, rsa, KeyOrigin::Created).ok()) << "the default profile takes RSA-1024";
+  AttrMap imported = Key(CKO_PRIVATE_KEY, CKK_RSA, {CKA_SIGN});
+  imported.set(CKA_MODULUS, SecureBytes(256, 0xc5));
+  EXPECT_TRUE(check_new_object(strict, imported, KeyOrigin::Unwrapped).ok()) << "2048 bits from CKA_MODULUS";
+  const uint8_t secp256k1[] = {0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x0A};
+  const uint8_t p384[] = {0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22};
+  AttrMap ec = Key(CKO_PUBLIC_KEY, CKK_EC, {CKA_VERIFY});
+  ec.set(CKA_EC_PARAMS, ByteView(secp256k1));
+  EXPECT_EQ(check_new_object(strict, ec, KeyOrigin::Created).rv(), CKR_CURVE_NOT_SUPPORTED);
+  EXPECT_EQ(check_key_use(strict, ec).rv(), CKR_KEY_TYPE_INCONSISTENT) << "a stored key on the curve is not used";
+  ec.set(CKA_EC_PARAMS, ByteView(p384));
+  EXPECT_TRUE(check_new_object(strict, ec, KeyOrigin::Created).ok());
+  AttrMap des3 = Key(CKO_SECRET_KEY, CKK_DES3, {CKA_DECRYPT});
+  EXPECT_EQ(check_new_object(strict, des3, KeyOrigin::Unwrapped).rv(), CKR_TEMPLATE_INCONSISTENT);
+  AttrMap hmac = Key(CKO_SECRET_KEY, CKK_GENERIC_SECRET, {CKA_SIGN});
+  hmac.set(CKA_VALUE, SecureBytes(13, 1));
+  EXPECT_EQ(check_new_object(strict, hmac, KeyOrigin::Derived).rv(), CKR_TEMPLATE_INCONSISTENT);
+  hmac.set(CKA_VALUE, SecureBytes(14, 1));
+  EXPECT_TRUE(check_new_object(strict, hmac, KeyOrigin::Derived).ok());
+}
+
 TEST(StrictProfileTest, RegistryDropsAndRestricts) {
   const mech::Registry& r = mech::strict_registry();
   for (CK_MECHANISM_TYPE m : {CKM_MD5, CKM_DES_ECB, CKM_DES3_KEY_GEN, CKM_RSA_X_509, CKM_CHACHA20_POLY1305})
