@@ -3,6 +3,7 @@
 #include "base/names.h"
 #include "core/config_toml.h"
 #include "core/policy_config.h"
+#include "core/hardening_config.h"
 
 #include <toml++/toml.h>
 
@@ -88,6 +89,7 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"dev", {"allow_weak_kdf"}},
     {"sidecar", {"endpoints", "cert", "key", "ca", "server_name", "busy_poll_us"}},
     {"token", {}},
+    {"hardening", {}},  // checked in read_hardening
     {"bridge", {"module", "token", "serial", "uri", "mechanisms"}},  // an array of tables, checked in read_bridge
     {"policy", {}},  // [[policy]] rules, checked in core/policy_config.cc
 };
@@ -101,7 +103,7 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
     if (kTopLevel.count(section)) continue;
     auto it = kKnown.find(section);
     if (it == kKnown.end()) return config_error(source, "unknown section [" + section + "]");
-    if (section == "token" || section == "bridge" || section == "policy") continue;
+    if (section == "token" || section == "bridge" || section == "policy" || section == "hardening") continue;
     const toml::table* t = v.as_table();
     if (t == nullptr) return config_error(source, "[" + section + "] must be a table");
     for (const auto& [kk, vv] : *t) {
@@ -227,6 +229,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
     }
   }
   FH_ASSIGN_OR_RETURN(c.policy, read_policy(root.get("policy"), source));
+  FH_TRY(read_hardening(root, c.hardening, source));
   return c;
 }
 

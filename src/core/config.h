@@ -9,6 +9,7 @@
 #include "base/pkcs11_uri.h"
 #include "base/result.h"
 #include "core/policy.h"
+#include "core/hardening.h"
 
 #include <cstdint>
 #include <map>
@@ -78,6 +79,7 @@ struct Config {
   std::map<std::string, MechanismPolicy> token_policy;  // by token label
   std::vector<BridgeConfig> bridges;                     // [[bridge]], in file order
   Policy policy;  // [[policy]] rules (core/policy.h, docs/POLICY.md)
+  Hardening hardening;                                   // [hardening] (core/hardening_config.cc)
 };
 
 // The [store] settings, for whoever opens the store (src/store/open_store.h).

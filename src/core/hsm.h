@@ -8,6 +8,7 @@
 #include "base/object_store.h"
 #include "core/backend.h"
 #include "core/config.h"
+#include "core/hardening.h"
 #include "core/mech/registry.h"
 #include "core/session_table.h"
 #include "core/slot_events.h"
@@ -155,6 +156,8 @@ class Hsm final : public Backend {
   void wipe() override;
 
  private:
+  // The registry of the configured profile ([hardening] profile).
+  const mech::Registry& registry() const { return registry_for(cfg_.hardening); }
   Status reload_tokens();  // picks up tokens another process created or deleted
   Result<SlotEvents::Tokens> token_ids();  // reloads, then each slot's token id
   Result<const mech::Entry*> prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,

@@ -18,7 +18,7 @@ OpKind kind_of(CipherDir d) { return d == CipherDir::Encrypt ? OpKind::Encrypt :
 
 Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
                                                 CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k) {
-  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
   bool can = usage == CKA_SIGN             ? e->sign != nullptr
@@ -48,6 +48,7 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
     return make_error(CKR_KEY_FUNCTION_NOT_PERMITTED, "the key's usage attributes do not allow this");
   if (!obj->allows_mechanism(m.mechanism))
     return make_error(CKR_MECHANISM_INVALID, "the key's CKA_ALLOWED_MECHANISMS exclude this mechanism");
+  FH_TRY(check_key_use(cfg_.hardening, obj->attrs()));
   FH_ASSIGN_OR_RETURN(k, obj->key());
   if (k->bits < e->info.ulMinKeySize || k->bits > e->info.ulMaxKeySize)
     return make_error(CKR_KEY_SIZE_RANGE, "key size outside the mechanism's range");
@@ -193,7 +194,7 @@ Status Hsm::cipher_final(CipherDir d, CK_SESSION_HANDLE h, OutBuf out) {
 
 Status Hsm::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr || e->digest == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "not a digest mechanism");
   std::lock_guard<std::mutex> lock(s->mu);

@@ -7,6 +7,7 @@
 // (mech/wrap_padding.h).
 #include "base/names.h"
 #include "core/hsm.h"
+#include "core/hardening.h"
 #include "core/mech/pkcs8.h"
 #include "core/mech/wrap_padding.h"
 #include "core/object_policy.h"
@@ -60,11 +61,12 @@ Result<ObjectPtr> Hsm::key_for(Session& s, CK_OBJECT_HANDLE key, CK_ATTRIBUTE_TY
 Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
                      OutBuf out) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr || e->encrypt == nullptr || !(e->info.flags & CKF_WRAP))
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot wrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr wk, key_for(*s, wrapping, CKA_WRAP, CKR_WRAPPING_KEY_HANDLE_INVALID));
   FH_TRY(check_allowed(*wk, m.mechanism));
+  FH_TRY(check_key_use(cfg_.hardening, wk->attrs()));
   FH_ASSIGN_OR_RETURN(ObjectPtr target, key_for(*s, key, 0, CKR_KEY_HANDLE_INVALID));
   if (target->cls() != CKO_SECRET_KEY && target->cls() != CKO_PRIVATE_KEY)
     return make_error(CKR_KEY_NOT_WRAPPABLE, "only secret and private keys can be wrapped");
@@ -83,6 +85,8 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
   FH_ASSIGN_OR_RETURN(mech::KeyPtr k, wk->key());
   if (k->bits < e->info.ulMinKeySize || k->bits > e->info.ulMaxKeySize)
     return make_error(CKR_WRAPPING_KEY_SIZE_RANGE, "wrapping key size outside the mechanism's range");
+  FH_ASSIGN_OR_RETURN(mech::KeyPtr tk, target->key());
+  FH_TRY(check_wrap(cfg_.hardening, wk->attrs(), k->bits, target->attrs(), tk->bits));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, e->encrypt(m, k));
   // A secret key is wrapped as its value, a private key as its PKCS#8 PrivateKeyInfo.
   SecureBytes pkcs8;
@@ -109,17 +113,20 @@ Status Hsm::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDL
 Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
                                          ByteView wrapped, const AttrMap& caller_tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr || e->decrypt == nullptr || !(e->info.flags & CKF_UNWRAP))
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot unwrap keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr uk, key_for(*s, unwrapping, CKA_UNWRAP, CKR_UNWRAPPING_KEY_HANDLE_INVALID));
   FH_TRY(check_allowed(*uk, m.mechanism));
+  FH_TRY(check_key_use(cfg_.hardening, uk->attrs()));
   CK_KEY_TYPE ukt = uk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   bool type_ok = false;
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == ukt;
   if (!type_ok || uk->cls() == CKO_PUBLIC_KEY)
     return make_error(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, "the unwrapping key does not fit the mechanism");
-  FH_ASSIGN_OR_RETURN(const AttrMap tmpl, apply_key_template(caller_tmpl, uk->attrs().view(CKA_UNWRAP_TEMPLATE)));
+  FH_ASSIGN_OR_RETURN(const AttrMap merged, apply_key_template(caller_tmpl, uk->attrs().view(CKA_UNWRAP_TEMPLATE)));
+  const AttrMap tmpl =
+      harden_defaults(cfg_.hardening, merged.get_ulong(CKA_CLASS).value_or(CKO_SECRET_KEY), merged);
   FH_TRY(check_writable(*s, tmpl.get_bool_or(CKA_TOKEN, false)));
   FH_TRY(check_private_access(*s, tmpl.get_bool_or(CKA_PRIVATE, true)));
   const CK_OBJECT_CLASS cls = tmpl.get_ulong(CKA_CLASS).value_or(CKO_SECRET_KEY);
@@ -153,6 +160,7 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   } else {
     FH_ASSIGN_OR_RETURN(attrs, complete_secret_from_value(tmpl, key_bytes, nullptr, so));
   }
+  FH_TRY(check_new_object(cfg_.hardening, attrs, KeyOrigin::Unwrapped));
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
   return obj->handle();
 }
@@ -160,11 +168,12 @@ Result<CK_OBJECT_HANDLE> Hsm::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM
 Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
                                          const AttrMap& caller_tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  const mech::Entry* e = mech::Registry::global().find(m.mechanism);
+  const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr || e->derive == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "the mechanism cannot derive keys");
   FH_ASSIGN_OR_RETURN(ObjectPtr bk, key_for(*s, base, CKA_DERIVE, CKR_KEY_HANDLE_INVALID));
   FH_TRY(check_allowed(*bk, m.mechanism));
+  FH_TRY(check_key_use(cfg_.hardening, bk->attrs()));
   CK_KEY_TYPE bkt = bk->attrs().get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   bool type_ok = e->key_types.empty();
   for (CK_KEY_TYPE t : e->key_types) type_ok |= t == bkt;
@@ -185,6 +194,7 @@ Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   if (data_out && m.mechanism != CKM_HKDF_DATA)
     return make_error(CKR_TEMPLATE_INCONSISTENT, "only CKM_HKDF_DATA derives a data object");
   if (!data_out && !t.has(CKA_KEY_TYPE)) t.set_ulong(CKA_KEY_TYPE, CKK_GENERIC_SECRET);
+  if (!data_out) t = harden_defaults(cfg_.hardening, CKO_SECRET_KEY, t);
   FH_ASSIGN_OR_RETURN(SecureBytes value, e->derive(m, k, t.get_ulong(CKA_VALUE_LEN).value_or(0), ctx));
   const bool so = s->token()->role() == Role::SO;
   AttrMap attrs;
@@ -195,6 +205,7 @@ Result<CK_OBJECT_HANDLE> Hsm::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM
   } else {
     FH_ASSIGN_OR_RETURN(attrs, complete_secret_from_value(t, value, &bk->attrs(), so));
   }
+  FH_TRY(check_new_object(cfg_.hardening, attrs, KeyOrigin::Derived));
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
   return obj->handle();
 }

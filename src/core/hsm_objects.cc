@@ -1,5 +1,6 @@
 // Hsm: objects — create, copy, destroy, attributes, find.
 #include "core/hsm.h"
+#include "core/hardening.h"
 
 #include "base/names.h"
 #include "core/object_policy.h"
@@ -100,7 +101,10 @@ Status Hsm::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK
 Result<CK_OBJECT_HANDLE> Hsm::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
   const bool so = s->token()->role() == Role::SO;
-  FH_ASSIGN_OR_RETURN(AttrMap attrs, complete_created(tmpl, so));
+  const AttrMap hardened =
+      harden_defaults(cfg_.hardening, tmpl.get_ulong(CKA_CLASS).value_or(CK_UNAVAILABLE_INFORMATION), tmpl);
+  FH_ASSIGN_OR_RETURN(AttrMap attrs, complete_created(hardened, so));
+  FH_TRY(check_new_object(cfg_.hardening, attrs, KeyOrigin::Created));
   FH_TRY(check_writable(*s, attrs.get_bool_or(CKA_TOKEN, false)));
   FH_TRY(check_private_access(*s, attrs.get_bool_or(CKA_PRIVATE, false)));
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
@@ -113,6 +117,7 @@ Result<CK_OBJECT_HANDLE> Hsm::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
   if (!src->complete()) return make_error(CKR_USER_NOT_LOGGED_IN, "the object's sealed values need a login");
   const bool so = s->token()->role() == Role::SO;
   FH_ASSIGN_OR_RETURN(AttrMap attrs, apply_copy(src->attrs(), tmpl, so));
+  FH_TRY(check_changed_object(cfg_.hardening, src->attrs(), attrs, true));
   FH_TRY(check_writable(*s, attrs.get_bool_or(CKA_TOKEN, false)));
   FH_TRY(check_private_access(*s, attrs.get_bool_or(CKA_PRIVATE, false)));
   FH_ASSIGN_OR_RETURN(ObjectPtr obj, s->token()->create_object(std::move(attrs), h));
@@ -142,6 +147,7 @@ Status Hsm::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMa
   if (!obj->complete()) return make_error(CKR_USER_NOT_LOGGED_IN, "the object's sealed values need a login");
   const bool so = s->token()->role() == Role::SO;
   FH_ASSIGN_OR_RETURN(AttrMap attrs, apply_set(obj->attrs(), tmpl, so));
+  FH_TRY(check_changed_object(cfg_.hardening, obj->attrs(), attrs, false));
   FH_TRY(s->token()->replace_object(obj, std::move(attrs)));
   return {};
 }

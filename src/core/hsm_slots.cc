@@ -147,7 +147,7 @@ Result<std::vector<MechanismCaps>> Hsm::mechanisms(CK_SLOT_ID slot) {
   auto t = token(slot);
   if (!t.ok() && t.rv() != CKR_TOKEN_NOT_RECOGNIZED) return t.error();
   std::vector<MechanismCaps> out;
-  for (const mech::Entry& e : mech::Registry::global().entries()) out.push_back(MechanismCaps{e.type, e.info});
+  for (const mech::Entry& e : registry().entries()) out.push_back(MechanismCaps{e.type, e.info});
   return out;
 }
 

@@ -57,7 +57,7 @@ Status Hsm::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_H
   if (enc_key != CK_INVALID_HANDLE || auth_key != CK_INVALID_HANDLE)
     return make_error(CKR_KEY_NOT_NEEDED, "a digest state needs no key");
   const auto type = static_cast<CK_MECHANISM_TYPE>(mech);
-  const mech::Entry* e = mech::Registry::global().find(type);
+  const mech::Entry* e = registry().find(type);
   if (e == nullptr || e->digest == nullptr)
     return invalid("the saved state names no digest this token offers");
   CK_MECHANISM m{type, nullptr, 0};

@@ -75,6 +75,8 @@ Bytes OsslKeyWrap(const char* name, const Bytes& kek, const Bytes& data) {
 
 class BlockWrapTest : public TokenTest {
  protected:
+  StoreOptions Options() const override { return WithoutHardening(); }  // multi-purpose keys
+
   void SetUp() override {
     TokenTest::SetUp();
     if (HasFatalFailure()) return;

@@ -14,6 +14,8 @@ namespace {
 
 class KeyTemplatesTest : public TokenTest {
  protected:
+  StoreOptions Options() const override { return WithoutHardening(); }  // multi-purpose keys
+
   void SetUp() override {
     TokenTest::SetUp();
     if (HasFatalFailure()) return;

@@ -39,6 +39,8 @@ const uint8_t kDigest32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 
 class PolicyTestBase : public ModuleTest {
  protected:
+  // AesKey() encrypts, wraps and derives: one key for every mechanism under test.
+  StoreOptions Options() const override { return WithoutHardening(); }
   std::set<CK_MECHANISM_TYPE> MechanismList(CK_SLOT_ID slot) {
     CK_ULONG n = 0;
     EXPECT_CKR_OK(f_->C_GetMechanismList(slot, nullptr, &n));
@@ -128,8 +130,8 @@ class TokenPolicyTest : public PolicyTestBase {
     PolicyTestBase::SetUp();
   }
   StoreOptions Options() const override {
-    StoreOptions o;
-    o.extra_config = "\n[token.\"deny-tok\"]\ndeny_mechanisms = " + TomlList(std::begin(kDenied), std::end(kDenied)) +
+    StoreOptions o = WithoutHardening();
+    o.extra_config += "\n[token.\"deny-tok\"]\ndeny_mechanisms = " + TomlList(std::begin(kDenied), std::end(kDenied)) +
                      "\n[token.\"allow-tok\"]\nallow_mechanisms = " +
                      TomlList(std::begin(kAllowed), std::end(kAllowed)) + "\n";
     return o;

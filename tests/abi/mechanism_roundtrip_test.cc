@@ -195,7 +195,9 @@ class RoundTripSuite : public testing::Test {
   static void SetUpTestSuite() {
     if (IsSoftHsm()) return;  // the rows are FerroHSM's mechanism list; SetUp skips
     f_ = GetModule().fl;
-    store_ = new TempStore(StoreOptions{});
+    // The rows share multi-purpose keys (an RSA pair that signs and decrypts, AES keys
+    // that encrypt and wrap): the hardening rules are hardening_test.cc's subject.
+    store_ = new TempStore(WithoutHardening());
     store_->Activate();
     ASSERT_CKR_OK(f_->C_Initialize(nullptr));
     CK_ULONG n = 0;

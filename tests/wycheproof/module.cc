@@ -44,7 +44,10 @@ struct Loaded {
     dir = tmpl;
     const std::string conf = dir + "/ferrohsm.toml";
     const std::string store = "[store]\npath = \"" + dir + "/ferrohsm.db\"\n\n[log]\nlevel = \"error\"\n\n"
-                              "[pin]\nkdf_iterations = 1000\n\n[dev]\nallow_weak_kdf = true\n";
+                              "[pin]\nkdf_iterations = 1000\n\n[dev]\nallow_weak_kdf = true\n\n"
+                              // Test-vector keys are imported once for every purpose (import_secret):
+                              // the hardening rules (docs/HARDENING.md) are hardening_test.cc's subject.
+                              "[hardening]\nwrap_xor_decrypt = false\nconflicting_usages = false\n";
     const char* flavor = std::getenv("FERROHSM_TEST_FLAVOR");
     if (flavor != nullptr && std::strcmp(flavor, "sidecar") == 0) {
       // Sidecar mode: a ferrohsm-server serves the store; the module only names it.

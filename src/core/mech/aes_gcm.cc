@@ -18,7 +18,7 @@ namespace {
 constexpr CK_ULONG kMaxIvBytes = 128;
 constexpr size_t kMaxBuffered = size_t{256} << 20;  // multi-part decryption keeps at most 256 MiB
 
-Error param_error(const char* what) { return make_error(CKR_MECHANISM_PARAM_INVALID, what); }
+Error gcm_param_error(const char* what) { return make_error(CKR_MECHANISM_PARAM_INVALID, what); }
 
 class GcmOp final : public CipherOp {
  public:
@@ -103,11 +103,11 @@ Result<std::unique_ptr<CipherOp>> make_gcm(const CK_MECHANISM& mech, KeyPtr key,
   FH_TRY(check_aes_key(key));
   FH_ASSIGN_OR_RETURN(const CK_GCM_PARAMS* p, mech_param<CK_GCM_PARAMS>(mech));
   if (p->pIv == nullptr || p->ulIvLen < 1 || p->ulIvLen > kMaxIvBytes)
-    return param_error("GCM IV must be 1 to 128 bytes");
-  if (p->pAAD == nullptr && p->ulAADLen != 0) return param_error("GCM AAD pointer is NULL");
-  if (p->ulAADLen > INT_MAX) return param_error("GCM AAD too long");
+    return gcm_param_error("GCM IV must be 1 to 128 bytes");
+  if (p->pAAD == nullptr && p->ulAADLen != 0) return gcm_param_error("GCM AAD pointer is NULL");
+  if (p->ulAADLen > INT_MAX) return gcm_param_error("GCM AAD too long");
   if (p->ulTagBits < 32 || p->ulTagBits > 128 || p->ulTagBits % 8 != 0)
-    return param_error("GCM tag length must be 32 to 128 bits, a multiple of 8");
+    return gcm_param_error("GCM tag length must be 32 to 128 bits, a multiple of 8");
 
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   size_t iv_len = p->ulIvLen;
