@@ -32,6 +32,7 @@ class Pkcs11Service : public Service {
   ServiceStatus status() const override;
 
   Core& core() { return *core_; }
+  const std::shared_ptr<Core>& core_ptr() const { return core_; }
 
  private:
   std::shared_ptr<Core> core_;
