@@ -222,6 +222,58 @@ TEST_F(RestTest, RefusalsAreProblemsThatNameTheCode) {
   Problem(other->Get("/v1/tokens/rest/keys", Bearer(bearer)), 401, "CKR_SESSION_HANDLE_INVALID");
 }
 
+TEST_F(RestTest, AesGcmRoundTripsAndHmacVerifies) {
+  auto c = Client(test_pki().app1);
+  std::string bearer = Login(*c);
+  ASSERT_FALSE(bearer.empty());
+  auto gen = c->Post("/v1/tokens/rest/keys", Bearer(bearer), json{{"type", "aes"}, {"bits", 256}}.dump(), "application/json");
+  ASSERT_TRUE(gen);
+  ASSERT_EQ(gen->status, 201) << gen->body;
+  const std::string aes = json::parse(gen->body).at("id");
+  const std::string secret = "attack at dawn";
+  const std::string aad = to_base64url(as_bytes(std::string("header")));
+  auto enc = c->Post("/v1/tokens/rest/keys/" + aes + "/encrypt", Bearer(bearer),
+                     json{{"mechanism", "AES_GCM"}, {"parameters", {{"aad", aad}}},
+                          {"plaintext", to_base64url(as_bytes(secret))}}.dump(),
+                     "application/json");
+  ASSERT_TRUE(enc);
+  ASSERT_EQ(enc->status, 200) << enc->body;
+  json e = json::parse(enc->body);
+  ASSERT_TRUE(e.contains("iv"));  // chosen by the server
+  EXPECT_EQ(from_base64url(e.at("ciphertext").get<std::string>())->size(), secret.size() + 16);
+  auto dec = c->Post("/v1/tokens/rest/keys/" + aes + "/decrypt", Bearer(bearer),
+                     json{{"mechanism", "AES_GCM"}, {"parameters", {{"iv", e.at("iv")}, {"aad", aad}}},
+                          {"ciphertext", e.at("ciphertext")}}.dump(),
+                     "application/json");
+  ASSERT_TRUE(dec);
+  ASSERT_EQ(dec->status, 200) << dec->body;
+  auto plain = from_base64url(json::parse(dec->body).at("plaintext").get<std::string>());
+  EXPECT_EQ(std::string(plain->begin(), plain->end()), secret);
+  // Another AAD: the tag does not verify.
+  Problem(c->Post("/v1/tokens/rest/keys/" + aes + "/decrypt", Bearer(bearer),
+                  json{{"mechanism", "AES_GCM"}, {"parameters", {{"iv", e.at("iv")}}},
+                       {"ciphertext", e.at("ciphertext")}}.dump(),
+                  "application/json"),
+          400, "CKR_ENCRYPTED_DATA_INVALID");
+
+  auto hgen = c->Post("/v1/tokens/rest/keys", Bearer(bearer), json{{"type", "hmac"}}.dump(), "application/json");
+  ASSERT_TRUE(hgen);
+  ASSERT_EQ(hgen->status, 201) << hgen->body;
+  const std::string hmac = json::parse(hgen->body).at("id");
+  const std::string data = to_base64url(as_bytes(std::string("mac me")));
+  auto mac = c->Post("/v1/tokens/rest/keys/" + hmac + "/mac", Bearer(bearer),
+                     json{{"mechanism", "SHA256_HMAC"}, {"data", data}}.dump(), "application/json");
+  ASSERT_TRUE(mac);
+  ASSERT_EQ(mac->status, 200) << mac->body;
+  json m = json::parse(mac->body);
+  EXPECT_EQ(from_base64url(m.at("mac").get<std::string>())->size(), 32u);
+  auto ver = c->Post("/v1/tokens/rest/keys/" + hmac + "/verify", Bearer(bearer),
+                     json{{"mechanism", "SHA256_HMAC"}, {"data", data}, {"signature", m.at("mac")}}.dump(),
+                     "application/json");
+  ASSERT_TRUE(ver);
+  EXPECT_EQ(json::parse(ver->body).at("valid"), true) << ver->body;
+}
+
 TEST_F(RestTest, ACertificateFromAnotherCaIsRefusedAtTheHandshake) {
   auto c = Client(test_pki().other_ca_app1);
   auto res = c->Get("/v1/tokens");

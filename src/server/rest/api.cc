@@ -97,6 +97,20 @@ Result<CK_OBJECT_HANDLE> key_by_id(App& app, CK_SESSION_HANDLE h, const std::str
   return found.front();
 }
 
+// The key id names the private (or secret) key; a pair verifies and encrypts with its
+// public half (the same CKA_ID). A secret key is its own.
+Result<CK_OBJECT_HANDLE> public_half(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
+  FH_ASSIGN_OR_RETURN(CK_ULONG cls, read_ulong(app, h, key, CKA_CLASS));
+  if (cls != CKO_PRIVATE_KEY) return key;
+  FH_ASSIGN_OR_RETURN(Bytes id, read_attr(app, h, key, CKA_ID));
+  AttrMap t;
+  t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
+  t.set(CKA_ID, ByteView(id));
+  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(app, h, t, 1));
+  if (found.empty()) return make_error(CKR_KEY_HANDLE_INVALID, "the public half of this key is not on the token");
+  return found.front();
+}
+
 std::string class_name(CK_ULONG c) {
   switch (c) {
     case CKO_PRIVATE_KEY: return "private";
@@ -135,6 +149,10 @@ Result<json> key_json(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
 struct Mech {
   CK_MECHANISM m{};
   CK_RSA_PKCS_PSS_PARAMS pss{};
+  CK_RSA_PKCS_OAEP_PARAMS oaep{};
+  CK_GCM_PARAMS gcm{};
+  Bytes iv, aad;
+  bool iv_generated = false;  // the server chose the IV (encrypt without "iv"): answered with the result
 };
 
 Result<CK_MECHANISM_TYPE> named(const std::string& name, const char* prefix) {
@@ -144,7 +162,51 @@ Result<CK_MECHANISM_TYPE> named(const std::string& name, const char* prefix) {
   return *t;
 }
 
-Result<std::unique_ptr<Mech>> mechanism(const json& body) {
+Result<CK_RSA_PKCS_MGF_TYPE> mgf_named(std::string mgf) {
+  if (mgf.rfind("CKG_", 0) == 0) mgf = mgf.substr(4);
+  static constexpr std::pair<const char*, CK_RSA_PKCS_MGF_TYPE> kMgf[] = {
+      {"MGF1_SHA1", CKG_MGF1_SHA1},     {"MGF1_SHA224", CKG_MGF1_SHA224}, {"MGF1_SHA256", CKG_MGF1_SHA256},
+      {"MGF1_SHA384", CKG_MGF1_SHA384}, {"MGF1_SHA512", CKG_MGF1_SHA512}};
+  for (const auto& [n, v] : kMgf)
+    if (mgf == n) return v;
+  return make_error(CKR_MECHANISM_PARAM_INVALID, "no mask generation function named '" + mgf + "'");
+}
+
+// AES-GCM and AES-CBC: "iv" (base64url; on encrypt, absent = the server picks a random
+// one and answers with it), GCM also "aad" and "tag_bits" (default 128).
+Status iv_parameters(const json& body, Mech& m, bool encrypting) {
+  const json p = body.value("parameters", json::object());
+  if (!p.is_object()) return make_error(CKR_MECHANISM_PARAM_INVALID, "\"parameters\" must be an object");
+  const bool gcm = m.m.mechanism == CKM_AES_GCM;
+  if (p.contains("iv")) {
+    FH_ASSIGN_OR_RETURN(m.iv, bytes_field(p, "iv"));
+  } else if (encrypting) {
+    FH_ASSIGN_OR_RETURN(SecureBytes fresh, random_bytes(gcm ? 12 : 16));
+    m.iv.assign(fresh.begin(), fresh.end());
+    m.iv_generated = true;
+  } else {
+    return make_error(CKR_MECHANISM_PARAM_INVALID, "decrypting needs parameters.iv");
+  }
+  if (!gcm) {
+    m.m.pParameter = m.iv.data();
+    m.m.ulParameterLen = m.iv.size();
+    return {};
+  }
+  if (p.contains("aad")) {
+    FH_ASSIGN_OR_RETURN(m.aad, bytes_field(p, "aad"));
+  }
+  m.gcm.pIv = m.iv.data();
+  m.gcm.ulIvLen = m.iv.size();
+  m.gcm.ulIvBits = m.iv.size() * 8;
+  m.gcm.pAAD = m.aad.empty() ? nullptr : m.aad.data();
+  m.gcm.ulAADLen = m.aad.size();
+  m.gcm.ulTagBits = p.value("tag_bits", 128ul);
+  m.m.pParameter = &m.gcm;
+  m.m.ulParameterLen = sizeof m.gcm;
+  return {};
+}
+
+Result<std::unique_ptr<Mech>> mechanism(const json& body, bool encrypting = false) {
   FH_ASSIGN_OR_RETURN(std::string name, string_field(body, "mechanism"));
   auto m = std::make_unique<Mech>();
   FH_ASSIGN_OR_RETURN(m->m.mechanism, named(name, "CKM_"));
@@ -156,20 +218,22 @@ Result<std::unique_ptr<Mech>> mechanism(const json& body) {
     if (!p.is_object()) return make_error(CKR_MECHANISM_PARAM_INVALID, "\"parameters\" must be an object");
     std::string hash = p.value("hash", "SHA256"), mgf = p.value("mgf", "MGF1_" + p.value("hash", std::string("SHA256")));
     FH_ASSIGN_OR_RETURN(m->pss.hashAlg, named(hash, "CKM_"));
-    if (mgf.rfind("CKG_", 0) == 0) mgf = mgf.substr(4);
-    static constexpr std::pair<const char*, CK_RSA_PKCS_MGF_TYPE> kMgf[] = {
-        {"MGF1_SHA1", CKG_MGF1_SHA1},     {"MGF1_SHA224", CKG_MGF1_SHA224}, {"MGF1_SHA256", CKG_MGF1_SHA256},
-        {"MGF1_SHA384", CKG_MGF1_SHA384}, {"MGF1_SHA512", CKG_MGF1_SHA512}};
-    std::optional<CK_RSA_PKCS_MGF_TYPE> g;
-    for (const auto& [n, v] : kMgf)
-      if (mgf == n) g = v;
-    if (!g) return make_error(CKR_MECHANISM_PARAM_INVALID, "no mask generation function named '" + mgf + "'");
-    m->pss.mgf = *g;
+    FH_ASSIGN_OR_RETURN(m->pss.mgf, mgf_named(mgf));
     if (!p.contains("salt_length") || !p["salt_length"].is_number_unsigned())
       return make_error(CKR_MECHANISM_PARAM_INVALID, "RSA-PSS needs parameters.salt_length (bytes)");
     m->pss.sLen = p["salt_length"].get<CK_ULONG>();
     m->m.pParameter = &m->pss;
     m->m.ulParameterLen = sizeof m->pss;
+  } else if (m->m.mechanism == CKM_AES_GCM || m->m.mechanism == CKM_AES_CBC_PAD || m->m.mechanism == CKM_AES_CBC) {
+    FH_TRY(iv_parameters(body, *m, encrypting));
+  } else if (m->m.mechanism == CKM_RSA_PKCS_OAEP) {
+    const json p = body.value("parameters", json::object());
+    std::string hash = p.is_object() ? p.value("hash", "SHA256") : "SHA256";
+    FH_ASSIGN_OR_RETURN(m->oaep.hashAlg, named(hash, "CKM_"));
+    FH_ASSIGN_OR_RETURN(m->oaep.mgf, mgf_named(p.is_object() ? p.value("mgf", "MGF1_" + hash) : "MGF1_" + hash));
+    m->oaep.source = CKZ_DATA_SPECIFIED;
+    m->m.pParameter = &m->oaep;
+    m->m.ulParameterLen = sizeof m->oaep;
   } else if (body.contains("parameters")) {
     return make_error(CKR_MECHANISM_PARAM_INVALID, "parameters for " + name + " are not taken through REST yet");
   }
@@ -219,6 +283,9 @@ Api::Api(std::shared_ptr<Core> core, std::chrono::seconds session_ttl)
   add("GET", "/v1/tokens/{token}/keys/{key}/public", &Api::public_key);
   add("POST", "/v1/tokens/{token}/keys/{key}/sign", &Api::sign);
   add("POST", "/v1/tokens/{token}/keys/{key}/verify", &Api::verify);
+  add("POST", "/v1/tokens/{token}/keys/{key}/encrypt", &Api::encrypt);
+  add("POST", "/v1/tokens/{token}/keys/{key}/decrypt", &Api::decrypt);
+  add("POST", "/v1/tokens/{token}/keys/{key}/mac", &Api::mac);
   add("POST", "/v1/random", &Api::random);
 }
 
@@ -434,21 +501,41 @@ Result<Reply> Api::verify(const Request& r) {
   FH_ASSIGN_OR_RETURN(Bytes sig, bytes_field(r.body, "signature"));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
   FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l->app, s.handle(), r.params.at("key")));
-  // The key id names the private (or secret) key; a pair verifies with its public half.
-  FH_ASSIGN_OR_RETURN(CK_ULONG cls, read_ulong(*l->app, s.handle(), key, CKA_CLASS));
-  if (cls == CKO_PRIVATE_KEY) {
-    FH_ASSIGN_OR_RETURN(Bytes id, read_attr(*l->app, s.handle(), key, CKA_ID));
-    AttrMap t;
-    t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
-    t.set(CKA_ID, ByteView(id));
-    FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(*l->app, s.handle(), t, 1));
-    if (found.empty()) return make_error(CKR_KEY_HANDLE_INVALID, "the public half of this key is not on the token");
-    key = found.front();
-  }
+  FH_ASSIGN_OR_RETURN(key, public_half(*l->app, s.handle(), key));
   FH_TRY(l->app->verify_init(s.handle(), m->m, key));
   Status st = l->app->verify(s.handle(), data, sig);
   if (!st && st.error().rv != CKR_SIGNATURE_INVALID && st.error().rv != CKR_SIGNATURE_LEN_RANGE) return st.error();
   return json_reply({{"valid", st.ok()}});
+}
+
+Result<Reply> Api::crypt(const Request& r, CipherDir dir) {
+  const bool enc = dir == CipherDir::Encrypt;
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(std::unique_ptr<Mech> m, mechanism(r.body, enc));
+  FH_ASSIGN_OR_RETURN(Bytes in, bytes_field(r.body, enc ? "plaintext" : "ciphertext"));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  if (enc) {
+    FH_ASSIGN_OR_RETURN(key, public_half(*l->app, s.handle(), key));
+  }
+  FH_TRY(l->app->cipher_init(dir, s.handle(), m->m, key));
+  CK_ULONG len = 0;
+  FH_TRY(l->app->cipher(dir, s.handle(), in, OutBuf{nullptr, &len}));
+  Bytes out(len);
+  FH_TRY(l->app->cipher(dir, s.handle(), in, OutBuf{out.data(), &len}));
+  out.resize(len);
+  json j = {{enc ? "ciphertext" : "plaintext", to_base64url(out)}};
+  if (m->iv_generated) j["iv"] = to_base64url(m->iv);
+  return json_reply(j);
+}
+
+Result<Reply> Api::encrypt(const Request& r) { return crypt(r, CipherDir::Encrypt); }
+Result<Reply> Api::decrypt(const Request& r) { return crypt(r, CipherDir::Decrypt); }
+
+Result<Reply> Api::mac(const Request& r) {
+  FH_ASSIGN_OR_RETURN(Reply signed_, sign(r));
+  json j = json::parse(signed_.body);
+  return json_reply({{"mac", j.at("signature")}});
 }
 
 Result<Reply> Api::random(const Request& r) {

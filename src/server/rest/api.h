@@ -73,6 +73,10 @@ class Api {
   Result<Reply> public_key(const Request&);
   Result<Reply> sign(const Request&);
   Result<Reply> verify(const Request&);
+  Result<Reply> encrypt(const Request&);
+  Result<Reply> decrypt(const Request&);
+  Result<Reply> crypt(const Request&, CipherDir dir);
+  Result<Reply> mac(const Request&);
   Result<Reply> random(const Request&);
 
   std::shared_ptr<Core> core_;
