@@ -28,6 +28,7 @@ const std::set<std::string> kLimitKeys = {"max_message",          "max_sessions_
                                           "max_calls_in_flight",  "handshake_timeout_ms",
                                           "idle_timeout_ms",      "shutdown_timeout_ms"};
 const std::set<std::string> kAccessKeys = {"peer", "tokens", "admin"};
+const std::set<std::string> kRestKeys = {"listen", "max_body", "session_ttl_s", "rate_per_s", "threads", "timeout_ms"};
 
 Status check_keys(const toml::table& t, const std::set<std::string>& known, const std::string& where,
                   const std::string& source) {
@@ -158,6 +159,22 @@ Status parse_access(const toml::node& n, std::vector<AccessRule>& rules, const s
   return {};
 }
 
+Status parse_rest(const toml::table& t, RestConfig& r, const std::string& source) {
+  FH_TRY(check_keys(t, kRestKeys, "rest", source));
+  if (const toml::node* n = t.get("listen")) {
+    auto v = n->value<std::string>();
+    if (!v || v->empty() || v->rfind(':') == std::string::npos)
+      return config_error(source, "rest.listen must be \"host:port\" (\"127.0.0.1:8443\", \"[::1]:8443\")");
+    r.listen = *v;
+  }
+  FH_TRY(read_uint(t, "max_body", "rest", 1024, 64u << 20, r.max_body, source));
+  FH_TRY(read_uint(t, "session_ttl_s", "rest", 10, 86'400, r.session_ttl_s, source));
+  FH_TRY(read_uint(t, "rate_per_s", "rest", 1, 1'000'000, r.rate_per_s, source));
+  FH_TRY(read_uint(t, "threads", "rest", 1, 256, r.threads, source));
+  FH_TRY(read_uint(t, "timeout_ms", "rest", 100, 600'000, r.timeout_ms, source));
+  return {};
+}
+
 }  // namespace
 
 bool ServerConfig::has_tcp() const {
@@ -186,6 +203,13 @@ Result<ServerConfig> parse_server_config(const std::string& text, const std::str
     FH_TRY(parse_limits(*limits->as_table(), c.limits, source));
   }
   if (const toml::node* access = root.get("access")) FH_TRY(parse_access(*access, c.access, source));
+  if (const toml::node* rest = root.get("rest")) {
+    if (!rest->is_table()) return config_error(source, "[rest] must be a table");
+    FH_TRY(parse_rest(*rest->as_table(), c.rest, source));
+    if (!c.rest.listen.empty() && (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()))
+      return config_error(source, "[rest] listen needs server.tls_cert, server.tls_key and server.client_ca "
+                                  "(HTTPS with client certificates only)");
+  }
   if (c.has_tcp() && (c.tls_cert.empty() || c.tls_key.empty() || c.client_ca.empty()))
     return config_error(source, "a tcp: endpoint needs server.tls_cert, server.tls_key and server.client_ca "
                                 "(TLS 1.3 with client certificates; there is no plaintext TCP)");
@@ -199,6 +223,7 @@ Result<ServerConfig> parse_server_config(const std::string& text, const std::str
   root.erase("server");
   root.erase("limits");
   root.erase("access");
+  root.erase("rest");
   c.log_level_set = root.at_path("log.level").node() != nullptr;
   std::ostringstream rest;
   rest << root;

@@ -30,6 +30,16 @@ struct Limits {
   uint32_t shutdown_timeout_ms = 10000;         // SIGTERM: how long calls in flight may still run
 };
 
+// [rest]: the REST API's HTTPS listener (docs/REST.md), with the server's TLS files.
+struct RestConfig {
+  std::string listen;                 // "127.0.0.1:8443", "[::1]:8443"; empty: no REST API
+  uint32_t max_body = 1u << 20;       // bytes of a request body
+  uint32_t session_ttl_s = 900;       // a login bearer's lifetime
+  uint32_t rate_per_s = 200;          // requests per second per identity (a token bucket, burst = rate)
+  uint32_t threads = 8;               // requests served at once
+  uint32_t timeout_ms = 10000;        // reading a request, writing an answer
+};
+
 struct ServerConfig {
   std::string source;  // the file, for messages ("" when parsed from text)
 
@@ -51,6 +61,7 @@ struct ServerConfig {
   uint32_t login_grace_ms = 60000;
 
   Limits limits;
+  RestConfig rest;
   std::vector<AccessRule> access;
 
   // The other sections, as TOML text, and what the core's parser made of them.

@@ -35,6 +35,7 @@ class Pkcs11Service : public Service {
   Status reload(const ServerConfig& config) override;
 
   Core& core() { return *core_; }
+  const std::shared_ptr<Core>& core_ptr() const { return core_; }
 
  private:
   std::shared_ptr<Core> core_;

@@ -9,7 +9,7 @@
 
 #include "base/bytes.h"
 #include "ferrohsm/signer/ed25519.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 
 namespace ferrohsm::signer {
 

@@ -8,7 +8,7 @@
 
 #include "base/bytes.h"
 #include "fakes/fake_aws_kms.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 #include "support/daemon_driver.h"
 
 namespace ferrohsm::signer::testing {

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/bytes.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 #include "support/daemon_driver.h"
 
 namespace ferrohsm::signer::testing {

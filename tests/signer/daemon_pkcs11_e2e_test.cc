@@ -8,7 +8,7 @@
 #include <set>
 
 #include "base/bytes.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 #include "support/daemon_driver.h"
 #include "support/test_token.h"
 

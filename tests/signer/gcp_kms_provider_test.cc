@@ -10,7 +10,7 @@
 #include "ferrohsm/signer/cloud/crc32c.h"
 #include "ferrohsm/signer/cloud/providers.h"
 #include "ferrohsm/signer/ed25519.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 #include "support/cloud_rig.h"
 #include "support/shorthand.h"
 

@@ -9,7 +9,7 @@
 
 #include "base/bytes.h"
 #include "ferrohsm/signer/ed25519.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 #include "ferrohsm/signer/http_api.h"
 #include "ferrohsm/signer/http_server.h"
 #include "support/reference.h"

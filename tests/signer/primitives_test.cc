@@ -5,7 +5,7 @@
 
 #include "base/bytes.h"
 #include "ferrohsm/signer/ed25519.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 #include "ferrohsm/signer/errors.h"
 #include "ferrohsm/signer/hkdf.h"
 #include "ferrohsm/signer/scope.h"

@@ -15,7 +15,7 @@
 #include "ferrohsm/signer/cloud/names.h"
 #include "ferrohsm/signer/cloud/providers.h"
 #include "ferrohsm/signer/ed25519.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 
 namespace ferrohsm::signer {
 

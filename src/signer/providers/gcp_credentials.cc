@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "base/bytes.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 
 namespace ferrohsm::signer::cloud {
 

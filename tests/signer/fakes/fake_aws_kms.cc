@@ -10,7 +10,7 @@
 
 #include "fakes/sigv4_check.h"
 #include "base/bytes.h"
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 
 namespace ferrohsm::signer::testing {
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 
 namespace ferrohsm::signer::testing {
 

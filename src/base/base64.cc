@@ -1,8 +1,8 @@
-#include "ferrohsm/signer/encoding.h"
+#include "base/base64.h"
 
 #include <openssl/evp.h>
 
-namespace ferrohsm::signer {
+namespace ferrohsm {
 
 std::string to_base64(std::span<const std::uint8_t> bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -40,4 +40,15 @@ std::string to_base64url(std::span<const std::uint8_t> bytes) {
   return s;
 }
 
-}  // namespace ferrohsm::signer
+std::optional<std::vector<std::uint8_t>> from_base64url(std::string_view text) {
+  std::string s(text);
+  for (char& c : s) {
+    if (c == '-') c = '+';
+    else if (c == '_') c = '/';
+    else if (c == '+' || c == '/') return std::nullopt;
+  }
+  while (s.size() % 4 != 0) s.push_back('=');
+  return from_base64(s);
+}
+
+}  // namespace ferrohsm

@@ -1,0 +1,557 @@
+#include "server/rest/api.h"
+
+#include "base/base64.h"
+#include "base/names.h"
+#include "core/core.h"
+#include "core/mech/curves.h"
+#include "core/seal.h"
+
+#include <cstring>
+
+namespace ferrohsm::server::rest {
+namespace {
+
+using nlohmann::json;
+
+Reply json_reply(const json& j, int status = 200) { return Reply{status, j.dump(), "application/json"}; }
+
+Error bad(const std::string& why) { return make_error(CKR_ARGUMENTS_BAD, why); }
+
+Result<std::string> string_field(const json& body, const char* name) {
+  if (!body.is_object() || !body.contains(name) || !body[name].is_string())
+    return bad(std::string("the body needs \"") + name + "\" (a string)");
+  return body[name].get<std::string>();
+}
+
+Result<Bytes> bytes_field(const json& body, const char* name) {
+  FH_ASSIGN_OR_RETURN(std::string text, string_field(body, name));
+  auto b = from_base64url(text);
+  if (!b) return bad(std::string("\"") + name + "\" must be base64url");
+  return Bytes(b->begin(), b->end());
+}
+
+// A session on `app` for the length of one request.
+class ScopedSession {
+ public:
+  static Result<ScopedSession> open(App& app, CK_SLOT_ID slot, bool rw) {
+    FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE h, app.open_session(slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0)));
+    return ScopedSession(app, h);
+  }
+  ScopedSession(ScopedSession&& o) noexcept : app_(o.app_), h_(o.h_) { o.app_ = nullptr; }
+  ~ScopedSession() {
+    if (app_ != nullptr) (void)app_->close_session(h_);
+  }
+  CK_SESSION_HANDLE handle() const { return h_; }
+
+ private:
+  ScopedSession(App& app, CK_SESSION_HANDLE h) : app_(&app), h_(h) {}
+  App* app_;
+  CK_SESSION_HANDLE h_;
+};
+
+Result<CK_SLOT_ID> slot_of(App& app, const std::string& label) {
+  FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, app.slot_list(true));
+  for (CK_SLOT_ID s : slots)
+    if (app.token_label(s) == label) return s;
+  return make_error(CKR_TOKEN_NOT_PRESENT, "no token '" + label + "' that you may see");
+}
+
+std::string trimmed(const CK_UTF8CHAR* p, size_t n) {
+  std::string s(reinterpret_cast<const char*>(p), n);
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// One attribute's value (length query, then the value).
+Result<Bytes> read_attr(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
+  CK_ATTRIBUTE a{type, nullptr, 0};
+  FH_TRY(app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)));
+  if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) return make_error(CKR_ATTRIBUTE_TYPE_INVALID, "not available");
+  Bytes v(a.ulValueLen);
+  a.pValue = v.data();
+  FH_TRY(app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)));
+  v.resize(a.ulValueLen);
+  return v;
+}
+
+Result<CK_ULONG> read_ulong(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
+  CK_ULONG v = 0;
+  CK_ATTRIBUTE a{type, &v, sizeof v};
+  FH_TRY(app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)));
+  return v;
+}
+
+Result<std::vector<CK_OBJECT_HANDLE>> find(App& app, CK_SESSION_HANDLE h, const AttrMap& tmpl, CK_ULONG max) {
+  FH_TRY(app.find_init(h, tmpl));
+  auto found = app.find_next(h, max);
+  (void)app.find_final(h);
+  return found;
+}
+
+// A key by its id (CKA_UNIQUE_ID): a private or secret key.
+Result<CK_OBJECT_HANDLE> key_by_id(App& app, CK_SESSION_HANDLE h, const std::string& id) {
+  AttrMap t;
+  t.set(CKA_UNIQUE_ID, as_bytes(id));
+  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(app, h, t, 2));
+  if (found.empty()) return make_error(CKR_KEY_HANDLE_INVALID, "no key '" + id + "' on this token");
+  return found.front();
+}
+
+// The key id names the private (or secret) key; a pair verifies and encrypts with its
+// public half (the same CKA_ID). A secret key is its own.
+Result<CK_OBJECT_HANDLE> public_half(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
+  FH_ASSIGN_OR_RETURN(CK_ULONG cls, read_ulong(app, h, key, CKA_CLASS));
+  if (cls != CKO_PRIVATE_KEY) return key;
+  FH_ASSIGN_OR_RETURN(Bytes id, read_attr(app, h, key, CKA_ID));
+  AttrMap t;
+  t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
+  t.set(CKA_ID, ByteView(id));
+  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(app, h, t, 1));
+  if (found.empty()) return make_error(CKR_KEY_HANDLE_INVALID, "the public half of this key is not on the token");
+  return found.front();
+}
+
+std::string class_name(CK_ULONG c) {
+  switch (c) {
+    case CKO_PRIVATE_KEY: return "private";
+    case CKO_PUBLIC_KEY: return "public";
+    case CKO_SECRET_KEY: return "secret";
+    default: return "other";
+  }
+}
+
+std::string key_type_name(CK_ULONG k) {
+  switch (k) {
+    case CKK_RSA: return "rsa";
+    case CKK_EC: return "ec";
+    case CKK_EC_EDWARDS: return "eddsa";
+    case CKK_EC_MONTGOMERY: return "montgomery";
+    case CKK_AES: return "aes";
+    case CKK_GENERIC_SECRET: return "generic-secret";
+    default: return "other";
+  }
+}
+
+Result<json> key_json(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
+  json j;
+  FH_ASSIGN_OR_RETURN(Bytes id, read_attr(app, h, o, CKA_UNIQUE_ID));
+  j["id"] = std::string(id.begin(), id.end());
+  auto label = read_attr(app, h, o, CKA_LABEL);
+  j["label"] = label ? std::string(label->begin(), label->end()) : "";
+  FH_ASSIGN_OR_RETURN(CK_ULONG cls, read_ulong(app, h, o, CKA_CLASS));
+  j["class"] = class_name(cls);
+  FH_ASSIGN_OR_RETURN(CK_ULONG kt, read_ulong(app, h, o, CKA_KEY_TYPE));
+  j["type"] = key_type_name(kt);
+  return j;
+}
+
+// "ECDSA_SHA256" or "CKM_ECDSA_SHA256", and its parameters from the body.
+struct Mech {
+  CK_MECHANISM m{};
+  CK_RSA_PKCS_PSS_PARAMS pss{};
+  CK_RSA_PKCS_OAEP_PARAMS oaep{};
+  CK_GCM_PARAMS gcm{};
+  Bytes iv, aad;
+  bool iv_generated = false;  // the server chose the IV (encrypt without "iv"): answered with the result
+};
+
+Result<CK_MECHANISM_TYPE> named(const std::string& name, const char* prefix) {
+  std::string full = name.rfind(prefix, 0) == 0 ? name : prefix + name;
+  auto t = mechanism_from_name(full);
+  if (!t) return make_error(CKR_MECHANISM_INVALID, "no mechanism named '" + name + "'");
+  return *t;
+}
+
+Result<CK_RSA_PKCS_MGF_TYPE> mgf_named(std::string mgf) {
+  if (mgf.rfind("CKG_", 0) == 0) mgf = mgf.substr(4);
+  static constexpr std::pair<const char*, CK_RSA_PKCS_MGF_TYPE> kMgf[] = {
+      {"MGF1_SHA1", CKG_MGF1_SHA1},     {"MGF1_SHA224", CKG_MGF1_SHA224}, {"MGF1_SHA256", CKG_MGF1_SHA256},
+      {"MGF1_SHA384", CKG_MGF1_SHA384}, {"MGF1_SHA512", CKG_MGF1_SHA512}};
+  for (const auto& [n, v] : kMgf)
+    if (mgf == n) return v;
+  return make_error(CKR_MECHANISM_PARAM_INVALID, "no mask generation function named '" + mgf + "'");
+}
+
+// AES-GCM and AES-CBC: "iv" (base64url; on encrypt, absent = the server picks a random
+// one and answers with it), GCM also "aad" and "tag_bits" (default 128).
+Status iv_parameters(const json& body, Mech& m, bool encrypting) {
+  const json p = body.value("parameters", json::object());
+  if (!p.is_object()) return make_error(CKR_MECHANISM_PARAM_INVALID, "\"parameters\" must be an object");
+  const bool gcm = m.m.mechanism == CKM_AES_GCM;
+  if (p.contains("iv")) {
+    FH_ASSIGN_OR_RETURN(m.iv, bytes_field(p, "iv"));
+  } else if (encrypting) {
+    FH_ASSIGN_OR_RETURN(SecureBytes fresh, random_bytes(gcm ? 12 : 16));
+    m.iv.assign(fresh.begin(), fresh.end());
+    m.iv_generated = true;
+  } else {
+    return make_error(CKR_MECHANISM_PARAM_INVALID, "decrypting needs parameters.iv");
+  }
+  if (!gcm) {
+    m.m.pParameter = m.iv.data();
+    m.m.ulParameterLen = m.iv.size();
+    return {};
+  }
+  if (p.contains("aad")) {
+    FH_ASSIGN_OR_RETURN(m.aad, bytes_field(p, "aad"));
+  }
+  m.gcm.pIv = m.iv.data();
+  m.gcm.ulIvLen = m.iv.size();
+  m.gcm.ulIvBits = m.iv.size() * 8;
+  m.gcm.pAAD = m.aad.empty() ? nullptr : m.aad.data();
+  m.gcm.ulAADLen = m.aad.size();
+  m.gcm.ulTagBits = p.value("tag_bits", 128ul);
+  m.m.pParameter = &m.gcm;
+  m.m.ulParameterLen = sizeof m.gcm;
+  return {};
+}
+
+Result<std::unique_ptr<Mech>> mechanism(const json& body, bool encrypting = false) {
+  FH_ASSIGN_OR_RETURN(std::string name, string_field(body, "mechanism"));
+  auto m = std::make_unique<Mech>();
+  FH_ASSIGN_OR_RETURN(m->m.mechanism, named(name, "CKM_"));
+  const bool pss = m->m.mechanism == CKM_RSA_PKCS_PSS || (m->m.mechanism >= CKM_SHA256_RSA_PKCS_PSS &&
+                                                          m->m.mechanism <= CKM_SHA512_RSA_PKCS_PSS) ||
+                   m->m.mechanism == CKM_SHA1_RSA_PKCS_PSS || m->m.mechanism == CKM_SHA224_RSA_PKCS_PSS;
+  if (pss) {
+    const json p = body.value("parameters", json::object());
+    if (!p.is_object()) return make_error(CKR_MECHANISM_PARAM_INVALID, "\"parameters\" must be an object");
+    std::string hash = p.value("hash", "SHA256"), mgf = p.value("mgf", "MGF1_" + p.value("hash", std::string("SHA256")));
+    FH_ASSIGN_OR_RETURN(m->pss.hashAlg, named(hash, "CKM_"));
+    FH_ASSIGN_OR_RETURN(m->pss.mgf, mgf_named(mgf));
+    if (!p.contains("salt_length") || !p["salt_length"].is_number_unsigned())
+      return make_error(CKR_MECHANISM_PARAM_INVALID, "RSA-PSS needs parameters.salt_length (bytes)");
+    m->pss.sLen = p["salt_length"].get<CK_ULONG>();
+    m->m.pParameter = &m->pss;
+    m->m.ulParameterLen = sizeof m->pss;
+  } else if (m->m.mechanism == CKM_AES_GCM || m->m.mechanism == CKM_AES_CBC_PAD || m->m.mechanism == CKM_AES_CBC) {
+    FH_TRY(iv_parameters(body, *m, encrypting));
+  } else if (m->m.mechanism == CKM_RSA_PKCS_OAEP) {
+    const json p = body.value("parameters", json::object());
+    std::string hash = p.is_object() ? p.value("hash", "SHA256") : "SHA256";
+    FH_ASSIGN_OR_RETURN(m->oaep.hashAlg, named(hash, "CKM_"));
+    FH_ASSIGN_OR_RETURN(m->oaep.mgf, mgf_named(p.is_object() ? p.value("mgf", "MGF1_" + hash) : "MGF1_" + hash));
+    m->oaep.source = CKZ_DATA_SPECIFIED;
+    m->m.pParameter = &m->oaep;
+    m->m.ulParameterLen = sizeof m->oaep;
+  } else if (body.contains("parameters")) {
+    return make_error(CKR_MECHANISM_PARAM_INVALID, "parameters for " + name + " are not taken through REST yet");
+  }
+  return m;
+}
+
+std::string pem(const char* what, ByteView der) {
+  std::string b64 = to_base64(der), out = std::string("-----BEGIN ") + what + "-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
+  return out + "-----END " + what + "-----\n";
+}
+
+std::vector<std::string> usages_of(const json& body, std::vector<std::string> dflt) {
+  if (!body.contains("usages") || !body["usages"].is_array()) return dflt;
+  std::vector<std::string> u;
+  for (const auto& x : body["usages"])
+    if (x.is_string()) u.push_back(x.get<std::string>());
+  return u;
+}
+
+// The usages a key may be given, and the attribute each sets on which half.
+struct UsageRow {
+  const char* name;
+  CK_ATTRIBUTE_TYPE attr;
+  bool on_private;  // of a pair: the private half (else the public one)
+};
+constexpr UsageRow kUsages[] = {
+    {"sign", CKA_SIGN, true},       {"verify", CKA_VERIFY, false}, {"decrypt", CKA_DECRYPT, true},
+    {"encrypt", CKA_ENCRYPT, false}, {"unwrap", CKA_UNWRAP, true},   {"wrap", CKA_WRAP, false},
+    {"derive", CKA_DERIVE, true},
+};
+
+}  // namespace
+
+Api::Api(std::shared_ptr<Core> core, std::chrono::seconds session_ttl)
+    : core_(std::move(core)), sessions_(session_ttl) {
+  add("GET", "/livez", &Api::livez);
+  add("GET", "/readyz", &Api::readyz);
+  add("GET", "/v1/openapi.json", &Api::openapi);
+  add("GET", "/v1/tokens", &Api::tokens);
+  add("POST", "/v1/tokens/{token}/login", &Api::login);
+  add("POST", "/v1/tokens/{token}/logout", &Api::logout);
+  add("GET", "/v1/tokens/{token}/keys", &Api::list_keys);
+  add("POST", "/v1/tokens/{token}/keys", &Api::generate_key);
+  add("GET", "/v1/tokens/{token}/keys/{key}", &Api::get_key);
+  add("DELETE", "/v1/tokens/{token}/keys/{key}", &Api::delete_key);
+  add("GET", "/v1/tokens/{token}/keys/{key}/public", &Api::public_key);
+  add("POST", "/v1/tokens/{token}/keys/{key}/sign", &Api::sign);
+  add("POST", "/v1/tokens/{token}/keys/{key}/verify", &Api::verify);
+  add("POST", "/v1/tokens/{token}/keys/{key}/encrypt", &Api::encrypt);
+  add("POST", "/v1/tokens/{token}/keys/{key}/decrypt", &Api::decrypt);
+  add("POST", "/v1/tokens/{token}/keys/{key}/mac", &Api::mac);
+  add("POST", "/v1/random", &Api::random);
+}
+
+Api::~Api() = default;
+
+void Api::add(std::string method, std::string path, Result<Reply> (Api::*fn)(const Request&)) {
+  routes_.push_back(Route{std::move(method), std::move(path), [this, fn](const Request& r) { return (this->*fn)(r); }});
+}
+
+std::unique_ptr<App> Api::open_app(const Request& r) {
+  AppOptions o;
+  o.identity = r.peer.identity;
+  o.admin = r.grant.admin;
+  o.sees_token = [g = r.grant](const std::string& label) { return g.sees(label); };
+  return core_->open_app(std::move(o));
+}
+
+Result<std::shared_ptr<Login>> Api::login_of(const Request& r) {
+  if (r.bearer.empty())
+    return make_error(CKR_USER_NOT_LOGGED_IN, "log in first: POST /v1/tokens/{token}/login, then send "
+                                              "\"Authorization: Bearer <session>\"");
+  return sessions_.find(r.bearer, r.cert_fingerprint, r.params.at("token"));
+}
+
+Result<Reply> Api::livez(const Request&) { return json_reply({{"live", true}}); }
+
+Result<Reply> Api::readyz(const Request&) {
+  auto v = core_->store().data_version();
+  if (!v) return make_error(CKR_DEVICE_ERROR, "the store does not answer: " + v.error().message);
+  return json_reply({{"ready", true}});
+}
+
+Result<Reply> Api::openapi(const Request&) { return Reply{200, openapi_document(), "application/json"}; }
+
+Result<Reply> Api::tokens(const Request& r) {
+  auto app = open_app(r);
+  FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, app->slot_list(true));
+  json list = json::array();
+  for (CK_SLOT_ID s : slots) {
+    auto info = app->token_info(s);
+    if (!info) continue;
+    list.push_back({{"label", trimmed(info->label, sizeof info->label)},
+                    {"serial", trimmed(info->serialNumber, sizeof info->serialNumber)},
+                    {"model", trimmed(info->model, sizeof info->model)},
+                    {"slot", s},
+                    {"initialized", (info->flags & CKF_TOKEN_INITIALIZED) != 0}});
+  }
+  app->close();
+  return json_reply({{"tokens", list}});
+}
+
+Result<Reply> Api::login(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::string pin, string_field(r.body, "pin"));
+  SecureBytes pin_bytes(pin.begin(), pin.end());
+  secure_wipe(pin.data(), pin.size());
+  Login l;
+  l.app = open_app(r);
+  l.token = r.params.at("token");
+  FH_ASSIGN_OR_RETURN(l.slot, slot_of(*l.app, l.token));
+  // This session stays open while the bearer lives: a PKCS#11 login lasts while its
+  // application has a session.
+  FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE h, l.app->open_session(l.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION));
+  FH_TRY(l.app->login(h, CKU_USER, as_chars(pin_bytes)));
+  l.identity = r.peer.identity;
+  l.cert_fingerprint = r.cert_fingerprint;
+  FH_ASSIGN_OR_RETURN(std::string bearer, sessions_.add(std::move(l)));
+  return json_reply({{"session", bearer}, {"expires_in", sessions_.ttl().count()}});
+}
+
+Result<Reply> Api::logout(const Request& r) {
+  if (r.bearer.empty()) return make_error(CKR_USER_NOT_LOGGED_IN, "no bearer to log out");
+  FH_TRY(sessions_.remove(r.bearer, r.cert_fingerprint));
+  return Reply{204, "", "application/json"};
+}
+
+Result<Reply> Api::list_keys(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  json keys = json::array();
+  const std::string label = r.query.count("label") ? r.query.at("label") : "";
+  size_t limit = 100;
+  if (r.query.count("limit")) limit = std::clamp<size_t>(std::strtoul(r.query.at("limit").c_str(), nullptr, 10), 1, 1000);
+  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {
+    AttrMap t;
+    t.set_ulong(CKA_CLASS, cls);
+    if (!label.empty()) t.set(CKA_LABEL, as_bytes(label));
+    FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(*l->app, s.handle(), t, limit));
+    for (CK_OBJECT_HANDLE o : found) {
+      if (keys.size() >= limit) break;
+      FH_ASSIGN_OR_RETURN(json k, key_json(*l->app, s.handle(), o));
+      keys.push_back(std::move(k));
+    }
+  }
+  return json_reply({{"keys", keys}});
+}
+
+Result<Reply> Api::generate_key(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(std::string type, string_field(r.body, "type"));
+  const std::string label = r.body.value("label", "");
+  FH_ASSIGN_OR_RETURN(SecureBytes id, random_bytes(16));
+  AttrMap pub, priv;
+  for (AttrMap* t : {&pub, &priv}) {
+    t->set_bool(CKA_TOKEN, true);
+    if (!label.empty()) t->set(CKA_LABEL, as_bytes(label));
+    t->set(CKA_ID, ByteView(id));
+  }
+  priv.set_bool(CKA_PRIVATE, true);
+  priv.set_bool(CKA_SENSITIVE, true);
+  priv.set_bool(CKA_EXTRACTABLE, r.body.value("extractable", false));
+  CK_MECHANISM m{};
+  bool pair = true;
+  std::vector<std::string> dflt = {"sign", "verify"};
+  if (type == "ed25519" || type == "ed448") {
+    m.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+    const mech::Curve* c = mech::curve_by_ossl_name(type == "ed25519" ? "ED25519" : "ED448");
+    pub.set(CKA_EC_PARAMS, c->oid_der);
+  } else if (type == "ec") {
+    const std::string curve = r.body.value("curve", "P-256");
+    const char* ossl = curve == "P-256" ? "prime256v1" : curve == "P-384" ? "secp384r1" : curve == "P-521" ? "secp521r1" : nullptr;
+    if (ossl == nullptr) return make_error(CKR_CURVE_NOT_SUPPORTED, "curve must be P-256, P-384 or P-521");
+    m.mechanism = CKM_EC_KEY_PAIR_GEN;
+    pub.set(CKA_EC_PARAMS, mech::curve_by_ossl_name(ossl)->oid_der);
+  } else if (type == "rsa") {
+    m.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
+    pub.set_ulong(CKA_MODULUS_BITS, r.body.value("bits", 2048ul));
+    const uint8_t f4[] = {0x01, 0x00, 0x01};
+    pub.set(CKA_PUBLIC_EXPONENT, ByteView(f4, 3));
+  } else if (type == "aes" || type == "hmac") {
+    pair = false;
+    m.mechanism = type == "aes" ? CKM_AES_KEY_GEN : CKM_GENERIC_SECRET_KEY_GEN;
+    priv.set_ulong(CKA_VALUE_LEN, r.body.value("bits", 256ul) / 8);
+    dflt = type == "aes" ? std::vector<std::string>{"encrypt", "decrypt"} : std::vector<std::string>{"sign", "verify"};
+  } else {
+    return bad("type must be one of ed25519, ed448, ec, rsa, aes, hmac");
+  }
+  for (const std::string& u : usages_of(r.body, dflt)) {
+    const UsageRow* row = nullptr;
+    for (const UsageRow& x : kUsages)
+      if (u == x.name) row = &x;
+    if (row == nullptr) return bad("unknown usage '" + u + "' (sign, verify, encrypt, decrypt, wrap, unwrap, derive)");
+    (pair && !row->on_private ? pub : priv).set_bool(row->attr, true);
+  }
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, true));
+  CK_OBJECT_HANDLE key;
+  if (pair) {
+    FH_ASSIGN_OR_RETURN(auto both, l->app->generate_key_pair(s.handle(), m, pub, priv));
+    key = both.second;
+  } else {
+    FH_ASSIGN_OR_RETURN(key, l->app->generate_key(s.handle(), m, priv));
+  }
+  FH_ASSIGN_OR_RETURN(json k, key_json(*l->app, s.handle(), key));
+  return json_reply(k, 201);
+}
+
+Result<Reply> Api::get_key(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(json k, key_json(*l->app, s.handle(), o));
+  return json_reply(k);
+}
+
+Result<Reply> Api::delete_key(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, true));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  // A pair's public half goes with it (same CKA_ID, public class).
+  auto id = read_attr(*l->app, s.handle(), o, CKA_ID);
+  FH_TRY(l->app->destroy_object(s.handle(), o));
+  if (id && !id->empty()) {
+    AttrMap t;
+    t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
+    t.set(CKA_ID, ByteView(*id));
+    if (auto found = find(*l->app, s.handle(), t, 4))
+      for (CK_OBJECT_HANDLE p : *found) (void)l->app->destroy_object(s.handle(), p);
+  }
+  return Reply{204, "", "application/json"};
+}
+
+Result<Reply> Api::public_key(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(Bytes spki, read_attr(*l->app, s.handle(), o, CKA_PUBLIC_KEY_INFO));
+  if (spki.empty()) return make_error(CKR_KEY_TYPE_INCONSISTENT, "this key has no public half");
+  const std::string format = r.query.count("format") ? r.query.at("format") : "pem";
+  if (format == "pem") return Reply{200, pem("PUBLIC KEY", spki), "application/x-pem-file"};
+  if (format == "der") return Reply{200, std::string(spki.begin(), spki.end()), "application/octet-stream"};
+  if (format == "jwk") return make_error(CKR_FUNCTION_NOT_SUPPORTED, "format=jwk is not built yet: use pem or der");
+  return bad("format must be pem, der or jwk");
+}
+
+Result<Reply> Api::sign(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(std::unique_ptr<Mech> m, mechanism(r.body));
+  FH_ASSIGN_OR_RETURN(Bytes data, bytes_field(r.body, "data"));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_TRY(l->app->sign_init(s.handle(), m->m, o));
+  CK_ULONG len = 0;
+  FH_TRY(l->app->sign(s.handle(), data, OutBuf{nullptr, &len}));
+  Bytes sig(len);
+  FH_TRY(l->app->sign(s.handle(), data, OutBuf{sig.data(), &len}));
+  sig.resize(len);
+  return json_reply({{"signature", to_base64url(sig)}});
+}
+
+Result<Reply> Api::verify(const Request& r) {
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(std::unique_ptr<Mech> m, mechanism(r.body));
+  FH_ASSIGN_OR_RETURN(Bytes data, bytes_field(r.body, "data"));
+  FH_ASSIGN_OR_RETURN(Bytes sig, bytes_field(r.body, "signature"));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(key, public_half(*l->app, s.handle(), key));
+  FH_TRY(l->app->verify_init(s.handle(), m->m, key));
+  Status st = l->app->verify(s.handle(), data, sig);
+  if (!st && st.error().rv != CKR_SIGNATURE_INVALID && st.error().rv != CKR_SIGNATURE_LEN_RANGE) return st.error();
+  return json_reply({{"valid", st.ok()}});
+}
+
+Result<Reply> Api::crypt(const Request& r, CipherDir dir) {
+  const bool enc = dir == CipherDir::Encrypt;
+  FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  FH_ASSIGN_OR_RETURN(std::unique_ptr<Mech> m, mechanism(r.body, enc));
+  FH_ASSIGN_OR_RETURN(Bytes in, bytes_field(r.body, enc ? "plaintext" : "ciphertext"));
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  if (enc) {
+    FH_ASSIGN_OR_RETURN(key, public_half(*l->app, s.handle(), key));
+  }
+  FH_TRY(l->app->cipher_init(dir, s.handle(), m->m, key));
+  CK_ULONG len = 0;
+  FH_TRY(l->app->cipher(dir, s.handle(), in, OutBuf{nullptr, &len}));
+  Bytes out(len);
+  FH_TRY(l->app->cipher(dir, s.handle(), in, OutBuf{out.data(), &len}));
+  out.resize(len);
+  json j = {{enc ? "ciphertext" : "plaintext", to_base64url(out)}};
+  if (m->iv_generated) j["iv"] = to_base64url(m->iv);
+  return json_reply(j);
+}
+
+Result<Reply> Api::encrypt(const Request& r) { return crypt(r, CipherDir::Encrypt); }
+Result<Reply> Api::decrypt(const Request& r) { return crypt(r, CipherDir::Decrypt); }
+
+Result<Reply> Api::mac(const Request& r) {
+  FH_ASSIGN_OR_RETURN(Reply signed_, sign(r));
+  json j = json::parse(signed_.body);
+  return json_reply({{"mac", j.at("signature")}});
+}
+
+Result<Reply> Api::random(const Request& r) {
+  size_t n = 32;
+  if (r.body.is_object() && r.body.contains("bytes")) {
+    if (!r.body["bytes"].is_number_unsigned() || r.body["bytes"].get<size_t>() < 1 || r.body["bytes"].get<size_t>() > 1024)
+      return bad("\"bytes\" must be a number from 1 to 1024");
+    n = r.body["bytes"].get<size_t>();
+  }
+  auto app = open_app(r);
+  FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, app->slot_list(true));
+  if (slots.empty()) return make_error(CKR_TOKEN_NOT_PRESENT, "no token that you may see");
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*app, slots.front(), false));
+  Bytes out(n);
+  FH_TRY(app->generate_random(s.handle(), MutableByteView(out.data(), out.size())));
+  return json_reply({{"random", to_base64url(out)}});
+}
+
+}  // namespace ferrohsm::server::rest

@@ -1,0 +1,53 @@
+// Login bearers of the REST API. POST …/login opens a PKCS#11 application on the core
+// for the caller (core::App, with the caller's identity and grant), logs its user in,
+// and hands back a random bearer; later requests that present it (and the same client
+// certificate) act as that logged-in application. A bearer ends at logout, after its
+// lifetime, or when the server stops; its application's login ends with it.
+#pragma once
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "core/app.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace ferrohsm::server::rest {
+
+struct Login {
+  std::unique_ptr<App> app;
+  CK_SLOT_ID slot = 0;
+  std::string token;        // the token's label
+  std::string identity;     // who logged in
+  Bytes cert_fingerprint;   // SHA-256 of the client certificate it came with
+  std::chrono::steady_clock::time_point expires;
+};
+
+class Sessions {
+ public:
+  explicit Sessions(std::chrono::seconds ttl) : ttl_(ttl) {}
+  ~Sessions();
+
+  // Keeps `login` under a new bearer (43 characters of base64url, 256 random bits).
+  Result<std::string> add(Login login);
+  // The login a bearer stands for, if it is current and was issued to this certificate
+  // for this token. CKR_SESSION_HANDLE_INVALID otherwise (one message for every case:
+  // a guesser learns nothing).
+  Result<std::shared_ptr<Login>> find(const std::string& bearer, ByteView cert_fingerprint, const std::string& token);
+  // Ends a bearer (logout); CKR_SESSION_HANDLE_INVALID when it is not current.
+  Status remove(const std::string& bearer, ByteView cert_fingerprint);
+  size_t size();
+  std::chrono::seconds ttl() const { return ttl_; }
+
+ private:
+  void expire_locked(std::chrono::steady_clock::time_point now);
+
+  std::chrono::seconds ttl_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Login>> by_bearer_;  // keyed by SHA-256 of the bearer
+};
+
+}  // namespace ferrohsm::server::rest
