@@ -18,5 +18,7 @@ void register_import_p12_command(CLI::App& app);
 // Need no store either: development TLS material, and a running ferrohsm-server's status.
 void register_tls_commands(CLI::App& app);
 void register_server_commands(CLI::App& app);
+// `audit verify` and `audit show`: read audit files, no store.
+void register_audit_commands(CLI::App& app);
 
 }  // namespace ferrohsm::cli
