@@ -145,7 +145,7 @@ Status App::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_vie
   if (!options_.admin)
     return make_error(CKR_TOKEN_WRITE_PROTECTED, options_.identity + " may not initialise tokens");
   if (audit_) audit_->forget_tokens();
-  return audited(AuditKind::kChange, {"C_InitToken", {}, slot, nullptr, 0, {}, "label " + std::string(label)}, [&] { return b->init_token(slot, so_pin, label); });
+  return audited(AuditKind::kChange, {"C_InitToken", {}, slot, nullptr, 0, {}, "label " + std::string(label.substr(0, label.find_last_not_of(' ') + 1))}, [&] { return b->init_token(slot, so_pin, label); });
 }
 
 Status App::delete_token(CK_SLOT_ID slot) {
