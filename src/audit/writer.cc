@@ -5,9 +5,15 @@
 
 #include <syslog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace ferrohsm::audit {
+
+namespace {
+constexpr size_t kWakeAt = 256;
+constexpr std::chrono::milliseconds kLinger(20);
+}  // namespace
 
 Writer::Writer(Options options) : options_(std::move(options)) {}
 
@@ -43,7 +49,9 @@ Status Writer::write(Record r, bool wait) {
     std::unique_lock lock(mu_);
     if (closed_) return make_error(CKR_FUNCTION_FAILED, "the audit log is closed");
     queue_.push_back(Entry{std::move(r), waiter});
-    work_cv_.notify_one();
+    // A caller that waits wakes the writer at once; otherwise the writer comes by itself
+    // (kLinger) or when a batch has gathered, so that the hot path makes no syscall.
+    if (wait || queue_.size() == kWakeAt) work_cv_.notify_one();
     if (!wait) return {};
     done_cv_.wait(lock, [&] { return waiter->state != 0; });
   }
@@ -76,7 +84,13 @@ void Writer::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
-      work_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !queue_.empty() || stop_; });
+      // Wakes for a waiting caller, a full batch or stop; else every kLinger with what
+      // has gathered (records not required are written within about that long).
+      work_cv_.wait_for(lock, kLinger, [&] {
+        return stop_ || queue_.size() >= kWakeAt || std::any_of(queue_.begin(), queue_.end(), [](const Entry& e) {
+                 return e.waiter != nullptr;
+               });
+      });
       batch.swap(queue_);
       stopping = stop_ && queue_.empty();
     }
