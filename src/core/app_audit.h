@@ -79,6 +79,13 @@ class AppAudit {
     return r;
   }
 
+  // A call the policy refused before it reached a backend: its record names the rule.
+  void refused(const AuditCall& call, CK_RV rv, const std::string& rule) {
+    audit::Record rec = begin(call);
+    rec.rule = rule;
+    (void)write(std::move(rec), rv, 0, writer_.required());
+  }
+
   // A token's label or serial may change (C_InitToken): forget what was looked up.
   void forget_tokens();
 
