@@ -342,3 +342,23 @@ TEST(AuditRecord, TheLineHasAFixedKeyOrderAndRoundTrips) {
 
 }  // namespace
 }  // namespace ferrohsm::audit
+
+namespace ferrohsm::audit {
+namespace {
+
+TEST(AuditRecord, AnyLabelBytesGiveALineThatParsesAndReencodesToItself) {
+  Record r = sample(3);
+  r.object_label = std::string("a\"b\\c\n\x01\x7f", 9) + "\xc3\xa9" + "\xff\xc3" + "\xed\xa0\x80" + "\xf0\x9f\x94\x91";
+  r.detail = std::string("\0x", 2);
+  const std::string line = encode_record(r, 1, kZeroHash);
+  auto l = decode_line(line);
+  ASSERT_TRUE(l.ok()) << line;
+  EXPECT_EQ(l->canonical, line);
+  EXPECT_EQ(l->record.detail, std::string("\0x", 2));
+  EXPECT_NE(l->record.object_label.find("\xc3\xa9"), std::string::npos);       // é kept
+  EXPECT_NE(l->record.object_label.find("\xf0\x9f\x94\x91"), std::string::npos);  // 🔑 kept
+  EXPECT_NE(l->record.object_label.find("\xef\xbf\xbd"), std::string::npos);    // bad bytes replaced
+}
+
+}  // namespace
+}  // namespace ferrohsm::audit

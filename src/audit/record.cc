@@ -72,37 +72,72 @@ std::string line_hash(std::string_view line) {
 
 namespace {
 
-ojson record_json(const Record& r, uint64_t seq, const std::string& prev) {
-  ojson j;
-  j["seq"] = seq;
-  j["prev"] = prev;
-  j["kind"] = r.intent ? "intent" : "call";
-  j["time"] = format_time(r.time_us);
-  j["identity"] = r.identity;
-  if (r.pid != 0) {
-    j["pid"] = r.pid;
-    j["exe"] = r.exe;
+// A JSON string, appended: the writer's one encoding of text (records are written on
+// every key use, so without building a JSON tree). Control characters as \u00XX, and a
+// byte that is not part of well-formed UTF-8 (RFC 3629, as the parser checks it)
+// replaced by U+FFFD, so that every line parses and re-encodes to itself.
+void put_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c == 0xe0) len = 3, lo = 0xa0;
+    else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) len = 3;
+    else if (c == 0xed) len = 3, hi = 0x9f;
+    else if (c == 0xf0) len = 4, lo = 0x90;
+    else if (c >= 0xf1 && c <= 0xf3) len = 4;
+    else if (c == 0xf4) len = 4, hi = 0x8f;
+    bool ok = len != 0 && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi;
+    for (size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xbf;
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p + i), len);
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
   }
-  if (r.slot) j["slot"] = *r.slot;
-  if (!r.token.empty()) j["token"] = r.token;
-  if (!r.serial.empty()) j["serial"] = r.serial;
-  if (r.session) j["session"] = *r.session;
-  j["function"] = r.function;
-  if (!r.mechanism.empty()) j["mechanism"] = r.mechanism;
-  if (!r.object_id.empty() || !r.object_class.empty() || !r.object_label.empty()) {
-    ojson o;
-    o["id"] = r.object_id;
-    o["class"] = r.object_class;
-    o["label"] = r.object_label;
-    j["object"] = std::move(o);
-  }
-  if (!r.intent) {
-    j["rv"] = r.rv;
-    j["duration_us"] = r.duration_us;
-  }
-  if (!r.rule.empty()) j["rule"] = r.rule;
-  if (!r.detail.empty()) j["detail"] = r.detail;
-  return j;
+  out += '"';
+}
+
+void put_key(std::string& out, const char* key) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+}
+
+void put(std::string& out, const char* key, std::string_view v) {
+  put_key(out, key);
+  put_string(out, v);
+}
+
+void put(std::string& out, const char* key, uint64_t v) {
+  put_key(out, key);
+  out += std::to_string(v);
+}
+
+void put_signed(std::string& out, const char* key, int64_t v) {
+  put_key(out, key);
+  out += std::to_string(v);
 }
 
 ojson checkpoint_json(const Checkpoint& c, bool with_sig) {
@@ -124,7 +159,39 @@ ojson checkpoint_json(const Checkpoint& c, bool with_sig) {
 }  // namespace
 
 std::string encode_record(const Record& r, uint64_t seq, const std::string& prev) {
-  return dump(record_json(r, seq, prev));
+  std::string out;
+  out.reserve(512);
+  out += "{\"seq\":";
+  out += std::to_string(seq);
+  put(out, "prev", prev);
+  put(out, "kind", r.intent ? "intent" : "call");
+  put(out, "time", format_time(r.time_us));
+  put(out, "identity", r.identity);
+  if (r.pid != 0) {
+    put_signed(out, "pid", r.pid);
+    put(out, "exe", r.exe);
+  }
+  if (r.slot) put(out, "slot", uint64_t{*r.slot});
+  if (!r.token.empty()) put(out, "token", r.token);
+  if (!r.serial.empty()) put(out, "serial", r.serial);
+  if (r.session) put(out, "session", uint64_t{*r.session});
+  put(out, "function", r.function);
+  if (!r.mechanism.empty()) put(out, "mechanism", r.mechanism);
+  if (!r.object_id.empty() || !r.object_class.empty() || !r.object_label.empty()) {
+    out += ",\"object\":{\"id\":";
+    put_string(out, r.object_id);
+    put(out, "class", r.object_class);
+    put(out, "label", r.object_label);
+    out += '}';
+  }
+  if (!r.intent) {
+    put(out, "rv", r.rv);
+    put_signed(out, "duration_us", r.duration_us);
+  }
+  if (!r.rule.empty()) put(out, "rule", r.rule);
+  if (!r.detail.empty()) put(out, "detail", r.detail);
+  out += '}';
+  return out;
 }
 
 std::string encode_open(uint64_t seq, const std::string& prev, int64_t time_us, const std::string& previous_file) {
