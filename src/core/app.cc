@@ -220,16 +220,20 @@ Result<CK_OBJECT_HANDLE> App::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
                                            [&] { return of_session(h).copy_object(h, o, tmpl); });
 }
 Status App::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  return audited(AuditKind::kChange, {"C_DestroyObject", h, {}, nullptr, o},
-                 [&] { return of_session(h).destroy_object(h, o); });
+  Status st = audited(AuditKind::kChange, {"C_DestroyObject", h, {}, nullptr, o},
+                      [&] { return of_session(h).destroy_object(h, o); });
+  if (audit_) audit_->forget_object(o);
+  return st;
 }
 Result<CK_ULONG> App::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) { return of_session(h).object_size(h, o); }
 Status App::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
   return audited(AuditKind::kErrors, {"C_GetAttributeValue", h}, [&] { return of_session(h).get_attributes(h, o, tmpl); });
 }
 Status App::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
-  return audited(AuditKind::kChange, {"C_SetAttributeValue", h, {}, nullptr, o},
-                 [&] { return of_session(h).set_attributes(h, o, tmpl); });
+  Status st = audited(AuditKind::kChange, {"C_SetAttributeValue", h, {}, nullptr, o},
+                      [&] { return of_session(h).set_attributes(h, o, tmpl); });
+  if (audit_) audit_->forget_object(o);  // its label may have changed
+  return st;
 }
 Status App::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
   return audited(AuditKind::kErrors, {"C_FindObjectsInit", h}, [&] { return of_session(h).find_init(h, tmpl); });

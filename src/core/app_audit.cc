@@ -74,7 +74,22 @@ audit::Record AppAudit::begin(const AuditCall& call) {
   return r;
 }
 
+void AppAudit::forget_object(CK_OBJECT_HANDLE o) {
+  std::lock_guard lock(objects_mu_);
+  objects_.erase(o);
+}
+
 void AppAudit::describe(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, audit::Record& rec) {
+  {
+    std::lock_guard lock(objects_mu_);
+    auto it = objects_.find(o);
+    if (it != objects_.end()) {
+      rec.object_id = it->second.id;
+      rec.object_class = it->second.klass;
+      rec.object_label = it->second.label;
+      return;
+    }
+  }
   char id[128] = {}, label[256] = {};
   CK_OBJECT_CLASS klass = 0;
   CK_ATTRIBUTE t[] = {{CKA_UNIQUE_ID, id, sizeof id}, {CKA_CLASS, &klass, sizeof klass}, {CKA_LABEL, label, sizeof label}};
@@ -84,7 +99,13 @@ void AppAudit::describe(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, audit::Record& 
   if (t[0].ulValueLen != CK_UNAVAILABLE_INFORMATION) rec.object_id.assign(id, t[0].ulValueLen);
   if (t[1].ulValueLen == sizeof klass) rec.object_class = object_class_name(klass);
   if (t[2].ulValueLen != CK_UNAVAILABLE_INFORMATION) rec.object_label.assign(label, t[2].ulValueLen);
-  if (rec.object_id.empty() && rec.object_class.empty()) rec.object_id = "handle:" + std::to_string(o);
+  if (rec.object_id.empty() && rec.object_class.empty()) {
+    rec.object_id = "handle:" + std::to_string(o);
+    return;  // not found (yet): nothing to remember
+  }
+  std::lock_guard lock(objects_mu_);
+  if (objects_.size() >= 4096) objects_.clear();  // bounded; a miss only costs a look-up
+  objects_[o] = ObjectNames{rec.object_id, rec.object_class, rec.object_label};
 }
 
 Status AppAudit::write(audit::Record rec, CK_RV rv, int64_t duration_us, bool wait) {

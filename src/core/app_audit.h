@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 
 namespace ferrohsm {
 
@@ -88,6 +89,8 @@ class AppAudit {
 
   // A token's label or serial may change (C_InitToken): forget what was looked up.
   void forget_tokens();
+  // An object's label may change, or the object go (C_SetAttributeValue, C_DestroyObject).
+  void forget_object(CK_OBJECT_HANDLE o);
 
  private:
   static bool unexpected(CK_RV rv) {
@@ -110,6 +113,13 @@ class AppAudit {
   };
   std::mutex tokens_mu_;
   std::map<CK_SLOT_ID, TokenNames> tokens_;
+  // What describe() found, by handle: a key is used again and again, and its unique id
+  // and class never change (its label only through this App's C_SetAttributeValue).
+  struct ObjectNames {
+    std::string id, klass, label;
+  };
+  std::mutex objects_mu_;
+  std::unordered_map<CK_OBJECT_HANDLE, ObjectNames> objects_;
 };
 
 }  // namespace ferrohsm
