@@ -1,5 +1,5 @@
 # FerroHSM — the two commands of the quick start, and a few more.
-#   make demo   install missing Debian deps, build, run the main job on ./var
+#   make demo   install missing Debian deps, build, run the main job on ./var (audited), verify its audit log
 #   make test   install missing Debian deps, build, run every test (plain, ASan+UBSan, TSan,
 #               and each fuzzing harness for 30 s)
 #   make fuzz   build the libFuzzer harnesses (clang, ASan+UBSan) and run each for
@@ -29,6 +29,7 @@ demo: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target ferrohsm-pkcs11 ferrohsm-demo ferrohsm
 	./build/release/demo/ferrohsm-demo --var ./var --module ./build/release/src/pkcs11/libferrohsm-pkcs11.so
+	./build/release/tools/ferrohsm/ferrohsm audit verify ./var/audit
 
 # The release run takes what only it can run: the real clients (label interop, too
 # slow and too foreign for ASan), the benchmark smoke test, sidecar mode end to end

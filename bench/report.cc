@@ -144,6 +144,7 @@ int report(const std::string& path) {
               "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
   print_sidecar(rows);
   print_bridge(rows);
+  print_audit(rows);
   return 0;
 }
 

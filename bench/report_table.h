@@ -37,5 +37,7 @@ void print_sidecar(const std::vector<Row>& rows);
 // Prints SoftHSMv2 directly beside SoftHSMv2 through FerroHSM's bridge and the goal of
 // issue 12, when the run has the bridge peer.
 void print_bridge(const std::vector<Row>& rows);
+// The audit trail's cost: the rows of peers audit-off and audit-on (report_audit.cc).
+void print_audit(const std::vector<Row>& rows);
 
 }  // namespace p11bench

@@ -3,6 +3,7 @@
 # round, then one table (medians over the rounds) — and, in the same run, FerroHSM
 # through its sidecar (ferrohsm-server over the unix socket and over TCP + mTLS) and
 # through p11-kit's RPC (`p11-kit server` + p11-kit-client.so), with a second table and
+# the audit trail's cost (ECDSA P-256 sign with audit off and on, BENCH_AUDIT=0 skips it),
 # the sidecar goals; and the SoftHSMv2 token once more through FerroHSM's bridge (peer
 # "bridge": a [[bridge]] naming it; its crypto rows, and both paths paired in one process
 # by `p11bench bridge-pair`), with a third table and its goal. Bounded: every loop stops by itself, the servers this script
@@ -260,6 +261,33 @@ for r in $(seq "$ROUNDS"); do
   say "round $r/$ROUNDS: crypto, openssl"
   run openssl crypto --openssl
 done
+
+# What the audit trail costs (docs/AUDIT.md): ECDSA P-256 signing on the same store and
+# token with audit off and on ([audit] file, checkpoints signed by the token's audit key),
+# alternating run by run; each sign is a C_SignInit (one record) and a C_Sign.
+if has_peer ferrohsm && [[ ${BENCH_AUDIT:-1} == 1 ]]; then
+  mkdir -p "$WORK/audit"
+  cat >"$WORK/audited.toml" <<TOML
+[store]
+path = "$WORK/ferrohsm/ferrohsm.db"
+
+[log]
+level = "error"
+
+[audit]
+file = "$WORK/audit/audit.jsonl"
+token = "$LABEL"
+pin = "env:BENCH_PIN"
+TOML
+  CONF[audit-on]=$WORK/audited.toml
+  for r in $(seq "$ROUNDS"); do
+    for p in audit-off audit-on; do
+      say "round $r/$ROUNDS: ECDSA P-256 sign, $p"
+      run "$p" crypto --peer "$p" --module "$FERRO" --label $LABEL --only "sign ECDSA P-256"
+    done
+  done
+  if [[ -x $CLI ]]; then "$CLI" audit verify "$WORK/audit" >&2 || echo "bench: the audit log does not verify" >&2; fi
+fi
 
 # What the bridge adds, both paths in one process (alternating batches, paired differences).
 if has_peer bridge; then

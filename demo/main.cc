@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,19 @@ int main(int argc, char** argv) {
   if (!fs::exists(conf))
     std::ofstream(conf) << "# Written by make demo: the embedded default store, under ./var.\n[store]\npath = \""
                         << (fs::absolute(var) / "ferrohsm.db").string() << "\"\n[log]\nlevel = \"warn\"\n";
+  {
+    // The audit trail (docs/AUDIT.md): every key use of the demo, hash-chained, with
+    // checkpoints signed by a "ferrohsm-audit" key in the demo's token. `make demo`
+    // then runs `ferrohsm audit verify` on it.
+    std::ifstream in(conf);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("[audit]") == std::string::npos) {
+      fs::create_directories(fs::path(var) / "audit");
+      std::ofstream(conf, std::ios::app) << "[audit]\nfile = \"" << (fs::path(var) / "audit" / "audit.jsonl").string()
+                                         << "\"\ntoken = \"" << kTokenLabel << "\"\npin = \"file:"
+                                         << (fs::path(var) / "demo-user.pin").string() << "\"\n";
+    }
+  }
   setenv("FERROHSM_CONF", conf.c_str(), 1);
   std::string so_pin = read_or_make_pin(fs::path(var) / "demo-so.pin");
   std::string user_pin = read_or_make_pin(fs::path(var) / "demo-user.pin");

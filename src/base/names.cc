@@ -100,4 +100,22 @@ std::string attribute_name(CK_ATTRIBUTE_TYPE t) {
   return buf;
 }
 
+std::string object_class_name(CK_OBJECT_CLASS c) {
+  static constexpr std::pair<CK_OBJECT_CLASS, const char*> kClasses[] = {
+      {CKO_DATA, "CKO_DATA"},
+      {CKO_CERTIFICATE, "CKO_CERTIFICATE"},
+      {CKO_PUBLIC_KEY, "CKO_PUBLIC_KEY"},
+      {CKO_PRIVATE_KEY, "CKO_PRIVATE_KEY"},
+      {CKO_SECRET_KEY, "CKO_SECRET_KEY"},
+      {CKO_HW_FEATURE, "CKO_HW_FEATURE"},
+      {CKO_DOMAIN_PARAMETERS, "CKO_DOMAIN_PARAMETERS"},
+      {CKO_MECHANISM, "CKO_MECHANISM"},
+  };
+  for (const auto& [k, name] : kClasses)
+    if (k == c) return name;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "CKO_0x%lx", static_cast<unsigned long>(c));
+  return buf;
+}
+
 }  // namespace ferrohsm

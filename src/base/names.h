@@ -20,6 +20,9 @@ std::string mechanism_name(CK_MECHANISM_TYPE type);
 // in any case.
 std::optional<CK_MECHANISM_TYPE> mechanism_from_name(std::string_view name);
 
+// "CKO_PRIVATE_KEY"; an unknown class as "CKO_0x…".
+std::string object_class_name(CK_OBJECT_CLASS c);
+
 enum class AttrKind { Unknown, Bool, Ulong, Bytes, Date, AttrArray, MechArray };
 
 // How an attribute's value is encoded; Unknown for a type not in the table (which is

@@ -9,6 +9,12 @@
 
 namespace ferrohsm {
 
+template <typename R, typename F>
+R App::audited(AuditKind kind, const AuditCall& call, F&& act) {
+  if (!audit_) return act();  // audit off: nothing else on the path
+  return audit_->template run<R>(kind, call, std::forward<F>(act));
+}
+
 App::App(Core& core, AppOptions options, std::unique_ptr<Hsm> keystore, std::vector<std::unique_ptr<Backend>> bridges)
     : core_(core),
       options_(std::move(options)),
@@ -16,6 +22,7 @@ App::App(Core& core, AppOptions options, std::unique_ptr<Hsm> keystore, std::vec
       bridges_(std::move(bridges)),
       has_policy_(core_.has_mechanism_policy()),
       policy_(std::make_unique<PolicyGate>(*this, core_)) {
+  if (core_.audit() != nullptr && options_.audited) audit_ = std::make_unique<AppAudit>(*core_.audit(), *this, options_);
   core_.attach(this);
 }
 
@@ -139,7 +146,8 @@ Status App::init_token(CK_SLOT_ID slot, std::string_view so_pin, std::string_vie
   FH_ASSIGN_OR_RETURN(Backend * b, of_slot(slot));
   if (!options_.admin)
     return make_error(CKR_TOKEN_WRITE_PROTECTED, options_.identity + " may not initialise tokens");
-  return b->init_token(slot, so_pin, label);
+  if (audit_) audit_->forget_tokens();
+  return audited(AuditKind::kChange, {"C_InitToken", {}, slot, nullptr, 0, {}, "label " + std::string(label.substr(0, label.find_last_not_of(' ') + 1))}, [&] { return b->init_token(slot, so_pin, label); });
 }
 
 Status App::delete_token(CK_SLOT_ID slot) {
@@ -186,36 +194,58 @@ Status App::close_all_sessions(CK_SLOT_ID slot) {
 
 Result<CK_SESSION_INFO> App::session_info(CK_SESSION_HANDLE h) { return of_session(h).session_info(h); }
 Result<CK_SLOT_ID> App::session_slot(CK_SESSION_HANDLE h) { return of_session(h).session_slot(h); }
-Status App::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) { return of_session(h).login(h, user, pin); }
-Status App::logout(CK_SESSION_HANDLE h) { return of_session(h).logout(h); }
-Status App::init_pin(CK_SESSION_HANDLE h, std::string_view pin) { return of_session(h).init_pin(h, pin); }
+Status App::login(CK_SESSION_HANDLE h, CK_USER_TYPE user, std::string_view pin) {
+  const char* who = user == CKU_SO ? "CKU_SO" : user == CKU_USER ? "CKU_USER" : "CKU_CONTEXT_SPECIFIC";
+  return audited(AuditKind::kChange, {"C_Login", h, {}, nullptr, 0, {}, std::string("user ") + who},
+                 [&] { return of_session(h).login(h, user, pin); });
+}
+Status App::logout(CK_SESSION_HANDLE h) {
+  return audited(AuditKind::kChange, {"C_Logout", h}, [&] { return of_session(h).logout(h); });
+}
+Status App::init_pin(CK_SESSION_HANDLE h, std::string_view pin) {
+  return audited(AuditKind::kChange, {"C_InitPIN", h}, [&] { return of_session(h).init_pin(h, pin); });
+}
 Status App::set_pin(CK_SESSION_HANDLE h, std::string_view old_pin, std::string_view new_pin) {
-  return of_session(h).set_pin(h, old_pin, new_pin);
+  return audited(AuditKind::kChange, {"C_SetPIN", h}, [&] { return of_session(h).set_pin(h, old_pin, new_pin); });
 }
 
 // --- objects ------------------------------------------------------------------------------
 
 Result<CK_OBJECT_HANDLE> App::create_object(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
-  FH_TRY(policy_->check_new(h, nullptr, tmpl));
-  return of_session(h).create_object(h, tmpl);
+  return audited<Result<CK_OBJECT_HANDLE>>(AuditKind::kChange, {"C_CreateObject", h},
+                                           [&]() -> Result<CK_OBJECT_HANDLE> {
+    FH_TRY(policy_->check_new(h, nullptr, tmpl));
+    return of_session(h).create_object(h, tmpl); });
 }
 Result<CK_OBJECT_HANDLE> App::copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
-  return of_session(h).copy_object(h, o, tmpl);
+  // The record names the copy; its detail, the original.
+  return audited<Result<CK_OBJECT_HANDLE>>(AuditKind::kChange,
+                                           {"C_CopyObject", h, {}, nullptr, 0, {}, "from handle " + std::to_string(o)},
+                                           [&] { return of_session(h).copy_object(h, o, tmpl); });
 }
 Status App::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  FH_TRY(policy_->check(h, KeyAction::Destroy, nullptr, o));
-  policy_->forget(o);
-  return of_session(h).destroy_object(h, o);
+  Status st = audited(AuditKind::kChange, {"C_DestroyObject", h, {}, nullptr, o}, [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Destroy, nullptr, o));
+    policy_->forget(o);
+    return of_session(h).destroy_object(h, o);
+  });
+  if (audit_) audit_->forget_object(o);
+  return st;
 }
 Result<CK_ULONG> App::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) { return of_session(h).object_size(h, o); }
 Status App::get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, std::span<CK_ATTRIBUTE> tmpl) {
-  return of_session(h).get_attributes(h, o, tmpl);
+  return audited(AuditKind::kErrors, {"C_GetAttributeValue", h}, [&] { return of_session(h).get_attributes(h, o, tmpl); });
 }
 Status App::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMap& tmpl) {
   policy_->forget(o);
-  return of_session(h).set_attributes(h, o, tmpl);
+  Status st = audited(AuditKind::kChange, {"C_SetAttributeValue", h, {}, nullptr, o},
+                      [&] { return of_session(h).set_attributes(h, o, tmpl); });
+  if (audit_) audit_->forget_object(o);  // its label may have changed
+  return st;
 }
-Status App::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) { return of_session(h).find_init(h, tmpl); }
+Status App::find_init(CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+  return audited(AuditKind::kErrors, {"C_FindObjectsInit", h}, [&] { return of_session(h).find_init(h, tmpl); });
+}
 Result<std::vector<CK_OBJECT_HANDLE>> App::find_next(CK_SESSION_HANDLE h, CK_ULONG max) {
   return of_session(h).find_next(h, max);
 }
@@ -225,42 +255,71 @@ Status App::find_final(CK_SESSION_HANDLE h) { return of_session(h).find_final(h)
 
 Result<CK_OBJECT_HANDLE> App::generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, const AttrMap& tmpl) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check_new(h, &m, tmpl));
-  return of_session(h).generate_key(h, m, tmpl);
+  return audited<Result<CK_OBJECT_HANDLE>>(AuditKind::kChange, {"C_GenerateKey", h, {}, &m},
+                                           [&]() -> Result<CK_OBJECT_HANDLE> {
+    FH_TRY(policy_->check_new(h, &m, tmpl));
+    return of_session(h).generate_key(h, m, tmpl); });
 }
 Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> App::generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM& m,
                                                                               const AttrMap& pub, const AttrMap& priv) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check_new(h, &m, priv, &pub));
-  return of_session(h).generate_key_pair(h, m, pub, priv);
+  return audited<Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>>>(
+      AuditKind::kChange, {"C_GenerateKeyPair", h, {}, &m}, [&]() -> Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> {
+    FH_TRY(policy_->check_new(h, &m, priv, &pub));
+    return of_session(h).generate_key_pair(h, m, pub, priv); });
 }
-Status App::generate_random(CK_SESSION_HANDLE h, MutableByteView out) { return of_session(h).generate_random(h, out); }
+Status App::generate_random(CK_SESSION_HANDLE h, MutableByteView out) {
+  return audited(AuditKind::kErrors, {"C_GenerateRandom", h}, [&] { return of_session(h).generate_random(h, out); });
+}
 Status App::seed_random(CK_SESSION_HANDLE h, ByteView seed) { return of_session(h).seed_random(h, seed); }
 
 // --- signatures, ciphers, digests ---------------------------------------------------------
 
 Status App::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
-  return of_session(h).sign_init(h, m, key);
+  return audited(AuditKind::kUse, {"C_SignInit", h, {}, &m, key, OpKind::Sign},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
+    return of_session(h).sign_init(h, m, key); });
 }
-Status App::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) { return of_session(h).sign(h, data, sig); }
-Status App::sign_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).sign_update(h, data); }
-Status App::sign_final(CK_SESSION_HANDLE h, OutBuf sig) { return of_session(h).sign_final(h, sig); }
+Status App::sign(CK_SESSION_HANDLE h, ByteView data, OutBuf sig) {
+  return audited(AuditKind::kErrors, {"C_Sign", h}, [&] { return of_session(h).sign(h, data, sig); });
+}
+Status App::sign_update(CK_SESSION_HANDLE h, ByteView data) {
+  return audited(AuditKind::kErrors, {"C_SignUpdate", h}, [&] { return of_session(h).sign_update(h, data); });
+}
+Status App::sign_final(CK_SESSION_HANDLE h, OutBuf sig) {
+  return audited(AuditKind::kErrors, {"C_SignFinal", h}, [&] { return of_session(h).sign_final(h, sig); });
+}
 Status App::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
-  return of_session(h).verify_init(h, m, key);
+  return audited(AuditKind::kUse, {"C_VerifyInit", h, {}, &m, key, OpKind::Verify},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
+    return of_session(h).verify_init(h, m, key); });
 }
-Status App::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) { return of_session(h).verify(h, data, sig); }
-Status App::verify_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).verify_update(h, data); }
-Status App::verify_final(CK_SESSION_HANDLE h, ByteView sig) { return of_session(h).verify_final(h, sig); }
+Status App::verify(CK_SESSION_HANDLE h, ByteView data, ByteView sig) {
+  return audited(AuditKind::kErrors, {"C_Verify", h}, [&] { return of_session(h).verify(h, data, sig); });
+}
+Status App::verify_update(CK_SESSION_HANDLE h, ByteView data) {
+  return audited(AuditKind::kErrors, {"C_VerifyUpdate", h}, [&] { return of_session(h).verify_update(h, data); });
+}
+Status App::verify_final(CK_SESSION_HANDLE h, ByteView sig) {
+  return audited(AuditKind::kErrors, {"C_VerifyFinal", h}, [&] { return of_session(h).verify_final(h, sig); });
+}
 Status App::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
-  return of_session(h).cipher_init(d, h, m, key);
+  const bool enc = d == CipherDir::Encrypt;
+  return audited(AuditKind::kUse,
+                 {enc ? "C_EncryptInit" : "C_DecryptInit", h, {}, &m, key, enc ? OpKind::Encrypt : OpKind::Decrypt},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
+    return of_session(h).cipher_init(d, h, m, key); });
 }
-Status App::cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) { return of_session(h).cipher(d, h, in, out); }
+Status App::cipher(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
+  return audited(AuditKind::kErrors, {d == CipherDir::Encrypt ? "C_Encrypt" : "C_Decrypt", h},
+                 [&] { return of_session(h).cipher(d, h, in, out); });
+}
 Status App::cipher_update(CipherDir d, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
   return of_session(h).cipher_update(d, h, in, out);
 }
@@ -269,17 +328,23 @@ Status App::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
   FH_TRY(check_mechanism(h, m.mechanism));
   return of_session(h).digest_init(h, m);
 }
-Status App::digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out) { return of_session(h).digest(h, data, out); }
+Status App::digest(CK_SESSION_HANDLE h, ByteView data, OutBuf out) {
+  return audited(AuditKind::kErrors, {"C_Digest", h}, [&] { return of_session(h).digest(h, data, out); });
+}
 Status App::digest_update(CK_SESSION_HANDLE h, ByteView data) { return of_session(h).digest_update(h, data); }
 Status App::digest_final(CK_SESSION_HANDLE h, OutBuf out) { return of_session(h).digest_final(h, out); }
 Status App::digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
-  FH_TRY(policy_->check(h, KeyAction::Use, nullptr, key));
-  return of_session(h).digest_key(h, key);
+  return audited(AuditKind::kUse, {"C_DigestKey", h, {}, nullptr, key}, [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, nullptr, key));
+    return of_session(h).digest_key(h, key); });
 }
 Status App::recover_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
-  return of_session(h).recover_init(kind, h, m, key);
+  return audited(AuditKind::kUse,
+                 {kind == OpKind::SignRecover ? "C_SignRecoverInit" : "C_VerifyRecoverInit", h, {}, &m, key, kind},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
+    return of_session(h).recover_init(kind, h, m, key); });
 }
 Status App::recover(OpKind kind, CK_SESSION_HANDLE h, ByteView in, OutBuf out) {
   return of_session(h).recover(kind, h, in, out);
@@ -296,8 +361,13 @@ Status App::set_operation_state(CK_SESSION_HANDLE h, ByteView state, CK_OBJECT_H
 
 Status App::message_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
-  return of_session(h).message_init(d, h, m, key);
+  const bool enc = d == CipherDir::Encrypt;
+  return audited(AuditKind::kUse,
+                 {enc ? "C_MessageEncryptInit" : "C_MessageDecryptInit", h, {}, &m, key,
+                  enc ? OpKind::MessageEncrypt : OpKind::MessageDecrypt},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
+    return of_session(h).message_init(d, h, m, key); });
 }
 Status App::message(CipherDir d, CK_SESSION_HANDLE h, void* param, CK_ULONG param_len, ByteView aad, ByteView in,
                     OutBuf out) {
@@ -319,8 +389,11 @@ std::optional<CK_MECHANISM_TYPE> App::message_mechanism(CK_SESSION_HANDLE h, Cip
 
 Status App::message_sig_init(OpKind kind, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
-  return of_session(h).message_sig_init(kind, h, m, key);
+  return audited(AuditKind::kUse,
+                 {kind == OpKind::MessageSign ? "C_MessageSignInit" : "C_MessageVerifyInit", h, {}, &m, key, kind},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, key));
+    return of_session(h).message_sig_init(kind, h, m, key); });
 }
 Status App::sign_message(CK_SESSION_HANDLE h, const void* param, CK_ULONG param_len, ByteView data, OutBuf sig) {
   return of_session(h).sign_message(h, param, param_len, data, sig);
@@ -346,21 +419,30 @@ Status App::message_sig_final(OpKind kind, CK_SESSION_HANDLE h) { return of_sess
 Status App::wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
                      OutBuf out) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Wrap, &m, wrapping));
-  FH_TRY(policy_->check(h, KeyAction::Export, &m, key));
-  return of_session(h).wrap_key(h, m, wrapping, key, out);
+  return audited(AuditKind::kChange,
+                 {"C_WrapKey", h, {}, &m, key, {}, "wrapping key handle " + std::to_string(wrapping)},
+                 [&]() -> Status {
+    FH_TRY(policy_->check(h, KeyAction::Wrap, &m, wrapping));
+    FH_TRY(policy_->check(h, KeyAction::Export, &m, key));
+    return of_session(h).wrap_key(h, m, wrapping, key, out); });
 }
 Result<CK_OBJECT_HANDLE> App::unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE unwrapping,
                                          ByteView wrapped, const AttrMap& tmpl) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Wrap, &m, unwrapping));
-  return of_session(h).unwrap_key(h, m, unwrapping, wrapped, tmpl);
+  return audited<Result<CK_OBJECT_HANDLE>>(
+      AuditKind::kChange, {"C_UnwrapKey", h, {}, &m, 0, {}, "unwrapping key handle " + std::to_string(unwrapping)},
+      [&]() -> Result<CK_OBJECT_HANDLE> {
+    FH_TRY(policy_->check(h, KeyAction::Wrap, &m, unwrapping));
+    return of_session(h).unwrap_key(h, m, unwrapping, wrapped, tmpl); });
 }
 Result<CK_OBJECT_HANDLE> App::derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE base,
                                          const AttrMap& tmpl) {
   FH_TRY(check_mechanism(h, m.mechanism));
-  FH_TRY(policy_->check(h, KeyAction::Use, &m, base));
-  return of_session(h).derive_key(h, m, base, tmpl);
+  return audited<Result<CK_OBJECT_HANDLE>>(
+      AuditKind::kChange, {"C_DeriveKey", h, {}, &m, 0, {}, "base key handle " + std::to_string(base)},
+      [&]() -> Result<CK_OBJECT_HANDLE> {
+    FH_TRY(policy_->check(h, KeyAction::Use, &m, base));
+    return of_session(h).derive_key(h, m, base, tmpl); });
 }
 
 void App::end_operation(CK_SESSION_HANDLE h, OpKind kind) { of_session(h).end_operation(h, kind); }

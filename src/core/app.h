@@ -11,6 +11,7 @@
 // lookup on the hot path.
 #pragma once
 
+#include "core/app_audit.h"
 #include "core/backend.h"
 
 #include <atomic>
@@ -31,6 +32,7 @@ struct AppOptions {
   // Whether a token with this label is visible (a server's access rules); unset: all are.
   std::function<bool(const std::string& label)> sees_token;
   uint64_t max_sessions = 0;  // 0: no limit
+  bool audited = true;        // records its calls when [audit] is on (not the audit key's own App)
 };
 
 class App final : public Backend {
@@ -160,6 +162,10 @@ class App final : public Backend {
   // CKR_MECHANISM_INVALID when the session's token does not allow `m`.
   Status check_mechanism(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE m);
 
+  // Runs `act`, recorded in the audit trail when it is on (core/app_audit.h).
+  template <typename R = Status, typename F>
+  R audited(AuditKind kind, const AuditCall& call, F&& act);
+
   Core& core_;
   AppOptions options_;
   std::unique_ptr<Hsm> keystore_;
@@ -167,6 +173,7 @@ class App final : public Backend {
   std::vector<std::unique_ptr<Backend>> bridges_;
   const bool has_policy_;  // any per-token or per-bridge mechanism policy
   std::unique_ptr<PolicyGate> policy_;  // the [[policy]] rules (core/policy_gate.h)
+  std::unique_ptr<AppAudit> audit_;  // null: audit off
 };
 
 }  // namespace ferrohsm

@@ -88,6 +88,8 @@ const std::map<std::string, std::set<std::string>> kKnown = {
     {"pin", {"min_length", "max_length", "max_failed_logins", "kdf_iterations"}},
     {"dev", {"allow_weak_kdf"}},
     {"sidecar", {"endpoints", "cert", "key", "ca", "server_name", "busy_poll_us"}},
+    {"audit", {"file", "rotate_bytes", "rotate_seconds", "checkpoint_seconds", "checkpoint_records", "required",
+               "syslog", "token", "pin"}},
     {"token", {}},
     {"hardening", {}},  // checked in read_hardening
     {"bridge", {"module", "token", "serial", "uri", "mechanisms"}},  // an array of tables, checked in read_bridge
@@ -116,6 +118,32 @@ Status check_known_keys(const toml::table& root, const std::string& source) {
 }
 
 Result<BridgeConfig> read_bridge(const toml::table& e, size_t index, const std::string& source);
+
+Status read_bool(const toml::table& t, const char* path, bool& out, const std::string& source) {
+  const toml::node* n = t.at_path(path).node();
+  if (n == nullptr) return {};
+  if (!n->is_boolean()) return config_error(source, std::string(path) + " must be true or false");
+  out = n->as_boolean()->get();
+  return {};
+}
+
+Status read_audit(const toml::table& root, AuditConfig& a, const std::string& source) {
+  FH_TRY(read_string(root, "audit", "file", a.file, source));
+  FH_TRY(read_uint(root, "audit", "rotate_bytes", 0, 0xffffffffu, a.rotate_bytes, source));
+  FH_TRY(read_uint(root, "audit", "rotate_seconds", 0, 0xffffffffu, a.rotate_seconds, source));
+  FH_TRY(read_uint(root, "audit", "checkpoint_seconds", 1, 86'400, a.checkpoint_seconds, source));
+  FH_TRY(read_uint(root, "audit", "checkpoint_records", 1, 1'000'000, a.checkpoint_records, source));
+  FH_TRY(read_bool(root, "audit.required", a.required, source));
+  FH_TRY(read_bool(root, "audit.syslog", a.syslog, source));
+  FH_TRY(read_string(root, "audit", "token", a.token, source));
+  FH_TRY(read_string(root, "audit", "pin", a.pin, source));
+  const bool any = root.get("audit") != nullptr;
+  if (any && a.file.empty()) return config_error(source, "[audit] needs file = \"…\"");
+  if (!a.token.empty() && a.pin.rfind("env:", 0) != 0 && a.pin.rfind("file:", 0) != 0)
+    return config_error(source, "audit.pin must be \"env:NAME\" or \"file:PATH\" (a PIN is never written in the "
+                                "configuration)");
+  return {};
+}
 
 }  // namespace
 
@@ -171,6 +199,8 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   if (c.kdf_iterations < kMinKdfIterations && !c.dev_allow_weak_kdf)
     return config_error(source, "pin.kdf_iterations below " + std::to_string(kMinKdfIterations) +
                                     " needs [dev] allow_weak_kdf = true (never in production)");
+
+  FH_TRY(read_audit(root, c.audit, source));
 
   if (const toml::node* n = root.get("mode")) {
     auto m = n->value<std::string>();

@@ -49,6 +49,19 @@ struct BridgeConfig {
   std::set<unsigned long> mechanisms;
 };
 
+// [audit]: the audit trail (docs/AUDIT.md). No file: no audit, and no cost.
+struct AuditConfig {
+  std::string file;                  // the JSON-lines file
+  uint32_t rotate_bytes = 0;         // rotate when the file reaches this size (0: never)
+  uint32_t rotate_seconds = 0;       // rotate when the file is this old (0: never)
+  uint32_t checkpoint_seconds = 60;  // a signed checkpoint at least this often…
+  uint32_t checkpoint_records = 1000;  // …or after this many records
+  bool required = false;             // no record, no operation (CKR_FUNCTION_FAILED)
+  bool syslog = false;               // each record to syslog(3) too
+  std::string token;                 // the token (label) whose "ferrohsm-audit" key signs checkpoints
+  std::string pin;                   // its user PIN: "env:NAME" or "file:PATH"
+};
+
 struct Config {
   std::string source;  // the file it came from, or "" for built-in defaults
 
@@ -80,6 +93,7 @@ struct Config {
   std::vector<BridgeConfig> bridges;                     // [[bridge]], in file order
   Policy policy;  // [[policy]] rules (core/policy.h, docs/POLICY.md)
   Hardening hardening;                                   // [hardening] (core/hardening_config.cc)
+  AuditConfig audit;
 };
 
 // The [store] settings, for whoever opens the store (src/store/open_store.h).

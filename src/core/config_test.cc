@@ -182,3 +182,31 @@ TEST(ConfigTest, DefaultStoreFollowsXdgDataHome) {
 
 }  // namespace
 }  // namespace ferrohsm
+
+namespace ferrohsm {
+namespace {
+
+TEST(ConfigTest, ReadsTheAuditSection) {
+  auto c = parse_config(
+      "[audit]\nfile = \"/var/log/a.jsonl\"\ntoken = \"ops\"\npin = \"env:AUDIT_PIN\"\nrequired = true\n"
+      "rotate_bytes = 1048576\ncheckpoint_records = 50\nsyslog = true\n",
+      "t");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->audit.file, "/var/log/a.jsonl");
+  EXPECT_EQ(c->audit.token, "ops");
+  EXPECT_EQ(c->audit.pin, "env:AUDIT_PIN");
+  EXPECT_TRUE(c->audit.required);
+  EXPECT_TRUE(c->audit.syslog);
+  EXPECT_EQ(c->audit.rotate_bytes, 1048576u);
+  EXPECT_EQ(c->audit.checkpoint_records, 50u);
+  EXPECT_EQ(c->audit.checkpoint_seconds, 60u);
+  // Off by default; a PIN written into the file, or an [audit] with no file, is refused.
+  EXPECT_TRUE(parse_config("", "t")->audit.file.empty());
+  EXPECT_FALSE(parse_config("[audit]\nfile = \"/a\"\ntoken = \"ops\"\npin = \"1234\"\n", "t").ok());
+  EXPECT_FALSE(parse_config("[audit]\nrequired = true\n", "t").ok());
+  EXPECT_FALSE(parse_config("[audit]\nfile = \"/a\"\nrequired = 1\n", "t").ok());
+  EXPECT_FALSE(parse_config("[audit]\nfile = \"/a\"\nsecret = 1\n", "t").ok());
+}
+
+}  // namespace
+}  // namespace ferrohsm

@@ -1,5 +1,6 @@
 #include "core/core.h"
 
+#include "core/audit_signer.h"
 #include "core/hsm.h"
 #include "base/log.h"
 
@@ -13,7 +14,27 @@ Core::Core(Config cfg, std::shared_ptr<store::ObjectStore> store, std::chrono::m
 Result<std::shared_ptr<Core>> Core::open(Config cfg, std::shared_ptr<store::ObjectStore> store,
                                          std::chrono::milliseconds login_grace) {
   if (!store) return make_error(CKR_GENERAL_ERROR, "no object store");
-  return std::shared_ptr<Core>(new Core(std::move(cfg), std::move(store), login_grace));
+  std::shared_ptr<Core> core(new Core(std::move(cfg), std::move(store), login_grace));
+  const AuditConfig& a = core->cfg_.audit;
+  if (!a.file.empty()) {
+    audit::Options o{a.file, a.rotate_bytes, a.rotate_seconds, a.checkpoint_seconds, a.checkpoint_records, a.required,
+                     a.syslog};
+    FH_ASSIGN_OR_RETURN(core->audit_, audit::Writer::open(std::move(o)));
+    if (!a.token.empty()) {
+      core->audit_signer_ = std::make_shared<AuditSigner>(*core, a.token, a.pin);
+      core->audit_->set_signer(core->audit_signer_);
+    } else {
+      log().warn("audit: no [audit] token: checkpoints are not signed");
+    }
+  }
+  return core;
+}
+
+Core::~Core() {
+  // The closing checkpoint is signed through an App of this Core: before anything goes.
+  if (audit_) audit_->close();
+  audit_.reset();
+  audit_signer_.reset();
 }
 
 void Core::add_backend(BackendMaker maker, MechanismPolicy policy) {

@@ -6,6 +6,7 @@
 // one App; ferrohsm-server has one Core and an App per connection.
 #pragma once
 
+#include "audit/writer.h"
 #include "base/object_store.h"
 #include "core/app.h"
 #include "core/config.h"
@@ -44,7 +45,11 @@ class Core : public std::enable_shared_from_this<Core> {
   static Result<std::shared_ptr<Core>> open(Config cfg, std::shared_ptr<store::ObjectStore> store,
                                             std::chrono::milliseconds login_grace = std::chrono::milliseconds(0));
 
+  ~Core();
+
   const Config& config() const { return cfg_; }
+  // The audit trail ([audit]), or nullptr when it is off.
+  audit::Writer* audit() { return audit_.get(); }
   store::ObjectStore& store() { return *store_; }
   const std::shared_ptr<store::ObjectStore>& store_ptr() const { return store_; }
   TokenKeyCache& keys() { return keys_; }
@@ -78,6 +83,9 @@ class Core : public std::enable_shared_from_this<Core> {
   PolicyState policy_;
   mutable std::mutex apps_mu_;
   std::set<App*> apps_;
+  // Last members: closed first (~Core), while the applications' store and keys live.
+  std::shared_ptr<audit::Signer> audit_signer_;
+  std::unique_ptr<audit::Writer> audit_;
 };
 
 }  // namespace ferrohsm

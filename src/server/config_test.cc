@@ -86,6 +86,15 @@ level = "warn"
   EXPECT_EQ(c->core_toml.find("[server]"), std::string::npos);
 }
 
+TEST(ServerConfig, TheAuditSectionIsTheCoresToo) {
+  auto c = parse_server_config("[server]\nlisten = [\"unix:/run/x.sock\"]\n[audit]\nfile = \"/var/log/a.jsonl\"\n"
+                               "required = true\n",
+                               "t");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->core.audit.file, "/var/log/a.jsonl");
+  EXPECT_TRUE(c->core.audit.required);
+}
+
 TEST(ServerConfig, SocketModeAsTomlOctal) {
   auto c = parse_server_config("[server]\nlisten = [\"unix:/x\"]\nsocket_mode = 0o640\n", "t");
   ASSERT_TRUE(c.ok()) << c.error().message;

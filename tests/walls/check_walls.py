@@ -17,13 +17,14 @@ ARROWS = {
     "base": set(),
     "wire": {"base"},
     "store": {"base"},
-    "core": {"base"},
+    "audit": {"base"},
+    "core": {"audit", "base"},
     "client": {"base"},
     "signer": {"client", "base"},
     "sidecar": {"wire", "base"},
-    "pkcs11": {"core", "store", "backends", "sidecar", "wire", "base"},
-    "backends": {"core", "client", "base"},
-    "server": {"pkcs11", "core", "store", "backends", "wire", "base"},
+    "pkcs11": {"core", "audit", "store", "backends", "sidecar", "wire", "base"},
+    "backends": {"core", "audit", "client", "base"},
+    "server": {"pkcs11", "core", "audit", "store", "backends", "wire", "base"},
 }
 
 # An include names a part by its first path element ("core/hsm.h") or, for the parts with

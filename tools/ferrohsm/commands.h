@@ -20,5 +20,7 @@ void register_tls_commands(CLI::App& app);
 void register_server_commands(CLI::App& app);
 // `policy check FILE`: the [[policy]] rules of a configuration file, with line numbers.
 void register_policy_commands(CLI::App& app);
+// `audit verify` and `audit show`: read audit files, no store.
+void register_audit_commands(CLI::App& app);
 
 }  // namespace ferrohsm::cli

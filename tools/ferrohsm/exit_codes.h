@@ -13,6 +13,7 @@ enum ExitCode : int {
   kExitPin = 3,       // PIN incorrect, locked, of the wrong length, or not initialised
   kExitNotFound = 4,  // no such slot, token or object
   kExitPkcs11 = 5,    // any other PKCS#11 error
+  kExitAudit = 6,     // `audit verify`: the log does not hold
 };
 
 int exit_code_for(CK_RV rv);

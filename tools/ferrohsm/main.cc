@@ -27,6 +27,7 @@ int run(int argc, char** argv) {
   register_tls_commands(app);
   register_server_commands(app);
   register_policy_commands(app);
+  register_audit_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
