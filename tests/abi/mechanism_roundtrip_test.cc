@@ -169,7 +169,7 @@ const Row* FindRow(CK_MECHANISM_TYPE t) {
   return nullptr;
 }
 
-std::string Hex(CK_ULONG v) {
+std::string MechanismHex(CK_ULONG v) {
   std::ostringstream o;
   o << "0x" << std::hex << std::setw(8) << std::setfill('0') << v;
   return o.str();
@@ -263,7 +263,7 @@ TEST_F(MechanismRoundTripList, EveryListedMechanismHasARow) {
   auto listed = Listed();
   EXPECT_FALSE(listed.empty());
   for (CK_MECHANISM_TYPE t : listed)
-    EXPECT_NE(FindRow(t), nullptr) << "mechanism " << Hex(t)
+    EXPECT_NE(FindRow(t), nullptr) << "mechanism " << MechanismHex(t)
                                    << " is listed but has no row in mechanism_roundtrip_test.cc: add one that proves it";
 }
 
