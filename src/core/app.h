@@ -27,7 +27,8 @@ class Hsm;
 class PolicyGate;
 
 struct AppOptions {
-  std::string identity = "embedded";  // who this application is, for logs (and audit)
+  std::string identity = "embedded";  // who this application is, for logs, audit and [[policy]] rules
+  bool in_process = false;            // the caller is this process (the embedded library): audit adds its pid and exe
   bool admin = true;                  // may initialise and delete tokens
   // Whether a token with this label is visible (a server's access rules); unset: all are.
   std::function<bool(const std::string& label)> sees_token;

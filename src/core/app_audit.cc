@@ -22,13 +22,11 @@ std::string trimmed(const CK_UTF8CHAR* p, size_t n) {
 AppAudit::AppAudit(audit::Writer& writer, App& app, const AppOptions& options) : writer_(writer), app_(app) {
   // The embedded library is its process: who runs it is the uid, pid and executable. A
   // server's application is its peer, as the server established it.
-  if (options.identity == "embedded") {
-    identity_ = "uid:" + std::to_string(getuid());
+  identity_ = options.identity == "embedded" ? "uid:" + std::to_string(getuid()) : options.identity;
+  if (options.in_process) {
     pid_ = getpid();
     std::error_code ec;
     exe_ = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  } else {
-    identity_ = options.identity;
   }
 }
 

@@ -164,7 +164,8 @@ Result<std::unique_ptr<ModuleState>> start_embedded(const Config& cfg) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core, Core::open(cfg, std::move(*store)));
   bridge::add_bridges(*core, cfg.bridges);
   auto state = std::make_unique<ModuleState>();
-  state->app = core->open_app(AppOptions{.identity = "uid:" + std::to_string(::getuid())});  // policy rules match it
+  // The process is the application: rules match its uid, and audit records its pid and exe.
+  state->app = core->open_app(AppOptions{.identity = "uid:" + std::to_string(::getuid()), .in_process = true});
   state->core = std::move(core);
   log().info("initialised; store {}", cfg.store_path);
   return state;

@@ -63,7 +63,10 @@ class AuditTest : public ModuleTest {
 
   std::string AuditToml(const std::string& file, bool required) const {
     return "[audit]\nfile = \"" + file + "\"\ntoken = \"" + kTokenLabel +
-           "\"\npin = \"env:FH_AUDIT_TEST_PIN\"\nrequired = " + (required ? "true" : "false") + "\n";
+           "\"\npin = \"env:FH_AUDIT_TEST_PIN\"\nrequired = " + (required ? "true" : "false") + "\n" +
+           // One key that does everything, to give every record type: the hardening
+           // rules (hardening_test.cc's subject) would refuse it.
+           kHardeningOff;
   }
   StoreOptions Options() const override {
     StoreOptions o;

@@ -84,7 +84,8 @@ class PolicyRulesTest : public ModuleTest {
   }
   StoreOptions Options() const override {
     StoreOptions o;
-    o.extra_config = PolicyToml();
+    // The hardening rules are hardening_test.cc's subject; here imported keys wrap.
+    o.extra_config = PolicyToml() + kHardeningOff;
     return o;
   }
 
