@@ -28,12 +28,12 @@ class PolicyGate;
 
 struct AppOptions {
   std::string identity = "embedded";  // who this application is, for logs, audit and [[policy]] rules
-  bool in_process = false;            // the caller is this process (the embedded library): audit adds its pid and exe
   bool admin = true;                  // may initialise and delete tokens
   // Whether a token with this label is visible (a server's access rules); unset: all are.
   std::function<bool(const std::string& label)> sees_token;
   uint64_t max_sessions = 0;  // 0: no limit
   bool audited = true;        // records its calls when [audit] is on (not the audit key's own App)
+  bool in_process = false;    // the caller is this process (the embedded library, the CLI): audit adds its pid and exe
 };
 
 class App final : public Backend {

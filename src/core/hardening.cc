@@ -28,12 +28,13 @@ std::string forbidden_pair(const Hardening& h, const AttrMap& a) {
   }
   if (h.conflicting_usages && cls == CKO_PRIVATE_KEY) {
     // A raw RSA signature (CKM_RSA_X_509) is a decryption: a key that signs and unwraps
-    // hands out, as a "signature", any key wrapped under its public half. One that also
-    // derives mixes two protocols on one secret. Signing and decrypting together expose
-    // nothing C_Decrypt does not, and many clients make such RSA keys: only the strict
-    // profile refuses them (SP 800-57 §5.2, one key for one purpose).
+    // hands out, as a "signature", any key wrapped under its public half. Signing and
+    // decrypting together expose nothing C_Decrypt does not, and signing and deriving
+    // mix two protocols on one secret without a known attack; mainstream clients make
+    // both (RSA sign+decrypt; pkcs11-tool, NSS and p11tool EC sign+derive): only the
+    // strict profile refuses them (SP 800-57 §5.2, one key for one purpose).
     for (CK_ATTRIBUTE_TYPE other : {CKA_UNWRAP, CKA_DERIVE, CKA_DECRYPT}) {
-      if (other == CKA_DECRYPT && !h.strict()) continue;
+      if (other != CKA_UNWRAP && !h.strict()) continue;
       for (CK_ATTRIBUTE_TYPE sign : {CKA_SIGN, CKA_SIGN_RECOVER})
         if (both(sign, other)) return name(sign, other);
     }
@@ -97,7 +98,7 @@ AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, const AttrMap& 
       default_false(CKA_SIGN_RECOVER);
     }
     for (CK_ATTRIBUTE_TYPE other : {CKA_UNWRAP, CKA_DERIVE, CKA_DECRYPT}) {
-      if (other == CKA_DECRYPT && !h.strict()) continue;
+      if (other != CKA_UNWRAP && !h.strict()) continue;  // as in forbidden_pair
       for (CK_ATTRIBUTE_TYPE sign : {CKA_SIGN, CKA_SIGN_RECOVER}) pair(sign, other, other);
     }
   }

@@ -55,16 +55,18 @@ TEST(HardeningRulesTest, ForbiddenPairsPerClass) {
   EXPECT_TRUE(check_new_object(h, Key(CKO_PUBLIC_KEY, CKK_RSA, {CKA_WRAP, CKA_ENCRYPT}), KeyOrigin::Created).ok());
   EXPECT_EQ(check_new_object(h, Key(CKO_PRIVATE_KEY, CKK_RSA, {CKA_UNWRAP, CKA_DECRYPT}), KeyOrigin::Created).rv(),
             CKR_TEMPLATE_INCONSISTENT);
-  EXPECT_EQ(check_new_object(h, Key(CKO_PRIVATE_KEY, CKK_EC, {CKA_SIGN, CKA_DERIVE}), KeyOrigin::Generated).rv(),
-            CKR_TEMPLATE_INCONSISTENT);
   EXPECT_EQ(check_new_object(h, Key(CKO_PRIVATE_KEY, CKK_RSA, {CKA_SIGN, CKA_UNWRAP}), KeyOrigin::Generated).rv(),
             CKR_TEMPLATE_INCONSISTENT);
-  // Signing and decrypting: only the strict profile refuses it.
+  // Signing and decrypting, signing and deriving (what pkcs11-tool, NSS and p11tool make
+  // of an EC key): only the strict profile refuses them.
   const AttrMap sign_decrypt = Key(CKO_PRIVATE_KEY, CKK_EC, {CKA_SIGN, CKA_DECRYPT});
+  const AttrMap sign_derive = Key(CKO_PRIVATE_KEY, CKK_EC, {CKA_SIGN, CKA_DERIVE});
   EXPECT_TRUE(check_new_object(h, sign_decrypt, KeyOrigin::Created).ok());
+  EXPECT_TRUE(check_new_object(h, sign_derive, KeyOrigin::Generated).ok());
   Hardening strict;
   strict.profile = Hardening::Profile::Strict;
   EXPECT_EQ(check_new_object(strict, sign_decrypt, KeyOrigin::Created).rv(), CKR_TEMPLATE_INCONSISTENT);
+  EXPECT_EQ(check_new_object(strict, sign_derive, KeyOrigin::Generated).rv(), CKR_TEMPLATE_INCONSISTENT);
   EXPECT_EQ(check_key_use(h, Key(CKO_SECRET_KEY, CKK_AES, {CKA_WRAP, CKA_DECRYPT})).rv(),
             CKR_KEY_FUNCTION_NOT_PERMITTED);
   h.wrap_xor_decrypt = false;

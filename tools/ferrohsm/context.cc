@@ -50,7 +50,7 @@ Status Context::open() {
   auto store = store::open_store(store_settings(*cfg));
   if (!store) return context("open the store " + cfg->store_path, store.error());
   FH_ASSIGN_OR_RETURN(core_, Core::open(*cfg, std::move(*store)));
-  hsm_ = core_->open_app(AppOptions{"ferrohsm CLI", true, {}, 0});
+  hsm_ = core_->open_app(AppOptions{.identity = "ferrohsm CLI", .admin = true, .in_process = true});
   return {};
 }
 
