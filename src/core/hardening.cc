@@ -18,7 +18,14 @@ std::string forbidden_pair(const Hardening& h, const AttrMap& a) {
   if (h.wrap_xor_decrypt) {
     // Wrap a sensitive key, then decrypt the blob (Clulow 2003, §2.1); encrypt a chosen
     // value, then unwrap it as a key of known value.
-    if (cls == CKO_SECRET_KEY) {
+    // A key whose value can be read (not sensitive) that was made off the token
+    // (created, unwrapped, derived) and is not CKA_TRUSTED never wraps a sensitive key
+    // while untrusted_unwrapped is on (check_wrap); what it can wrap or decrypt anyone can
+    // already read. pkcs11-tool derives every ECDH secret so (wrap, decrypt, readable).
+    // Once the SO trusts such a key, its next use is refused here (check_key_use).
+    const bool exposes_nothing = h.untrusted_unwrapped && !a.get_bool_or(CKA_SENSITIVE, false) &&
+                                 !a.get_bool_or(CKA_LOCAL, false) && !a.get_bool_or(CKA_TRUSTED, false);
+    if (cls == CKO_SECRET_KEY && !exposes_nothing) {
       if (both(CKA_WRAP, CKA_DECRYPT)) return name(CKA_WRAP, CKA_DECRYPT);
       if (both(CKA_UNWRAP, CKA_ENCRYPT)) return name(CKA_UNWRAP, CKA_ENCRYPT);
     }

@@ -11,6 +11,7 @@ AttrMap Key(CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, std::initializer_list<CK_ATTRIB
   AttrMap a;
   a.set_ulong(CKA_CLASS, cls);
   a.set_ulong(CKA_KEY_TYPE, kt);
+  a.set_bool(CKA_SENSITIVE, true);
   for (CK_ATTRIBUTE_TYPE u : usages) a.set_bool(u, true);
   return a;
 }
@@ -75,6 +76,25 @@ TEST(HardeningRulesTest, ForbiddenPairsPerClass) {
   EXPECT_TRUE(check_new_object(h, Key(CKO_PRIVATE_KEY, CKK_EC, {CKA_SIGN, CKA_DERIVE}), KeyOrigin::Created).ok());
 }
 
+// pkcs11-tool's ECDH derive: a readable secret made off the token that wraps and
+// decrypts. It can never wrap a sensitive key (untrusted_unwrapped), so the pair is
+// allowed — until the key is local, sensitive or trusted.
+TEST(HardeningRulesTest, AReadableKeyFromOffTheTokenMayWrapAndDecrypt) {
+  Hardening h;
+  AttrMap derived = Key(CKO_SECRET_KEY, CKK_GENERIC_SECRET, {CKA_WRAP, CKA_DECRYPT, CKA_ENCRYPT, CKA_UNWRAP});
+  derived.set_bool(CKA_SENSITIVE, false);
+  EXPECT_TRUE(check_new_object(h, derived, KeyOrigin::Derived).ok());
+  EXPECT_TRUE(check_key_use(h, derived).ok());
+  AttrMap trusted = derived;
+  trusted.set_bool(CKA_TRUSTED, true);
+  EXPECT_EQ(check_key_use(h, trusted).rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
+  AttrMap local = derived;
+  local.set_bool(CKA_LOCAL, true);
+  EXPECT_EQ(check_key_use(h, local).rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
+  h.untrusted_unwrapped = false;  // then such a key could wrap a sensitive one
+  EXPECT_EQ(check_new_object(h, derived, KeyOrigin::Derived).rv(), CKR_TEMPLATE_INCONSISTENT);
+}
+
 TEST(HardeningRulesTest, TrustedNeverComesFromAnUnwrap) {
   Hardening h;
   AttrMap k = Key(CKO_SECRET_KEY, CKK_AES, {CKA_TRUSTED});
@@ -132,6 +152,7 @@ TEST(HardeningRulesTest, WeakerOrUntrustedWrappingKeyIsRefused) {
   imported.set_bool(CKA_TRUSTED, true);
   EXPECT_TRUE(check_wrap(h, imported, 32, target, 16).ok());
   AttrMap readable = Key(CKO_SECRET_KEY, CKK_AES, {});
+  readable.set_bool(CKA_SENSITIVE, false);
   EXPECT_TRUE(check_wrap(h, kek, 24, readable, 32).ok()) << "a key that is not sensitive can be read anyway";
   h.no_weaker_wrapping = false;
   EXPECT_TRUE(check_wrap(h, kek, 24, target, 16).ok());
