@@ -122,7 +122,11 @@ Module::Module() : f((g_store_dir = make_store_dir(), interface_30())) {
   const char* log = std::getenv("FERROHSM_FUZZ_LOG");
   std::ofstream(conf) << "[store]\npath = \"" << g_store_dir << "/ferrohsm.db\"\n"
                       << "[log]\nlevel = \"debug\"\ndestination = \"" << (log != nullptr ? log : "/dev/null") << "\"\n"
-                      << "[pin]\nkdf_iterations = 1\n[dev]\nallow_weak_kdf = true\n";
+                      << "[pin]\nkdf_iterations = 1\n[dev]\nallow_weak_kdf = true\n"
+                      // The harnesses' keys do everything (wrap and decrypt, sign and
+                      // derive); the hardening rules are tests/abi/hardening_test.cc's subject.
+                      << "[hardening]\nwrap_xor_decrypt = false\nsticky_attributes = false\n"
+                         "no_weaker_wrapping = false\nuntrusted_unwrapped = false\nconflicting_usages = false\n";
   setenv("FERROHSM_CONF", conf.c_str(), 1);
   ok(f->C_Initialize(nullptr), "C_Initialize");
   std::atexit(remove_store);
