@@ -155,13 +155,7 @@ std::string default_store_path() {
 
 Result<Config> parse_config(const std::string& text, const std::string& source) {
   toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << "line " << e.source().begin.line << ": " << e.description();
-    return config_error(source, msg.str());
-  }
+  if (std::optional<std::string> bad = parse_toml(text, source, root)) return config_error(source, *bad);
   FH_TRY(check_known_keys(root, source));
 
   Config c;
@@ -261,6 +255,17 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   FH_ASSIGN_OR_RETURN(c.policy, read_policy(root.get("policy"), source));
   FH_TRY(read_hardening(root, c.hardening, source));
   return c;
+}
+
+std::optional<std::string> parse_toml(const std::string& text, const std::string& source, toml::table& out) {
+  try {
+    out = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "line " << e.source().begin.line << ": " << e.description();
+    return msg.str();
+  }
+  return std::nullopt;
 }
 
 Result<std::set<unsigned long>> read_mechanisms(const toml::node* n, const std::string& what,

@@ -302,12 +302,8 @@ Result<Policy> read_policy(const toml::node* n, const std::string& source) {
 std::vector<std::string> check_policy_text(const std::string& text, const std::string& source, Policy* out) {
   std::vector<std::string> problems;
   toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << "line " << e.source().begin.line << ": " << e.description();
-    problems.push_back(msg.str());
+  if (std::optional<std::string> bad = parse_toml(text, source, root)) {
+    problems.push_back(*bad);
     return problems;
   }
   Policy p = read_policy_rules(root.get("policy"), source, problems);

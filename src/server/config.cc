@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "core/config_toml.h"
+
 #include "core/policy_config.h"
 
 #include <grp.h>
@@ -186,13 +188,7 @@ bool ServerConfig::has_tcp() const {
 Result<ServerConfig> parse_server_config(const std::string& text, const std::string& source,
                                          const std::string& base_dir) {
   toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << "line " << e.source().begin.line << ": " << e.description();
-    return config_error(source, msg.str());
-  }
+  if (std::optional<std::string> bad = parse_toml(text, source, root)) return config_error(source, *bad);
   ServerConfig c;
   c.source = source;
   const toml::table* server = root.get_as<toml::table>("server");
