@@ -12,6 +12,8 @@
 //   p11bench bridge-pair --module SOFTHSM --bridged FERRO --label L
 //                                                    what FerroHSM's bridge adds (FERROHSM_CONF has the
 //                                                    [[bridge]]), SoftHSMv2 and the bridge in one process
+//   p11bench rest-pair --module M --label L --url https://H:P --cert F --key F --ca F [--threads 1,8]
+//                                                    the REST API beside the embedded library (issue 15)
 //   p11bench report  FILE                            the table (medians over rounds)
 //
 // The user PIN comes from --pin-file or env BENCH_PIN; it is never printed.
@@ -21,6 +23,7 @@
 #include "ops.h"
 #include "processes.h"
 #include "report.h"
+#include "rest_pair.h"
 #include "round_trips.h"
 
 #include <unistd.h>
@@ -46,9 +49,11 @@ struct Args {
   int op = -1;
   bool openssl = false;
   std::vector<int> threads = {1, 2};
+  bool threads_given = false;  // rest-pair's default is 1,8
   std::string only;  // substring filter on operation names
   std::string file;
   std::string bridged;  // bridge-pair: FerroHSM's library
+  std::string url, cert, key, ca;  // rest-pair
 };
 
 [[noreturn]] void usage() {
@@ -56,7 +61,8 @@ struct Args {
                "usage: p11bench setup|crypto|create|objects|report [--module PATH] [--label L] [--peer NAME]\n"
                "       [--openssl] [--threads 1,2] [--only TEXT] [--stage N] [--max-objects N] [--pin-file F]\n"
                "       p11bench processes|round-trips [--procs 1,8] --peer NAME --module PATH --label L\n"
-               "       p11bench bridge-pair --module SOFTHSM --bridged FERROHSM --label L\n");
+               "       p11bench bridge-pair --module SOFTHSM --bridged FERROHSM --label L\n"
+               "       p11bench rest-pair --module PATH --label L --url https://H:P --cert F --key F --ca F\n");
   std::exit(2);
 }
 
@@ -85,8 +91,13 @@ Args parse(int argc, char** argv) {
     else if (k == "--openssl") a.openssl = true;
     else if (k == "--only") a.only = val();
     else if (k == "--bridged") a.bridged = val();
+    else if (k == "--url") a.url = val();
+    else if (k == "--cert") a.cert = val();
+    else if (k == "--key") a.key = val();
+    else if (k == "--ca") a.ca = val();
     else if (k == "--threads" || k == "--procs") {
       std::vector<int>& list = k == "--threads" ? a.threads : a.procs;
+      a.threads_given = a.threads_given || k == "--threads";
       list.clear();
       std::stringstream ss(val());
       for (std::string t; std::getline(ss, t, ',');) list.push_back(std::max(1, std::atoi(t.c_str())));
@@ -186,6 +197,10 @@ int main(int argc, char** argv) {
   if (a.cmd == "login-child" || a.cmd == "rss-child") {
     alarm(kChildSeconds);  // bounded even when the module hangs
     return a.cmd == "login-child" ? login_child(a.o) : rss_child(a.o);
+  }
+  if (a.cmd == "rest-pair") {
+    if (a.url.empty() || a.cert.empty() || a.key.empty() || a.ca.empty()) usage();
+    return run_rest_pair(RestArgs{a.o, a.url, a.cert, a.key, a.ca, a.threads_given ? a.threads : std::vector<int>{1, 8}});
   }
   if (a.cmd == "report") return report(a.file);
   usage();

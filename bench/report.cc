@@ -145,6 +145,7 @@ int report(const std::string& path) {
   print_sidecar(rows);
   print_bridge(rows);
   print_audit(rows);
+  print_rest(rows);
   return 0;
 }
 

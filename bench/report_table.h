@@ -39,5 +39,7 @@ void print_sidecar(const std::vector<Row>& rows);
 void print_bridge(const std::vector<Row>& rows);
 // The audit trail's cost: the rows of peers audit-off and audit-on (report_audit.cc).
 void print_audit(const std::vector<Row>& rows);
+// The REST API beside embedded PKCS#11 and the goals of issue 15 (report_rest.cc).
+void print_rest(const std::vector<Row>& rows);
 
 }  // namespace p11bench

@@ -23,6 +23,7 @@
 #   BENCH_PROCESS_SECONDS      seconds per multi-process measurement (default 1: several processes
 #                              on 2 cores need longer than one thread to give a steady figure)
 #   BENCH_P11KIT_CLIENT        p11-kit-client.so (default: found under /usr/lib/*/pkcs11)
+#   BENCH_REST=0               skip the REST API rows (they need the sidecar peers' ferrohsm-server)
 #   BENCH_KEEP=1               keep the temporary stores (printed path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ done
 # The stores live on disk under the build tree (not tmpfs): durable means a real fsync.
 mkdir -p "$BUILD"
 WORK=$(mktemp -d "$BUILD/bench-run.XXXXXX")
-SERVER_PID="" P11KIT_PID=""
+SERVER_PID="" P11KIT_PID="" REST_URL=""
 # Stops a process this script started: SIGTERM, up to 5 s, then SIGKILL.
 stop_pid() {
   local pid=$1
@@ -176,6 +177,11 @@ tls_cert = "tls/server.pem"
 tls_key = "tls/server.key"
 client_ca = "tls/ca.pem"
 
+[rest]
+listen = "127.0.0.1:0"
+rate_per_s = 1000000  # the rate limit would cap the measurement, not the server
+threads = 8
+
 [limits]
 shutdown_timeout_ms = 2000
 
@@ -201,6 +207,7 @@ TOML
     if await ferrohsm-server "$SERVER_PID" tcp_listening; then
       endpoint=$(grep -o 'listening on tcp:[^ ]*' "$WORK/server.log" | head -n1 | cut -d' ' -f3)
       say "ferrohsm-server (pid $SERVER_PID) on unix:$WORK/server.sock and $endpoint"
+      REST_URL=$(grep -o 'listening on rest:[^ ]*' "$WORK/server.log" | head -n1 | sed 's/.*rest:/https:\/\//')
       cat >"$WORK/sidecar-unix.toml" <<TOML
 mode = "sidecar"
 [sidecar]
@@ -294,6 +301,16 @@ if has_peer bridge; then
   for r in $(seq "$ROUNDS"); do
     say "round $r/$ROUNDS: SoftHSMv2 directly and through the bridge, paired"
     run bridge bridge-pair --module "$SOFTHSM" --bridged "$FERRO" --label $LABEL
+  done
+fi
+
+# The REST API (issue 15): ECDSA P-256 sign and AES-256-GCM 4 KiB encrypt over HTTPS with
+# keep-alive at 1 and 8 clients, beside the embedded library in the same process.
+if [[ -n $REST_URL && ${BENCH_REST:-1} == 1 ]]; then
+  for r in $(seq "$ROUNDS"); do
+    say "round $r/$ROUNDS: REST API ($REST_URL) and embedded PKCS#11, 1 and 8 clients"
+    run ferrohsm rest-pair --module "$FERRO" --label $LABEL --url "$REST_URL" --cert "$WORK/tls/client.pem" \
+      --key "$WORK/tls/client.key" --ca "$WORK/tls/ca.pem"
   done
 fi
 

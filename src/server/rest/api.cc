@@ -89,11 +89,29 @@ Result<std::vector<CK_OBJECT_HANDLE>> find(App& app, CK_SESSION_HANDLE h, const 
 }
 
 // A key by its id (CKA_UNIQUE_ID): a private or secret key.
-Result<CK_OBJECT_HANDLE> key_by_id(App& app, CK_SESSION_HANDLE h, const std::string& id) {
+// The key a login names by id: the handle it found before when that handle still names
+// this id (a destroyed key's handle does not), else a find.
+Result<CK_OBJECT_HANDLE> key_by_id(Login& l, CK_SESSION_HANDLE h, const std::string& id) {
+  KeyHandles& cache = *l.handles;
+  std::optional<CK_OBJECT_HANDLE> known;
+  {
+    std::lock_guard lock(cache.mu);
+    if (auto it = cache.by_id.find(id); it != cache.by_id.end()) known = it->second;
+  }
+  if (known) {
+    auto now = read_attr(*l.app, h, *known, CKA_UNIQUE_ID);
+    if (now.ok() && std::string(now->begin(), now->end()) == id) return *known;
+  }
   AttrMap t;
   t.set(CKA_UNIQUE_ID, as_bytes(id));
-  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(app, h, t, 2));
-  if (found.empty()) return make_error(CKR_KEY_HANDLE_INVALID, "no key '" + id + "' on this token");
+  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(*l.app, h, t, 2));
+  std::lock_guard lock(cache.mu);
+  if (found.empty()) {
+    cache.by_id.erase(id);
+    return make_error(CKR_KEY_HANDLE_INVALID, "no key '" + id + "' on this token");
+  }
+  if (cache.by_id.size() >= KeyHandles::kMax) cache.by_id.clear();
+  cache.by_id[id] = found.front();
   return found.front();
 }
 
@@ -444,7 +462,7 @@ Result<Reply> Api::generate_key(const Request& r) {
 Result<Reply> Api::get_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
-  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l, s.handle(), r.params.at("key")));
   FH_ASSIGN_OR_RETURN(json k, key_json(*l->app, s.handle(), o));
   return json_reply(k);
 }
@@ -452,7 +470,7 @@ Result<Reply> Api::get_key(const Request& r) {
 Result<Reply> Api::delete_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, true));
-  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l, s.handle(), r.params.at("key")));
   // A pair's public half goes with it (same CKA_ID, public class).
   auto id = read_attr(*l->app, s.handle(), o, CKA_ID);
   FH_TRY(l->app->destroy_object(s.handle(), o));
@@ -469,7 +487,7 @@ Result<Reply> Api::delete_key(const Request& r) {
 Result<Reply> Api::public_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
-  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l, s.handle(), r.params.at("key")));
   FH_ASSIGN_OR_RETURN(Bytes spki, read_attr(*l->app, s.handle(), o, CKA_PUBLIC_KEY_INFO));
   if (spki.empty()) return make_error(CKR_KEY_TYPE_INCONSISTENT, "this key has no public half");
   const std::string format = r.query.count("format") ? r.query.at("format") : "pem";
@@ -484,7 +502,7 @@ Result<Reply> Api::sign(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::unique_ptr<Mech> m, mechanism(r.body));
   FH_ASSIGN_OR_RETURN(Bytes data, bytes_field(r.body, "data"));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
-  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l, s.handle(), r.params.at("key")));
   FH_TRY(l->app->sign_init(s.handle(), m->m, o));
   CK_ULONG len = 0;
   FH_TRY(l->app->sign(s.handle(), data, OutBuf{nullptr, &len}));
@@ -500,7 +518,7 @@ Result<Reply> Api::verify(const Request& r) {
   FH_ASSIGN_OR_RETURN(Bytes data, bytes_field(r.body, "data"));
   FH_ASSIGN_OR_RETURN(Bytes sig, bytes_field(r.body, "signature"));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
-  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l, s.handle(), r.params.at("key")));
   FH_ASSIGN_OR_RETURN(key, public_half(*l->app, s.handle(), key));
   FH_TRY(l->app->verify_init(s.handle(), m->m, key));
   Status st = l->app->verify(s.handle(), data, sig);
@@ -514,7 +532,7 @@ Result<Reply> Api::crypt(const Request& r, CipherDir dir) {
   FH_ASSIGN_OR_RETURN(std::unique_ptr<Mech> m, mechanism(r.body, enc));
   FH_ASSIGN_OR_RETURN(Bytes in, bytes_field(r.body, enc ? "plaintext" : "ciphertext"));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
-  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l->app, s.handle(), r.params.at("key")));
+  FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, key_by_id(*l, s.handle(), r.params.at("key")));
   if (enc) {
     FH_ASSIGN_OR_RETURN(key, public_half(*l->app, s.handle(), key));
   }

@@ -14,11 +14,22 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace ferrohsm::server::rest {
 
+// The object handles of the keys a login has named (key id → handle). A key id is the
+// key's CKA_UNIQUE_ID, which the store does not index: finding by it reads every object
+// of the token, so each id is found once per login and its handle checked on reuse.
+struct KeyHandles {
+  static constexpr size_t kMax = 4096;  // then it starts over
+  std::mutex mu;
+  std::unordered_map<std::string, CK_OBJECT_HANDLE> by_id;
+};
+
 struct Login {
   std::unique_ptr<App> app;
+  std::shared_ptr<KeyHandles> handles = std::make_shared<KeyHandles>();
   CK_SLOT_ID slot = 0;
   std::string token;        // the token's label
   std::string identity;     // who logged in
