@@ -6,7 +6,7 @@
 #               FUZZ_SECONDS (default 600); prints the executions per harness (fuzz/run.sh)
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
-.PHONY: deps demo test test-release test-asan test-tsan test-fuzz build release asan tsan fuzz fuzz-build fuzz-seeds bench install clean
+.PHONY: deps demo test test-release test-asan test-tsan test-fuzz build release asan tsan fuzz fuzz-build fuzz-seeds bench bench-check install clean
 FUZZ_SECONDS ?= 600
 
 deps:
@@ -66,7 +66,17 @@ test: test-release test-asan test-tsan test-fuzz
 bench: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target ferrohsm-pkcs11 p11bench ferrohsm-server ferrohsm
-	bench/run.sh
+	BENCH_PLOT=docs/bench/latest.svg bench/run.sh
+
+# The regression guard (issue 18): a short crypto-only run of FerroHSM beside raw OpenSSL;
+# fails when any FerroHSM/OpenSSL ratio falls more than 20 % below the figure recorded in
+# docs/PERFORMANCE.md (ratios, not times). Not part of make test.
+bench-check: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target ferrohsm-pkcs11 p11bench
+	BENCH_PEERS=ferrohsm BENCH_OBJECTS=0 BENCH_AUDIT=0 BENCH_SECONDS=0.15 \
+	  BENCH_REPORT=build/release/bench-check.md bench/run.sh >/dev/null
+	python3 bench/check.py build/release/bench-check.md docs/PERFORMANCE.md
 
 install: release
 	cmake --install build/release

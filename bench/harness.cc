@@ -78,8 +78,12 @@ Rate measure(int threads, const Factory& make, double seconds) {
   return Rate{true, static_cast<double>(ops) / (end - start.load()), {}};
 }
 
+// The last field is the machine's 1-minute load average when the figure was taken: the
+// report marks cells measured while the machine was busier than it has cores.
 void emit(const std::string& peer, const std::string& op, int threads, const char* unit, double value) {
-  std::printf("R\t%s\t%s\t%d\t%s\t%.6g\n", peer.c_str(), op.c_str(), threads, unit, value);
+  double load = -1;
+  (void)getloadavg(&load, 1);
+  std::printf("R\t%s\t%s\t%d\t%s\t%.6g\t%.2f\n", peer.c_str(), op.c_str(), threads, unit, value, load);
   std::fflush(stdout);
 }
 

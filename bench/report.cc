@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace p11bench {
@@ -79,6 +80,10 @@ std::string fmt_ratio(const Cell* f, const Cell* o) {
   return buf;
 }
 
+unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+bool busy(const Cell& c) { return c.max_load > static_cast<double>(cores()); }
+
 std::string num(const char* f, double v) {
   char b[64];
   std::snprintf(b, sizeof b, f, v);
@@ -110,6 +115,7 @@ int report(const std::string& path) {
     } else {
       c.unit = f[4];
       c.values.push_back(std::atof(f[5].c_str()));
+      if (f.size() > 6) c.max_load = std::max(c.max_load, std::atof(f[6].c_str()));
     }
   }
   std::vector<std::string> notes;
@@ -129,7 +135,8 @@ int report(const std::string& path) {
         notes.push_back(std::string(p) + ", " + r.op + " (" + std::to_string(r.threads) + " thr): " + it->second.na);
         std::printf("| n/a[%zu] ", notes.size());
       } else {
-        std::printf("| %s ", fmt_value(median(it->second.values), it->second.unit).c_str());
+        std::printf("| %s%s ", fmt_value(median(it->second.values), it->second.unit).c_str(),
+                    busy(it->second) ? " *" : "");
       }
     }
     std::printf("| %s | %s | %s |\n", fmt_ratio(r.get("ferrohsm"), r.get("softhsm")).c_str(),
@@ -140,6 +147,14 @@ int report(const std::string& path) {
     std::printf("\n");
     for (size_t i = 0; i < notes.size(); ++i) std::printf("n/a[%zu] %s\n", i + 1, notes[i].c_str());
   }
+  double lo = 1e9, hi = -1;
+  for (const Row& r : rows)
+    for (const auto& [peer, c] : r.cells)
+      if (c.max_load >= 0) lo = std::min(lo, c.max_load), hi = std::max(hi, c.max_load);
+  if (hi >= 0)
+    std::printf("\nMachine load: the 1-minute load average was %.2f–%.2f while the figures were taken, on %u cores;\n"
+                "cells marked * were measured while it exceeded the core count (other work shared the CPUs).\n",
+                lo, hi, cores());
   std::printf("\nCells: medians over the rounds. limit: OpenSSL EVP directly (crypto rows); one 4 KiB write +\n"
               "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
   print_sidecar(rows);

@@ -12,7 +12,13 @@ struct Cell {
   std::vector<double> values;  // one per round
   std::string unit;
   std::string na;  // a reason, when no round produced a value
+  double max_load = -1;  // the highest 1-minute load average among its rounds (-1: not recorded)
 };
+
+// The machine's cores, and whether a cell was measured while the load exceeded them
+// (the main table marks such cells with "*").
+unsigned cores();
+bool busy(const Cell& c);
 
 struct Row {
   std::string op;

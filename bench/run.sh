@@ -24,6 +24,9 @@
 #                              on 2 cores need longer than one thread to give a steady figure)
 #   BENCH_P11KIT_CLIENT        p11-kit-client.so (default: found under /usr/lib/*/pkcs11)
 #   BENCH_REST=0               skip the REST API rows (they need the sidecar peers' ferrohsm-server)
+#   BENCH_OBJECTS=0            skip the token-object suites (durable creation, find, login, memory)
+#   BENCH_PLOT=FILE.svg        draw the picture of the run there (bench/plot.py; make bench: docs/bench/latest.svg)
+#   BENCH_REPORT=FILE.md       keep the table there too (make bench-check compares it with docs/PERFORMANCE.md)
 #   BENCH_KEEP=1               keep the temporary stores (printed path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -256,9 +259,10 @@ if has_peer p11kit; then
   fi
 fi
 # p11-kit's and the bridge's columns are crypto (and round trips) only; the object suites
-# run on the others.
+# run on the others (BENCH_OBJECTS=0: on none).
 OBJECT_PEERS=()
 for p in "${PEERS[@]}"; do [[ $p != p11kit && $p != bridge ]] && OBJECT_PEERS+=("$p"); done
+[[ ${BENCH_OBJECTS:-1} == 1 ]] || OBJECT_PEERS=()
 
 for r in $(seq "$ROUNDS"); do
   for p in "${PEERS[@]}"; do
@@ -335,7 +339,7 @@ for r in $(seq "$ROUNDS"); do
     say "round $r/$ROUNDS: durable object create/destroy, $p"
     run "$p" create --peer "$p" --module "${MODULE[$p]}" --label $LABEL
   done
-  run openssl fsync-limit "$WORK"  # the limit column: one 4 KiB write + fdatasync on the same disk
+  [[ ${#OBJECT_PEERS[@]} -gt 0 ]] && run openssl fsync-limit "$WORK"  # the limit column: one 4 KiB write + fdatasync on the same disk
 done
 
 for n in $STAGES; do
@@ -355,4 +359,7 @@ stop_pid "$P11KIT_PID"
 stop_pid "$SERVER_PID"
 P11KIT_PID="" SERVER_PID=""
 echo
-"$BIN" report "$RESULTS"
+"$BIN" report "$RESULTS" | tee "$WORK/report.md"
+# The picture (docs/bench/latest.svg for make bench), and the table for make bench-check.
+if [[ -n ${BENCH_PLOT:-} ]]; then python3 bench/plot.py "$WORK/report.md" "$BENCH_PLOT"; fi
+if [[ -n ${BENCH_REPORT:-} ]]; then cp "$WORK/report.md" "$BENCH_REPORT"; fi

@@ -5,8 +5,10 @@
 # the tables; it asserts no timing.
 set -euo pipefail
 build=$1
+svg=$build/bench-smoke.svg report=$build/bench-smoke.md
+rm -f "$svg" "$report"
 out=$(BENCH_BUILD_DIR=$build BENCH_PEERS="ferrohsm softhsm bridge" BENCH_ROUNDS=1 BENCH_SECONDS=0.02 \
-      BENCH_STAGES=20 "$(dirname "$0")/run.sh" 2>&1)
+      BENCH_STAGES=20 BENCH_PLOT=$svg BENCH_REPORT=$report "$(dirname "$0")/run.sh" 2>&1)
 echo "$out"
 grep -q '^| operation | thr | FerroHSM' <<<"$out"
 grep -q '^| sign ECDSA P-256 32B digest | 1 | [0-9]' <<<"$out"
@@ -15,5 +17,9 @@ grep -q '^| find by label among 20 objects | 1 | [0-9]' <<<"$out"
 grep -q '^| sign ECDSA P-256 32B digest | 1 | [0-9.k]* | [0-9.k]* | [0-9.]* | [-+][0-9.]* | [-+][0-9.]* |$' <<<"$out"
 grep -q '^| digest SHA-256 64B | [0-9.k]* | [0-9.k]* | [-+][0-9.]* | [-+][0-9.]* |$' <<<"$out"  # paired
 grep -q '^| the bridge adds ≤ 2 µs per call: digest SHA-256 64B | [-+][0-9.]* µs per call (.*, paired)' <<<"$out"
+# The picture and the regression guard's input: an SVG with both peers' bars and curves,
+# and a table that bench/check.py reads (against itself every ratio holds).
+grep -q '<svg' "$svg" && grep -q 'FerroHSM' "$svg" && grep -q 'SoftHSMv2' "$svg"
+python3 "$(dirname "$0")/check.py" "$report" <(printf '<!-- bench-check baseline -->\n'; cat "$report") >/dev/null
 if grep -q 'failed' <<<"$out"; then echo "bench smoke: a measurement failed" >&2; exit 1; fi
 echo "bench smoke: ok"
