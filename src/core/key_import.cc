@@ -1,20 +1,21 @@
-#include "import.h"
+#include "core/key_import.h"
 
 #include "core/mech/curves.h"
-#include "key_common.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
 
-namespace ferrohsm::cli {
+namespace ferrohsm {
 namespace {
 
 constexpr size_t kMaxFileBytes = 1 << 20;
@@ -36,7 +37,7 @@ struct Decoded {
 
 Error bad(const std::string& name, const std::string& why) {
   ERR_clear_error();
-  return make_error(CKR_ARGUMENTS_BAD, "key import: " + name + ": " + why);
+  return make_error(CKR_ARGUMENTS_BAD, "import: " + name + ": " + why);
 }
 
 // Whole-input DER decoders; nullptr unless every byte was consumed.
@@ -92,22 +93,22 @@ Result<Decoded> decode(ByteView data, const std::string& name) {
 Result<SecureBytes> bn_param(const EVP_PKEY* k, const char* param, size_t pad_to = 0) {
   BIGNUM* bn = nullptr;
   if (EVP_PKEY_get_bn_param(k, param, &bn) != 1 || bn == nullptr)
-    return make_error(CKR_ARGUMENTS_BAD, std::string("key import: the key has no '") + param + "'");
+    return make_error(CKR_ARGUMENTS_BAD, std::string("import: the key has no '") + param + "'");
   size_t n = std::max(pad_to, static_cast<size_t>(BN_num_bytes(bn)));
   SecureBytes out(n);
   int ok = BN_bn2binpad(bn, out.data(), static_cast<int>(n));
   BN_clear_free(bn);
-  if (ok < 0) return make_error(CKR_GENERAL_ERROR, "key import: BN_bn2binpad failed");
+  if (ok < 0) return make_error(CKR_GENERAL_ERROR, "import: BN_bn2binpad failed");
   return out;
 }
 
 Result<SecureBytes> octet_param(const EVP_PKEY* k, const char* param) {
   size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(k, param, nullptr, 0, &len) != 1)
-    return make_error(CKR_ARGUMENTS_BAD, std::string("key import: the key has no '") + param + "'");
+    return make_error(CKR_ARGUMENTS_BAD, std::string("import: the key has no '") + param + "'");
   SecureBytes out(len);
   if (EVP_PKEY_get_octet_string_param(k, param, out.data(), out.size(), &len) != 1)
-    return make_error(CKR_GENERAL_ERROR, std::string("key import: cannot read '") + param + "'");
+    return make_error(CKR_GENERAL_ERROR, std::string("import: cannot read '") + param + "'");
   out.resize(len);
   return out;
 }
@@ -121,30 +122,29 @@ Result<const mech::Curve*> curve_of(const EVP_PKEY* k, int base) {
     char group[64] = {};
     size_t len = 0;
     if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
-      return make_error(CKR_ARGUMENTS_BAD, "key import: the EC key names no curve");
+      return make_error(CKR_ARGUMENTS_BAD, "import: the EC key names no curve");
     name.assign(group, len);
   }
   const mech::Curve* c = mech::curve_by_ossl_name(name);
   if (c == nullptr)
-    return make_error(CKR_CURVE_NOT_SUPPORTED, "key import: curve " + name + " is not supported (P-256, P-384, P-521, "
+    return make_error(CKR_CURVE_NOT_SUPPORTED, "import: curve " + name + " is not supported (P-256, P-384, P-521, "
                                                                            "Ed25519, Ed448)");
   return c;
 }
 
-// Class, key type and public material; `priv` also gets the private material.
+// Class, key type and public material; `priv` also gets the private material. No usages:
+// the caller chooses them.
 Status key_attributes(const EVP_PKEY* k, AttrMap& pub, AttrMap* priv, std::string& kind) {
   const int base = EVP_PKEY_get_base_id(k);
   CK_KEY_TYPE kt = base == EVP_PKEY_RSA ? CKK_RSA : base == EVP_PKEY_EC ? CKK_EC : CKK_EC_EDWARDS;
   if (base != EVP_PKEY_RSA && base != EVP_PKEY_EC && base != EVP_PKEY_ED25519 && base != EVP_PKEY_ED448)
-    return make_error(CKR_ARGUMENTS_BAD, std::string("key import: key type ") + OBJ_nid2sn(base) +
+    return make_error(CKR_ARGUMENTS_BAD, std::string("import: key type ") + OBJ_nid2sn(base) +
                                              " is not supported (RSA, EC P-256/384/521, Ed25519, Ed448)");
   pub.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
   pub.set_ulong(CKA_KEY_TYPE, kt);
-  set_public_usage(pub, kt);
   if (priv != nullptr) {
     priv->set_ulong(CKA_CLASS, CKO_PRIVATE_KEY);
     priv->set_ulong(CKA_KEY_TYPE, kt);
-    set_private_usage(*priv, kt);
   }
   if (kt == CKK_RSA) {
     kind = "rsa";
@@ -253,6 +253,51 @@ Result<ImportedObjects> decode_import(ByteView data, const std::string& name) {
   return out;
 }
 
+Result<ImportedObjects> decode_pkcs12(ByteView der, std::string_view password, const std::string& name) {
+  const unsigned char* p = der.data();
+  std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())),
+                                                     PKCS12_free);
+  if (!p12 || p != der.data() + der.size()) return bad(name, "not a PKCS#12 (DER)");
+  // PKCS12_parse wants a C string; the copy is wiped. The MAC is checked first so that a
+  // wrong password has its own answer (not "cannot decrypt").
+  SecureBytes pass(password.size() + 1, 0);
+  std::copy(password.begin(), password.end(), pass.begin());
+  const char* pw = reinterpret_cast<const char*>(pass.data());
+  if (PKCS12_mac_present(p12.get()) == 1 && PKCS12_verify_mac(p12.get(), pw, static_cast<int>(password.size())) != 1) {
+    ERR_clear_error();
+    return make_error(CKR_ENCRYPTED_DATA_INVALID, "import: " + name + ": wrong password (the PKCS#12 MAC does not verify)");
+  }
+  EVP_PKEY* raw_key = nullptr;
+  X509* raw_cert = nullptr;
+  STACK_OF(X509)* raw_chain = nullptr;
+  const int parsed = PKCS12_parse(p12.get(), pw, &raw_key, &raw_cert, &raw_chain);
+  Pkey key(raw_key);
+  Cert cert(raw_cert);
+  std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> chain(
+      raw_chain, [](STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); });
+  if (parsed != 1) return make_error(CKR_ENCRYPTED_DATA_INVALID, "import: " + name + ": cannot decrypt the PKCS#12");
+  if (!key) return bad(name, "the PKCS#12 holds no private key");
+  if (cert && X509_check_private_key(cert.get(), key.get()) != 1)
+    return bad(name, "the PKCS#12's certificate does not match its private key");
+  ERR_clear_error();
+  ImportedObjects out;
+  AttrMap priv, pub;
+  std::string kt;
+  FH_TRY(key_attributes(key.get(), pub, &priv, kt));
+  out.kind = "pkcs12 (" + kt + ")";
+  out.default_id = spki_sha1(key.get());
+  out.objects.push_back(std::move(priv));
+  out.objects.push_back(std::move(pub));
+  if (cert) out.objects.push_back(certificate_attributes(cert.get()));
+  for (int i = 0; chain && i < sk_X509_num(chain.get()); ++i) {
+    const X509* c = sk_X509_value(chain.get(), i);
+    AttrMap a = certificate_attributes(c);
+    if (const EVP_PKEY* k = X509_get0_pubkey(c)) a.set(CKA_ID, spki_sha1(k));
+    out.objects.push_back(std::move(a));
+  }
+  return out;
+}
+
 Result<ImportedObjects> read_import_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad(path, std::string("cannot be read: ") + std::strerror(errno));
@@ -268,4 +313,4 @@ Result<ImportedObjects> read_import_file(const std::string& path) {
   return decode_import(data, path);
 }
 
-}  // namespace ferrohsm::cli
+}  // namespace ferrohsm
