@@ -1,15 +1,14 @@
 #include "core/key_import.h"
 
+#include "base/pkcs12.h"
 #include "core/mech/curves.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -254,32 +253,11 @@ Result<ImportedObjects> decode_import(ByteView data, const std::string& name) {
 }
 
 Result<ImportedObjects> decode_pkcs12(ByteView der, std::string_view password, const std::string& name) {
-  const unsigned char* p = der.data();
-  std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())),
-                                                     PKCS12_free);
-  if (!p12 || p != der.data() + der.size()) return bad(name, "not a PKCS#12 (DER)");
-  // PKCS12_parse wants a C string; the copy is wiped. The MAC is checked first so that a
-  // wrong password has its own answer (not "cannot decrypt").
-  SecureBytes pass(password.size() + 1, 0);
-  std::copy(password.begin(), password.end(), pass.begin());
-  const char* pw = reinterpret_cast<const char*>(pass.data());
-  if (PKCS12_mac_present(p12.get()) == 1 && PKCS12_verify_mac(p12.get(), pw, static_cast<int>(password.size())) != 1) {
-    ERR_clear_error();
-    return make_error(CKR_ENCRYPTED_DATA_INVALID, "import: " + name + ": wrong password (the PKCS#12 MAC does not verify)");
-  }
-  EVP_PKEY* raw_key = nullptr;
-  X509* raw_cert = nullptr;
-  STACK_OF(X509)* raw_chain = nullptr;
-  const int parsed = PKCS12_parse(p12.get(), pw, &raw_key, &raw_cert, &raw_chain);
-  Pkey key(raw_key);
-  Cert cert(raw_cert);
-  std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> chain(
-      raw_chain, [](STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); });
-  if (parsed != 1) return make_error(CKR_ENCRYPTED_DATA_INVALID, "import: " + name + ": cannot decrypt the PKCS#12");
-  if (!key) return bad(name, "the PKCS#12 holds no private key");
-  if (cert && X509_check_private_key(cert.get(), key.get()) != 1)
-    return bad(name, "the PKCS#12's certificate does not match its private key");
-  ERR_clear_error();
+  auto parts = unpack_pkcs12(der, password);
+  if (!parts) return make_error(parts.error().rv, "import: " + name + ": " + parts.error().message);
+  if (parts->private_key.empty()) return bad(name, "the PKCS#12 holds no private key");
+  Pkey key = der_private(parts->private_key);
+  if (!key) return bad(name, "the PKCS#12's private key cannot be read");
   ImportedObjects out;
   AttrMap priv, pub;
   std::string kt;
@@ -288,11 +266,16 @@ Result<ImportedObjects> decode_pkcs12(ByteView der, std::string_view password, c
   out.default_id = spki_sha1(key.get());
   out.objects.push_back(std::move(priv));
   out.objects.push_back(std::move(pub));
-  if (cert) out.objects.push_back(certificate_attributes(cert.get()));
-  for (int i = 0; chain && i < sk_X509_num(chain.get()); ++i) {
-    const X509* c = sk_X509_value(chain.get(), i);
-    AttrMap a = certificate_attributes(c);
-    if (const EVP_PKEY* k = X509_get0_pubkey(c)) a.set(CKA_ID, spki_sha1(k));
+  if (!parts->certificate.empty()) {
+    Cert cert = der_cert(parts->certificate);
+    if (!cert) return bad(name, "the PKCS#12's certificate cannot be read");
+    out.objects.push_back(certificate_attributes(cert.get()));
+  }
+  for (const Bytes& c : parts->chain) {
+    Cert cert = der_cert(c);
+    if (!cert) return bad(name, "a certificate of the PKCS#12's chain cannot be read");
+    AttrMap a = certificate_attributes(cert.get());
+    if (const EVP_PKEY* k = X509_get0_pubkey(cert.get())) a.set(CKA_ID, spki_sha1(k));
     out.objects.push_back(std::move(a));
   }
   return out;
