@@ -137,6 +137,17 @@ TEST_F(RestImportTest, APkcs12BringsKeyCertificateAndChainAndAWrongPasswordIsNot
   spit(F("app1.pub"), "");
   ASSERT_EQ(sh("openssl x509 -in " + test_pki().app1.cert + " -pubkey -noout -out " + F("app1.pub")), 0);
   SignAndOpenSslVerifies(*c, s, objects[0].at("id"), "ECDSA_SHA256", true, F("app1.pub"));
+
+  // The certificate shares the key's CKA_ID: deleting it leaves the pair whole.
+  auto del = c->Delete("/v1/tokens/rest/keys/" + objects[2].at("id").get<std::string>(), Bearer(s));
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 204);
+  const std::string key = objects[0].at("id");
+  json sig = PostOk(*c, "/v1/tokens/rest/keys/" + key + "/sign", s, {{"mechanism", "ECDSA_SHA256"}, {"data", "AQID"}});
+  ASSERT_TRUE(sig.is_object());
+  json ok = PostOk(*c, "/v1/tokens/rest/keys/" + key + "/verify", s,
+                   {{"mechanism", "ECDSA_SHA256"}, {"data", "AQID"}, {"signature", sig.at("signature")}});
+  EXPECT_EQ(ok.value("valid", false), true);
 }
 
 TEST_F(RestImportTest, ACertificateAloneAndGarbageIsRefused) {

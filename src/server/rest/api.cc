@@ -205,10 +205,13 @@ Result<Reply> Api::delete_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, true));
   FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l->app, s.handle(), r.params.at("key")));
-  // A pair's public half goes with it (same CKA_ID, public class).
+  // A pair's public half goes with its private key (same CKA_ID, public class); not with
+  // an imported certificate, which shares that CKA_ID too.
   auto id = read_attr(*l->app, s.handle(), o, CKA_ID);
+  auto cls = read_ulong(*l->app, s.handle(), o, CKA_CLASS);
+  const bool private_key = cls && *cls == CKO_PRIVATE_KEY;
   FH_TRY(l->app->destroy_object(s.handle(), o));
-  if (id && !id->empty()) {
+  if (private_key && id && !id->empty()) {
     AttrMap t;
     t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
     t.set(CKA_ID, ByteView(*id));
