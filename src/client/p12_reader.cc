@@ -1,12 +1,14 @@
-// Reading a PKCS#12 file into the attribute bytes of its key and certificate (OpenSSL 3).
+// Reading a PKCS#12 file into the attribute bytes of its key and certificate (OpenSSL 3);
+// the file is unpacked by base/pkcs12.h.
 #include <ferrohsm/client/import_p12.h>
+
+#include "base/pkcs12.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -19,12 +21,9 @@ template <typename T, void (*F)(T*)>
 struct Deleter {
   void operator()(T* p) const { F(p); }
 };
-using Pkcs12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12, PKCS12_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_clear_free>>;
-
-void free_x509_stack(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
 
 Error crypto_error(const std::string& what) {
   unsigned long code = ERR_get_error();
@@ -118,28 +117,25 @@ P12Contents::~P12Contents() {
 Result<P12Contents> read_p12(const std::string& path, const Secret& password) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!f) return Error{ErrorKind::io, CKR_OK, "cannot open PKCS#12 file " + path};
-  Pkcs12Ptr p12(d2i_PKCS12_fp(f.get(), nullptr));
-  if (!p12) return crypto_error(path + " is not a PKCS#12 file");
-  if (PKCS12_mac_present(p12.get()) && PKCS12_verify_mac(p12.get(), password.data(), static_cast<int>(password.size())) != 1) {
-    ERR_clear_error();
-    return Error{ErrorKind::crypto, CKR_OK, "wrong password for " + path + " (the PKCS#12 MAC does not verify)"};
+  ferrohsm::SecureBytes file_bytes;
+  unsigned char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) file_bytes.insert(file_bytes.end(), buf, buf + n);
+  OPENSSL_cleanse(buf, sizeof buf);
+  // The unpacking is the base library's, shared with the core's import (key import, REST).
+  auto parts = ferrohsm::unpack_pkcs12(file_bytes, password.view());
+  if (!parts) {
+    const bool wrong_password = parts.error().rv == CKR_ENCRYPTED_DATA_INVALID;
+    return Error{wrong_password ? ErrorKind::crypto : ErrorKind::invalid_argument, CKR_OK,
+                 (wrong_password ? "wrong password for " + path + ": " : path + ": ") + parts.error().message};
   }
-  EVP_PKEY* raw_key = nullptr;
-  X509* raw_cert = nullptr;
-  STACK_OF(X509)* chain = nullptr;
-  std::string pass(password.view());  // PKCS12_parse wants a C string
-  int parsed = PKCS12_parse(p12.get(), pass.c_str(), &raw_key, &raw_cert, &chain);
-  OPENSSL_cleanse(pass.data(), pass.size());
-  if (chain != nullptr) free_x509_stack(chain);
-  PkeyPtr key(raw_key);
-  X509Ptr cert(raw_cert);
-  if (parsed != 1) return crypto_error("cannot decrypt " + path + " (wrong password?)");
-  if (!key) return Error{ErrorKind::invalid_argument, CKR_OK, path + " holds no private key"};
-  if (!cert) return Error{ErrorKind::invalid_argument, CKR_OK, path + " holds no certificate for its key"};
-  if (X509_check_private_key(cert.get(), key.get()) != 1) {
-    ERR_clear_error();
-    return Error{ErrorKind::invalid_argument, CKR_OK, "the certificate in " + path + " does not match its private key"};
-  }
+  if (parts->private_key.empty()) return Error{ErrorKind::invalid_argument, CKR_OK, path + " holds no private key"};
+  if (parts->certificate.empty())
+    return Error{ErrorKind::invalid_argument, CKR_OK, path + " holds no certificate for its key"};
+  const unsigned char* kp = parts->private_key.data();
+  PkeyPtr key(d2i_AutoPrivateKey(nullptr, &kp, static_cast<long>(parts->private_key.size())));
+  const unsigned char* cp = parts->certificate.data();
+  X509Ptr cert(d2i_X509(nullptr, &cp, static_cast<long>(parts->certificate.size())));
+  if (!key || !cert) return crypto_error("cannot read the key or certificate of " + path);
 
   P12Contents c;
   if (EVP_PKEY_is_a(key.get(), "RSA")) {

@@ -3,107 +3,13 @@
 // curl session (login, generate Ed25519, sign, public key as PEM, verify with OpenSSL),
 // and the refusals — wrong PIN, no bearer, another certificate's bearer, another CA,
 // unknown route, oversized body, unknown mechanism — each with its problem body.
-#include "core/core.h"
-#include "server/config.h"
-#include "server/rest/rest_server.h"
-#include "server_fixture.h"
-#include "store/open_store.h"
+#include "rest_fixture.h"
 
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "base/base64.h"
-
 namespace ferrohsm::server::rest {
 namespace {
-
-using nlohmann::json;
-using testing::ClientCert;
-using testing::test_pki;
-
-constexpr const char* kPin = "rest-user-pin";
-
-class RestTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = testing::make_temp_dir();
-    std::string toml = "[server]\nlisten = [\"unix:" + dir_ + "/s.sock\"]\n" + "tls_cert = \"" + test_pki().server_cert +
-                       "\"\ntls_key = \"" + test_pki().server_key + "\"\nclient_ca = \"" + test_pki().ca + "\"\n" +
-                       "[rest]\nlisten = \"127.0.0.1:0\"\nmax_body = 4096\n" +
-                       "[[access]]\npeer = \"cert:CN=app1\"\ntokens = [\"rest\"]\n" +
-                       "[[access]]\npeer = \"cert:CN=app2\"\ntokens = [\"rest\"]\n" +
-                       "[store]\npath = \"" + dir_ + "/store.db\"\n" +
-                       "[pin]\nkdf_iterations = 1000\n[dev]\nallow_weak_kdf = true\n";
-    auto cfg = parse_server_config(toml, "rest-test");
-    ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-    auto store = store::open_store(store_settings(cfg->core));
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    auto core = Core::open(cfg->core, std::move(*store));
-    ASSERT_TRUE(core.ok()) << core.error().message;
-    core_ = *core;
-    InitToken();
-    auto rest = RestServer::start(*cfg, core_);
-    ASSERT_TRUE(rest.ok()) << rest.error().message;
-    rest_ = std::move(*rest);
-    port_ = std::stoi(rest_->address().substr(rest_->address().rfind(':') + 1));
-  }
-  void TearDown() override {
-    rest_.reset();
-    core_.reset();
-    testing::remove_tree(dir_);
-  }
-
-  void InitToken() {
-    auto app = core_->open_app(AppOptions{});
-    auto slots = app->slot_list(false);
-    ASSERT_TRUE(slots.ok() && !slots->empty());
-    ASSERT_TRUE(app->init_token(slots->front(), "rest-so-pin", "rest").ok());
-    auto now = app->slot_list(true);
-    ASSERT_TRUE(now.ok() && !now->empty());
-    CK_SLOT_ID slot = 0;
-    for (CK_SLOT_ID s : *now)
-      if (app->token_label(s) == "rest") slot = s;
-    auto h = app->open_session(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION);
-    ASSERT_TRUE(h.ok());
-    ASSERT_TRUE(app->login(*h, CKU_SO, "rest-so-pin").ok());
-    ASSERT_TRUE(app->init_pin(*h, kPin).ok());
-    app->close();
-  }
-
-  std::unique_ptr<httplib::SSLClient> Client(const ClientCert& who) {
-    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port_, who.cert, who.key);
-    c->set_ca_cert_path(test_pki().ca.c_str());
-    c->enable_server_certificate_verification(true);
-    return c;
-  }
-
-  std::string Login(httplib::SSLClient& c, const std::string& pin = kPin) {
-    auto res = c.Post("/v1/tokens/rest/login", json{{"pin", pin}}.dump(), "application/json");
-    EXPECT_TRUE(res) << httplib::to_string(res.error());
-    if (!res || res->status != 200) return "";
-    return json::parse(res->body).at("session");
-  }
-
-  static httplib::Headers Bearer(const std::string& b) { return {{"Authorization", "Bearer " + b}}; }
-
-  static json Problem(const httplib::Result& res, int status, const char* title) {
-    EXPECT_TRUE(res);
-    if (!res) return {};
-    EXPECT_EQ(res->status, status) << res->body;
-    EXPECT_EQ(res->get_header_value("Content-Type"), "application/problem+json");
-    json j = json::parse(res->body, nullptr, false);
-    EXPECT_EQ(j.value("title", ""), title) << res->body;
-    return j;
-  }
-
-  std::string dir_;
-  std::shared_ptr<Core> core_;
-  std::unique_ptr<RestServer> rest_;
-  int port_ = 0;
-};
 
 TEST_F(RestTest, TheReadmeSessionLogsInGeneratesSignsAndOpenSslVerifies) {
   auto c = Client(test_pki().app1);

@@ -1,6 +1,6 @@
 // `ferrohsm key import`: creates the objects read from the file as token objects;
 // when one of them fails, those already created are destroyed again.
-#include "import.h"
+#include "core/key_import.h"
 #include "key_common.h"
 #include "keygen.h"
 
@@ -18,6 +18,9 @@ Status run_import(Context& ctx, const ImportOptions& o) {
   for (AttrMap& obj : file.objects) {
     set_storage(obj, o.label, id);
     CK_OBJECT_CLASS cls = obj.get_ulong(CKA_CLASS).value_or(CKO_DATA);
+    const CK_KEY_TYPE kt = obj.get_ulong(CKA_KEY_TYPE).value_or(CKK_GENERIC_SECRET);
+    if (cls == CKO_PRIVATE_KEY) set_private_usage(obj, kt);
+    if (cls == CKO_PUBLIC_KEY) set_public_usage(obj, kt);
     auto h = hsm.create_object(t.handle(), obj);
     if (!h) {
       for (CK_OBJECT_HANDLE done : created) (void)hsm.destroy_object(t.handle(), done);

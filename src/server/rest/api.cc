@@ -1,6 +1,8 @@
 #include "server/rest/api.h"
 
 #include "base/base64.h"
+#include "server/rest/api_support.h"
+#include "server/rest/mechanism_params.h"
 #include "base/names.h"
 #include "core/core.h"
 #include "core/mech/curves.h"
@@ -13,276 +15,11 @@ namespace {
 
 using nlohmann::json;
 
-Reply json_reply(const json& j, int status = 200) { return Reply{status, j.dump(), "application/json"}; }
-
-Error bad(const std::string& why) { return make_error(CKR_ARGUMENTS_BAD, why); }
-
-Result<std::string> string_field(const json& body, const char* name) {
-  if (!body.is_object() || !body.contains(name) || !body[name].is_string())
-    return bad(std::string("the body needs \"") + name + "\" (a string)");
-  return body[name].get<std::string>();
-}
-
-Result<Bytes> bytes_field(const json& body, const char* name) {
-  FH_ASSIGN_OR_RETURN(std::string text, string_field(body, name));
-  auto b = from_base64url(text);
-  if (!b) return bad(std::string("\"") + name + "\" must be base64url");
-  return Bytes(b->begin(), b->end());
-}
-
-// A session on `app` for the length of one request.
-class ScopedSession {
- public:
-  static Result<ScopedSession> open(App& app, CK_SLOT_ID slot, bool rw) {
-    FH_ASSIGN_OR_RETURN(CK_SESSION_HANDLE h, app.open_session(slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0)));
-    return ScopedSession(app, h);
-  }
-  ScopedSession(ScopedSession&& o) noexcept : app_(o.app_), h_(o.h_) { o.app_ = nullptr; }
-  ~ScopedSession() {
-    if (app_ != nullptr) (void)app_->close_session(h_);
-  }
-  CK_SESSION_HANDLE handle() const { return h_; }
-
- private:
-  ScopedSession(App& app, CK_SESSION_HANDLE h) : app_(&app), h_(h) {}
-  App* app_;
-  CK_SESSION_HANDLE h_;
-};
-
-Result<CK_SLOT_ID> slot_of(App& app, const std::string& label) {
-  FH_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, app.slot_list(true));
-  for (CK_SLOT_ID s : slots)
-    if (app.token_label(s) == label) return s;
-  return make_error(CKR_TOKEN_NOT_PRESENT, "no token '" + label + "' that you may see");
-}
-
-std::string trimmed(const CK_UTF8CHAR* p, size_t n) {
-  std::string s(reinterpret_cast<const char*>(p), n);
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
-// One attribute's value (length query, then the value).
-Result<Bytes> read_attr(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
-  CK_ATTRIBUTE a{type, nullptr, 0};
-  FH_TRY(app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)));
-  if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) return make_error(CKR_ATTRIBUTE_TYPE_INVALID, "not available");
-  Bytes v(a.ulValueLen);
-  a.pValue = v.data();
-  FH_TRY(app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)));
-  v.resize(a.ulValueLen);
-  return v;
-}
-
-Result<CK_ULONG> read_ulong(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
-  CK_ULONG v = 0;
-  CK_ATTRIBUTE a{type, &v, sizeof v};
-  FH_TRY(app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)));
-  return v;
-}
-
-Result<std::vector<CK_OBJECT_HANDLE>> find(App& app, CK_SESSION_HANDLE h, const AttrMap& tmpl, CK_ULONG max) {
-  FH_TRY(app.find_init(h, tmpl));
-  auto found = app.find_next(h, max);
-  (void)app.find_final(h);
-  return found;
-}
-
-// A key by its id (CKA_UNIQUE_ID): a private or secret key.
-// The key a login names by id: the handle it found before when that handle still names
-// this id (a destroyed key's handle does not), else a find.
-Result<CK_OBJECT_HANDLE> key_by_id(Login& l, CK_SESSION_HANDLE h, const std::string& id) {
-  KeyHandles& cache = *l.handles;
-  std::optional<CK_OBJECT_HANDLE> known;
-  {
-    std::lock_guard lock(cache.mu);
-    if (auto it = cache.by_id.find(id); it != cache.by_id.end()) known = it->second;
-  }
-  if (known) {
-    auto now = read_attr(*l.app, h, *known, CKA_UNIQUE_ID);
-    if (now.ok() && std::string(now->begin(), now->end()) == id) return *known;
-  }
-  AttrMap t;
-  t.set(CKA_UNIQUE_ID, as_bytes(id));
-  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(*l.app, h, t, 2));
-  std::lock_guard lock(cache.mu);
-  if (found.empty()) {
-    cache.by_id.erase(id);
-    return make_error(CKR_KEY_HANDLE_INVALID, "no key '" + id + "' on this token");
-  }
-  if (cache.by_id.size() >= KeyHandles::kMax) cache.by_id.clear();
-  cache.by_id[id] = found.front();
-  return found.front();
-}
-
-// The key id names the private (or secret) key; a pair verifies and encrypts with its
-// public half (the same CKA_ID). A secret key is its own.
-Result<CK_OBJECT_HANDLE> public_half(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key) {
-  FH_ASSIGN_OR_RETURN(CK_ULONG cls, read_ulong(app, h, key, CKA_CLASS));
-  if (cls != CKO_PRIVATE_KEY) return key;
-  FH_ASSIGN_OR_RETURN(Bytes id, read_attr(app, h, key, CKA_ID));
-  AttrMap t;
-  t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
-  t.set(CKA_ID, ByteView(id));
-  FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(app, h, t, 1));
-  if (found.empty()) return make_error(CKR_KEY_HANDLE_INVALID, "the public half of this key is not on the token");
-  return found.front();
-}
-
-std::string class_name(CK_ULONG c) {
-  switch (c) {
-    case CKO_PRIVATE_KEY: return "private";
-    case CKO_PUBLIC_KEY: return "public";
-    case CKO_SECRET_KEY: return "secret";
-    default: return "other";
-  }
-}
-
-std::string key_type_name(CK_ULONG k) {
-  switch (k) {
-    case CKK_RSA: return "rsa";
-    case CKK_EC: return "ec";
-    case CKK_EC_EDWARDS: return "eddsa";
-    case CKK_EC_MONTGOMERY: return "montgomery";
-    case CKK_AES: return "aes";
-    case CKK_GENERIC_SECRET: return "generic-secret";
-    default: return "other";
-  }
-}
-
-Result<json> key_json(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
-  json j;
-  FH_ASSIGN_OR_RETURN(Bytes id, read_attr(app, h, o, CKA_UNIQUE_ID));
-  j["id"] = std::string(id.begin(), id.end());
-  auto label = read_attr(app, h, o, CKA_LABEL);
-  j["label"] = label ? std::string(label->begin(), label->end()) : "";
-  FH_ASSIGN_OR_RETURN(CK_ULONG cls, read_ulong(app, h, o, CKA_CLASS));
-  j["class"] = class_name(cls);
-  FH_ASSIGN_OR_RETURN(CK_ULONG kt, read_ulong(app, h, o, CKA_KEY_TYPE));
-  j["type"] = key_type_name(kt);
-  return j;
-}
-
-// "ECDSA_SHA256" or "CKM_ECDSA_SHA256", and its parameters from the body.
-struct Mech {
-  CK_MECHANISM m{};
-  CK_RSA_PKCS_PSS_PARAMS pss{};
-  CK_RSA_PKCS_OAEP_PARAMS oaep{};
-  CK_GCM_PARAMS gcm{};
-  Bytes iv, aad;
-  bool iv_generated = false;  // the server chose the IV (encrypt without "iv"): answered with the result
-};
-
-Result<CK_MECHANISM_TYPE> named(const std::string& name, const char* prefix) {
-  std::string full = name.rfind(prefix, 0) == 0 ? name : prefix + name;
-  auto t = mechanism_from_name(full);
-  if (!t) return make_error(CKR_MECHANISM_INVALID, "no mechanism named '" + name + "'");
-  return *t;
-}
-
-Result<CK_RSA_PKCS_MGF_TYPE> mgf_named(std::string mgf) {
-  if (mgf.rfind("CKG_", 0) == 0) mgf = mgf.substr(4);
-  static constexpr std::pair<const char*, CK_RSA_PKCS_MGF_TYPE> kMgf[] = {
-      {"MGF1_SHA1", CKG_MGF1_SHA1},     {"MGF1_SHA224", CKG_MGF1_SHA224}, {"MGF1_SHA256", CKG_MGF1_SHA256},
-      {"MGF1_SHA384", CKG_MGF1_SHA384}, {"MGF1_SHA512", CKG_MGF1_SHA512}};
-  for (const auto& [n, v] : kMgf)
-    if (mgf == n) return v;
-  return make_error(CKR_MECHANISM_PARAM_INVALID, "no mask generation function named '" + mgf + "'");
-}
-
-// AES-GCM and AES-CBC: "iv" (base64url; on encrypt, absent = the server picks a random
-// one and answers with it), GCM also "aad" and "tag_bits" (default 128).
-Status iv_parameters(const json& body, Mech& m, bool encrypting) {
-  const json p = body.value("parameters", json::object());
-  if (!p.is_object()) return make_error(CKR_MECHANISM_PARAM_INVALID, "\"parameters\" must be an object");
-  const bool gcm = m.m.mechanism == CKM_AES_GCM;
-  if (p.contains("iv")) {
-    FH_ASSIGN_OR_RETURN(m.iv, bytes_field(p, "iv"));
-  } else if (encrypting) {
-    FH_ASSIGN_OR_RETURN(SecureBytes fresh, random_bytes(gcm ? 12 : 16));
-    m.iv.assign(fresh.begin(), fresh.end());
-    m.iv_generated = true;
-  } else {
-    return make_error(CKR_MECHANISM_PARAM_INVALID, "decrypting needs parameters.iv");
-  }
-  if (!gcm) {
-    m.m.pParameter = m.iv.data();
-    m.m.ulParameterLen = m.iv.size();
-    return {};
-  }
-  if (p.contains("aad")) {
-    FH_ASSIGN_OR_RETURN(m.aad, bytes_field(p, "aad"));
-  }
-  m.gcm.pIv = m.iv.data();
-  m.gcm.ulIvLen = m.iv.size();
-  m.gcm.ulIvBits = m.iv.size() * 8;
-  m.gcm.pAAD = m.aad.empty() ? nullptr : m.aad.data();
-  m.gcm.ulAADLen = m.aad.size();
-  m.gcm.ulTagBits = p.value("tag_bits", 128ul);
-  m.m.pParameter = &m.gcm;
-  m.m.ulParameterLen = sizeof m.gcm;
-  return {};
-}
-
-Result<std::unique_ptr<Mech>> mechanism(const json& body, bool encrypting = false) {
-  FH_ASSIGN_OR_RETURN(std::string name, string_field(body, "mechanism"));
-  auto m = std::make_unique<Mech>();
-  FH_ASSIGN_OR_RETURN(m->m.mechanism, named(name, "CKM_"));
-  const bool pss = m->m.mechanism == CKM_RSA_PKCS_PSS || (m->m.mechanism >= CKM_SHA256_RSA_PKCS_PSS &&
-                                                          m->m.mechanism <= CKM_SHA512_RSA_PKCS_PSS) ||
-                   m->m.mechanism == CKM_SHA1_RSA_PKCS_PSS || m->m.mechanism == CKM_SHA224_RSA_PKCS_PSS;
-  if (pss) {
-    const json p = body.value("parameters", json::object());
-    if (!p.is_object()) return make_error(CKR_MECHANISM_PARAM_INVALID, "\"parameters\" must be an object");
-    std::string hash = p.value("hash", "SHA256"), mgf = p.value("mgf", "MGF1_" + p.value("hash", std::string("SHA256")));
-    FH_ASSIGN_OR_RETURN(m->pss.hashAlg, named(hash, "CKM_"));
-    FH_ASSIGN_OR_RETURN(m->pss.mgf, mgf_named(mgf));
-    if (!p.contains("salt_length") || !p["salt_length"].is_number_unsigned())
-      return make_error(CKR_MECHANISM_PARAM_INVALID, "RSA-PSS needs parameters.salt_length (bytes)");
-    m->pss.sLen = p["salt_length"].get<CK_ULONG>();
-    m->m.pParameter = &m->pss;
-    m->m.ulParameterLen = sizeof m->pss;
-  } else if (m->m.mechanism == CKM_AES_GCM || m->m.mechanism == CKM_AES_CBC_PAD || m->m.mechanism == CKM_AES_CBC) {
-    FH_TRY(iv_parameters(body, *m, encrypting));
-  } else if (m->m.mechanism == CKM_RSA_PKCS_OAEP) {
-    const json p = body.value("parameters", json::object());
-    std::string hash = p.is_object() ? p.value("hash", "SHA256") : "SHA256";
-    FH_ASSIGN_OR_RETURN(m->oaep.hashAlg, named(hash, "CKM_"));
-    FH_ASSIGN_OR_RETURN(m->oaep.mgf, mgf_named(p.is_object() ? p.value("mgf", "MGF1_" + hash) : "MGF1_" + hash));
-    m->oaep.source = CKZ_DATA_SPECIFIED;
-    m->m.pParameter = &m->oaep;
-    m->m.ulParameterLen = sizeof m->oaep;
-  } else if (body.contains("parameters")) {
-    return make_error(CKR_MECHANISM_PARAM_INVALID, "parameters for " + name + " are not taken through REST yet");
-  }
-  return m;
-}
-
 std::string pem(const char* what, ByteView der) {
   std::string b64 = to_base64(der), out = std::string("-----BEGIN ") + what + "-----\n";
   for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
   return out + "-----END " + what + "-----\n";
 }
-
-std::vector<std::string> usages_of(const json& body, std::vector<std::string> dflt) {
-  if (!body.contains("usages") || !body["usages"].is_array()) return dflt;
-  std::vector<std::string> u;
-  for (const auto& x : body["usages"])
-    if (x.is_string()) u.push_back(x.get<std::string>());
-  return u;
-}
-
-// The usages a key may be given, and the attribute each sets on which half.
-struct UsageRow {
-  const char* name;
-  CK_ATTRIBUTE_TYPE attr;
-  bool on_private;  // of a pair: the private half (else the public one)
-};
-constexpr UsageRow kUsages[] = {
-    {"sign", CKA_SIGN, true},       {"verify", CKA_VERIFY, false}, {"decrypt", CKA_DECRYPT, true},
-    {"encrypt", CKA_ENCRYPT, false}, {"unwrap", CKA_UNWRAP, true},   {"wrap", CKA_WRAP, false},
-    {"derive", CKA_DERIVE, true},
-};
 
 }  // namespace
 
@@ -304,6 +41,9 @@ Api::Api(std::shared_ptr<Core> core, std::chrono::seconds session_ttl)
   add("POST", "/v1/tokens/{token}/keys/{key}/encrypt", &Api::encrypt);
   add("POST", "/v1/tokens/{token}/keys/{key}/decrypt", &Api::decrypt);
   add("POST", "/v1/tokens/{token}/keys/{key}/mac", &Api::mac);
+  add("POST", "/v1/tokens/{token}/keys/{key}/wrap", &Api::wrap);
+  add("POST", "/v1/tokens/{token}/keys/{key}/unwrap", &Api::unwrap);
+  add("POST", "/v1/tokens/{token}/keys:import", &Api::import_keys);
   add("POST", "/v1/random", &Api::random);
 }
 
@@ -440,13 +180,7 @@ Result<Reply> Api::generate_key(const Request& r) {
   } else {
     return bad("type must be one of ed25519, ed448, ec, rsa, aes, hmac");
   }
-  for (const std::string& u : usages_of(r.body, dflt)) {
-    const UsageRow* row = nullptr;
-    for (const UsageRow& x : kUsages)
-      if (u == x.name) row = &x;
-    if (row == nullptr) return bad("unknown usage '" + u + "' (sign, verify, encrypt, decrypt, wrap, unwrap, derive)");
-    (pair && !row->on_private ? pub : priv).set_bool(row->attr, true);
-  }
+  FH_TRY(set_usages(r.body, dflt, pair, pub, priv));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, true));
   CK_OBJECT_HANDLE key;
   if (pair) {
@@ -471,10 +205,13 @@ Result<Reply> Api::delete_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
   FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, true));
   FH_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE o, key_by_id(*l, s.handle(), r.params.at("key")));
-  // A pair's public half goes with it (same CKA_ID, public class).
+  // A pair's public half goes with its private key (same CKA_ID, public class); not with
+  // an imported certificate, which shares that CKA_ID too.
   auto id = read_attr(*l->app, s.handle(), o, CKA_ID);
+  auto cls = read_ulong(*l->app, s.handle(), o, CKA_CLASS);
+  const bool private_key = cls && *cls == CKO_PRIVATE_KEY;
   FH_TRY(l->app->destroy_object(s.handle(), o));
-  if (id && !id->empty()) {
+  if (private_key && id && !id->empty()) {
     AttrMap t;
     t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
     t.set(CKA_ID, ByteView(*id));

@@ -77,6 +77,9 @@ class Api {
   Result<Reply> decrypt(const Request&);
   Result<Reply> crypt(const Request&, CipherDir dir);
   Result<Reply> mac(const Request&);
+  Result<Reply> wrap(const Request&);          // api_wrap.cc
+  Result<Reply> unwrap(const Request&);        // api_wrap.cc
+  Result<Reply> import_keys(const Request&);   // api_import.cc
   Result<Reply> random(const Request&);
 
   std::shared_ptr<Core> core_;

@@ -1,7 +1,7 @@
-#include "import.h"
+#include "core/key_import.h"
 
+#include "base/pkcs12.h"
 #include "core/mech/curves.h"
-#include "key_common.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -14,7 +14,7 @@
 #include <iterator>
 #include <memory>
 
-namespace ferrohsm::cli {
+namespace ferrohsm {
 namespace {
 
 constexpr size_t kMaxFileBytes = 1 << 20;
@@ -36,7 +36,7 @@ struct Decoded {
 
 Error bad(const std::string& name, const std::string& why) {
   ERR_clear_error();
-  return make_error(CKR_ARGUMENTS_BAD, "key import: " + name + ": " + why);
+  return make_error(CKR_ARGUMENTS_BAD, "import: " + name + ": " + why);
 }
 
 // Whole-input DER decoders; nullptr unless every byte was consumed.
@@ -92,22 +92,22 @@ Result<Decoded> decode(ByteView data, const std::string& name) {
 Result<SecureBytes> bn_param(const EVP_PKEY* k, const char* param, size_t pad_to = 0) {
   BIGNUM* bn = nullptr;
   if (EVP_PKEY_get_bn_param(k, param, &bn) != 1 || bn == nullptr)
-    return make_error(CKR_ARGUMENTS_BAD, std::string("key import: the key has no '") + param + "'");
+    return make_error(CKR_ARGUMENTS_BAD, std::string("import: the key has no '") + param + "'");
   size_t n = std::max(pad_to, static_cast<size_t>(BN_num_bytes(bn)));
   SecureBytes out(n);
   int ok = BN_bn2binpad(bn, out.data(), static_cast<int>(n));
   BN_clear_free(bn);
-  if (ok < 0) return make_error(CKR_GENERAL_ERROR, "key import: BN_bn2binpad failed");
+  if (ok < 0) return make_error(CKR_GENERAL_ERROR, "import: BN_bn2binpad failed");
   return out;
 }
 
 Result<SecureBytes> octet_param(const EVP_PKEY* k, const char* param) {
   size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(k, param, nullptr, 0, &len) != 1)
-    return make_error(CKR_ARGUMENTS_BAD, std::string("key import: the key has no '") + param + "'");
+    return make_error(CKR_ARGUMENTS_BAD, std::string("import: the key has no '") + param + "'");
   SecureBytes out(len);
   if (EVP_PKEY_get_octet_string_param(k, param, out.data(), out.size(), &len) != 1)
-    return make_error(CKR_GENERAL_ERROR, std::string("key import: cannot read '") + param + "'");
+    return make_error(CKR_GENERAL_ERROR, std::string("import: cannot read '") + param + "'");
   out.resize(len);
   return out;
 }
@@ -121,30 +121,29 @@ Result<const mech::Curve*> curve_of(const EVP_PKEY* k, int base) {
     char group[64] = {};
     size_t len = 0;
     if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
-      return make_error(CKR_ARGUMENTS_BAD, "key import: the EC key names no curve");
+      return make_error(CKR_ARGUMENTS_BAD, "import: the EC key names no curve");
     name.assign(group, len);
   }
   const mech::Curve* c = mech::curve_by_ossl_name(name);
   if (c == nullptr)
-    return make_error(CKR_CURVE_NOT_SUPPORTED, "key import: curve " + name + " is not supported (P-256, P-384, P-521, "
+    return make_error(CKR_CURVE_NOT_SUPPORTED, "import: curve " + name + " is not supported (P-256, P-384, P-521, "
                                                                            "Ed25519, Ed448)");
   return c;
 }
 
-// Class, key type and public material; `priv` also gets the private material.
+// Class, key type and public material; `priv` also gets the private material. No usages:
+// the caller chooses them.
 Status key_attributes(const EVP_PKEY* k, AttrMap& pub, AttrMap* priv, std::string& kind) {
   const int base = EVP_PKEY_get_base_id(k);
   CK_KEY_TYPE kt = base == EVP_PKEY_RSA ? CKK_RSA : base == EVP_PKEY_EC ? CKK_EC : CKK_EC_EDWARDS;
   if (base != EVP_PKEY_RSA && base != EVP_PKEY_EC && base != EVP_PKEY_ED25519 && base != EVP_PKEY_ED448)
-    return make_error(CKR_ARGUMENTS_BAD, std::string("key import: key type ") + OBJ_nid2sn(base) +
+    return make_error(CKR_ARGUMENTS_BAD, std::string("import: key type ") + OBJ_nid2sn(base) +
                                              " is not supported (RSA, EC P-256/384/521, Ed25519, Ed448)");
   pub.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY);
   pub.set_ulong(CKA_KEY_TYPE, kt);
-  set_public_usage(pub, kt);
   if (priv != nullptr) {
     priv->set_ulong(CKA_CLASS, CKO_PRIVATE_KEY);
     priv->set_ulong(CKA_KEY_TYPE, kt);
-    set_private_usage(*priv, kt);
   }
   if (kt == CKK_RSA) {
     kind = "rsa";
@@ -253,6 +252,35 @@ Result<ImportedObjects> decode_import(ByteView data, const std::string& name) {
   return out;
 }
 
+Result<ImportedObjects> decode_pkcs12(ByteView der, std::string_view password, const std::string& name) {
+  auto parts = unpack_pkcs12(der, password);
+  if (!parts) return make_error(parts.error().rv, "import: " + name + ": " + parts.error().message);
+  if (parts->private_key.empty()) return bad(name, "the PKCS#12 holds no private key");
+  Pkey key = der_private(parts->private_key);
+  if (!key) return bad(name, "the PKCS#12's private key cannot be read");
+  ImportedObjects out;
+  AttrMap priv, pub;
+  std::string kt;
+  FH_TRY(key_attributes(key.get(), pub, &priv, kt));
+  out.kind = "pkcs12 (" + kt + ")";
+  out.default_id = spki_sha1(key.get());
+  out.objects.push_back(std::move(priv));
+  out.objects.push_back(std::move(pub));
+  if (!parts->certificate.empty()) {
+    Cert cert = der_cert(parts->certificate);
+    if (!cert) return bad(name, "the PKCS#12's certificate cannot be read");
+    out.objects.push_back(certificate_attributes(cert.get()));
+  }
+  for (const Bytes& c : parts->chain) {
+    Cert cert = der_cert(c);
+    if (!cert) return bad(name, "a certificate of the PKCS#12's chain cannot be read");
+    AttrMap a = certificate_attributes(cert.get());
+    if (const EVP_PKEY* k = X509_get0_pubkey(cert.get())) a.set(CKA_ID, spki_sha1(k));
+    out.objects.push_back(std::move(a));
+  }
+  return out;
+}
+
 Result<ImportedObjects> read_import_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad(path, std::string("cannot be read: ") + std::strerror(errno));
@@ -268,4 +296,4 @@ Result<ImportedObjects> read_import_file(const std::string& path) {
   return decode_import(data, path);
 }
 
-}  // namespace ferrohsm::cli
+}  // namespace ferrohsm
