@@ -138,6 +138,10 @@ TEST_F(RestInfra, AnIdempotentGenerateMakesOneKey) {
   httplib::Headers bad = bearer(bearer_);
   bad.emplace("Idempotency-Key", std::string(300, 'x'));
   problem(c_->Post("/v1/tokens/rest/keys", bad, body.dump(), "application/json"), 400, "CKR_ARGUMENTS_BAD");
+  httplib::Headers empty = bearer(bearer_);
+  empty.emplace("Idempotency-Key", "\"\"");
+  problem(c_->Post("/v1/tokens/rest/keys", empty, body.dump(), "application/json"), 400, "CKR_ARGUMENTS_BAD");
+  EXPECT_EQ(list("label=idem-1").at("keys").size(), 2u);  // none of the refused made a key
 }
 
 TEST_F(RestInfra, TwoSimultaneousIdenticalGeneratesMakeOneKey) {

@@ -449,8 +449,8 @@ Result<Reply> Api::list_keys(const Request& r) {
 // With an Idempotency-Key (idempotency.h), a retry answers the first success again.
 Result<Reply> Api::generate_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
-  if (r.idempotency_key.empty()) return make_key(r, *l);
-  FH_ASSIGN_OR_RETURN(std::string key, idempotency_key(r.idempotency_key));
+  if (!r.idempotency_key) return make_key(r, *l);
+  FH_ASSIGN_OR_RETURN(std::string key, idempotency_key(*r.idempotency_key));
   const std::string& token = r.params.at("token");
   IdempotencyCache::Answer first;
   switch (idempotency_.begin(r.peer.identity, token, key, r.body.dump(), first)) {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ struct Request {
   std::map<std::string, std::string> query;
   nlohmann::json body;                        // null when there is none
   std::string bearer;                         // from "Authorization: Bearer …"
-  std::string idempotency_key;                // the Idempotency-Key header, as sent ("" = none)
+  std::optional<std::string> idempotency_key;  // the Idempotency-Key header, as sent
 };
 
 struct Reply {

@@ -103,10 +103,7 @@ struct RestServer::Impl {
     for (const auto& [k, v] : req.params) r.query[k] = v;
     const std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) == 0) r.bearer = auth.substr(7);
-    if (req.has_header("Idempotency-Key")) {
-      r.idempotency_key = req.get_header_value("Idempotency-Key");
-      if (r.idempotency_key.empty()) return problem(res, CKR_ARGUMENTS_BAD, "Idempotency-Key is empty");
-    }
+    if (req.has_header("Idempotency-Key")) r.idempotency_key = req.get_header_value("Idempotency-Key");
     if (!req.body.empty()) {
       if (req.body.size() > config.max_body)
         return problem(res, CKR_DATA_LEN_RANGE, "the body is over " + std::to_string(config.max_body) + " bytes", 413);
