@@ -54,10 +54,14 @@ int verify_callback(int preverify_ok, X509_STORE_CTX* ctx) {
 
 Result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::string& cert, const std::string& key,
                                                            const std::string& client_ca) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  FH_TRY(configure_server_tls(ctx->native_handle(), cert, key, client_ca));
+  return ctx;
+}
+
+Status configure_server_tls(SSL_CTX* c, const std::string& cert, const std::string& key, const std::string& client_ca) {
   (void)note_index();
   ERR_clear_error();
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-  SSL_CTX* c = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 || SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION) != 1)
     return tls_error("cannot restrict the server to TLS 1.3");
   if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1) return tls_error("server certificate " + cert);
@@ -73,7 +77,7 @@ Result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::string& c
   SSL_CTX_set_num_tickets(c, 0);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
-  return ctx;
+  return {};
 }
 
 void attach_verify_note(SSL* ssl, std::string* note) { SSL_set_ex_data(ssl, note_index(), note); }

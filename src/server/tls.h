@@ -16,6 +16,9 @@ namespace ferrohsm::server {
 // Builds a server context from PEM files. The error names the file that failed.
 Result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::string& cert, const std::string& key,
                                                            const std::string& client_ca);
+// The same settings on a context made elsewhere (the REST listener's, which
+// cpp-httplib makes).
+Status configure_server_tls(SSL_CTX* ctx, const std::string& cert, const std::string& key, const std::string& client_ca);
 
 // Where the verify callback leaves why a client certificate failed ("CN=x: certificate
 // has expired"), for the refusal log line. Attach before the handshake, read after.

@@ -20,6 +20,7 @@ class WithRest final : public Service {
   Status reload(const ServerConfig& config) override {
     FH_TRY(inner_->reload(config));
     rest_->set_access(config.access);
+    (void)rest_->reload_tls(config);  // a failure keeps the REST listener's files in force and is logged
     return {};
   }
 

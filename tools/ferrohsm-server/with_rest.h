@@ -1,6 +1,6 @@
 // ferrohsm-server's PKCS#11 service with the REST API beside it: when `[rest] listen`
 // is set, the REST listener serves the same core (tokens, keys, logins, policy, audit)
-// for as long as the service lives, and a SIGHUP's access rules reach both.
+// for as long as the service lives, and a SIGHUP's access rules and TLS files reach both.
 #pragma once
 
 #include "server/service.h"

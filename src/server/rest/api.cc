@@ -7,8 +7,12 @@
 #include "core/core.h"
 #include "core/mech/curves.h"
 #include "core/seal.h"
+#include "server/rest/jwk.h"
+#include "server/rest/key_list.h"
+#include "server/rest/problem.h"
 
 #include <cstring>
+#include <map>
 
 namespace ferrohsm::server::rest {
 namespace {
@@ -27,6 +31,7 @@ Api::Api(std::shared_ptr<Core> core, std::chrono::seconds session_ttl)
     : core_(std::move(core)), sessions_(session_ttl) {
   add("GET", "/livez", &Api::livez);
   add("GET", "/readyz", &Api::readyz);
+  add("GET", "/metrics", &Api::metrics_text);
   add("GET", "/v1/openapi.json", &Api::openapi);
   add("GET", "/v1/tokens", &Api::tokens);
   add("POST", "/v1/tokens/{token}/login", &Api::login);
@@ -45,6 +50,9 @@ Api::Api(std::shared_ptr<Core> core, std::chrono::seconds session_ttl)
   add("POST", "/v1/tokens/{token}/keys/{key}/unwrap", &Api::unwrap);
   add("POST", "/v1/tokens/{token}/keys:import", &Api::import_keys);
   add("POST", "/v1/random", &Api::random);
+  std::vector<std::pair<std::string, std::string>> counted;
+  for (const Route& r : routes_) counted.emplace_back(r.method, r.path);
+  metrics_ = std::make_unique<Metrics>(counted);
 }
 
 Api::~Api() = default;
@@ -70,10 +78,23 @@ Result<std::shared_ptr<Login>> Api::login_of(const Request& r) {
 
 Result<Reply> Api::livez(const Request&) { return json_reply({{"live", true}}); }
 
-Result<Reply> Api::readyz(const Request&) {
+Status Api::store_ready() {
   auto v = core_->store().data_version();
   if (!v) return make_error(CKR_DEVICE_ERROR, "the store does not answer: " + v.error().message);
+  return {};
+}
+
+Result<Reply> Api::readyz(const Request&) {
+  FH_TRY(store_ready());
   return json_reply({{"ready", true}});
+}
+
+Result<Reply> Api::metrics_text(const Request&) {
+  Metrics::Gauges g;
+  g.sessions = sessions_.size();
+  g.logged_in_tokens = core_->status().logged_in_tokens.size();
+  g.store_up = store_ready().ok();
+  return Reply{200, metrics_->render(g), "text/plain; version=0.0.4; charset=utf-8"};
 }
 
 Result<Reply> Api::openapi(const Request&) { return Reply{200, openapi_document(), "application/json"}; }
@@ -121,27 +142,95 @@ Result<Reply> Api::logout(const Request& r) {
 
 Result<Reply> Api::list_keys(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
-  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(*l->app, l->slot, false));
-  json keys = json::array();
-  const std::string label = r.query.count("label") ? r.query.at("label") : "";
-  size_t limit = 100;
-  if (r.query.count("limit")) limit = std::clamp<size_t>(std::strtoul(r.query.at("limit").c_str(), nullptr, 10), 1, 1000);
+  FH_ASSIGN_OR_RETURN(KeyListQuery q, KeyListQuery::parse(r.query));
+  const UsageRow* usage = nullptr;
+  for (const UsageRow& x : kUsages)
+    if (q.usage == x.name) usage = &x;
+  if (!q.usage.empty() && usage == nullptr)
+    return bad("usage must be one of sign, verify, encrypt, decrypt, wrap, unwrap, derive");
+  App& app = *l->app;
+  FH_ASSIGN_OR_RETURN(ScopedSession s, ScopedSession::open(app, l->slot, false));
+  // Every matching private and secret key by id, then the page after q.after.
+  std::map<std::string, CK_OBJECT_HANDLE> by_id;
   for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {
     AttrMap t;
     t.set_ulong(CKA_CLASS, cls);
-    if (!label.empty()) t.set(CKA_LABEL, as_bytes(label));
-    FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find(*l->app, s.handle(), t, limit));
+    if (!q.label.empty()) t.set(CKA_LABEL, as_bytes(q.label));
+    if (q.type) t.set_ulong(CKA_KEY_TYPE, *q.type);
+    FH_ASSIGN_OR_RETURN(std::vector<CK_OBJECT_HANDLE> found, find_all(app, s.handle(), t));
     for (CK_OBJECT_HANDLE o : found) {
-      if (keys.size() >= limit) break;
-      FH_ASSIGN_OR_RETURN(json k, key_json(*l->app, s.handle(), o));
-      keys.push_back(std::move(k));
+      auto id = read_attr(app, s.handle(), o, CKA_UNIQUE_ID);
+      if (!id) continue;  // deleted meanwhile
+      std::string key(id->begin(), id->end());
+      if (key > q.after) by_id.emplace(std::move(key), o);
     }
   }
-  return json_reply({{"keys", keys}});
+  json keys = json::array();
+  std::string last;
+  bool more = false;
+  for (const auto& [id, o] : by_id) {
+    if (usage != nullptr) {
+      // A pair's public-half usages (verify, encrypt, wrap) are on its public key.
+      CK_OBJECT_HANDLE holder = o;
+      if (!usage->on_private) {
+        auto half = public_half(app, s.handle(), o);
+        if (!half) continue;
+        holder = *half;
+      }
+      if (!read_bool(app, s.handle(), holder, usage->attr)) continue;
+    }
+    if (keys.size() == q.page_size) {
+      more = true;
+      break;
+    }
+    auto k = key_json(app, s.handle(), o);
+    if (!k) continue;  // deleted meanwhile
+    keys.push_back(std::move(*k));
+    last = id;
+  }
+  json reply = {{"keys", keys}};
+  if (more) reply["next_page_token"] = q.next_token(last);
+  return json_reply(reply);
 }
 
+// With an Idempotency-Key (idempotency.h), a retry answers the first success again.
 Result<Reply> Api::generate_key(const Request& r) {
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Login> l, login_of(r));
+  if (!r.idempotency_key) return make_key(r, *l);
+  FH_ASSIGN_OR_RETURN(std::string key, idempotency_key(*r.idempotency_key));
+  const std::string& token = r.params.at("token");
+  IdempotencyCache::Answer first;
+  switch (idempotency_.begin(r.peer.identity, token, key, r.body.dump(), first)) {
+    case IdempotencyCache::Verdict::kReplay:
+      return Reply{first.status, first.body, first.content_type};
+    case IdempotencyCache::Verdict::kInFlight:
+      return make_error(CKR_OPERATION_ACTIVE, "a request with this Idempotency-Key is still running: retry it later");
+    case IdempotencyCache::Verdict::kMismatch:
+      return Reply{422,
+                   problem_json(CKR_ARGUMENTS_BAD, "this Idempotency-Key was used with another body: use a new key "
+                                                   "for a new key",
+                                422),
+                   "application/problem+json", CKR_ARGUMENTS_BAD};
+    case IdempotencyCache::Verdict::kRun:
+      break;
+  }
+  IdempotencyCache::Answer failed{500, "", ""};
+  try {
+    Result<Reply> out = make_key(r, *l);
+    if (out) {
+      idempotency_.finish(r.peer.identity, token, key, {out->status, out->body, out->content_type});
+    } else {
+      idempotency_.finish(r.peer.identity, token, key, failed);
+    }
+    return out;
+  } catch (...) {  // a body field of the wrong JSON type: forgotten, so the key is not stuck "in flight"
+    idempotency_.finish(r.peer.identity, token, key, failed);
+    throw;
+  }
+}
+
+Result<Reply> Api::make_key(const Request& r, Login& login) {
+  Login* l = &login;  // as the other handlers name it
   FH_ASSIGN_OR_RETURN(std::string type, string_field(r.body, "type"));
   const std::string label = r.body.value("label", "");
   FH_ASSIGN_OR_RETURN(SecureBytes id, random_bytes(16));
@@ -230,7 +319,10 @@ Result<Reply> Api::public_key(const Request& r) {
   const std::string format = r.query.count("format") ? r.query.at("format") : "pem";
   if (format == "pem") return Reply{200, pem("PUBLIC KEY", spki), "application/x-pem-file"};
   if (format == "der") return Reply{200, std::string(spki.begin(), spki.end()), "application/octet-stream"};
-  if (format == "jwk") return make_error(CKR_FUNCTION_NOT_SUPPORTED, "format=jwk is not built yet: use pem or der");
+  if (format == "jwk") {
+    FH_ASSIGN_OR_RETURN(json jwk, jwk_from_spki(spki, r.params.at("key")));
+    return Reply{200, jwk.dump(), "application/jwk+json"};
+  }
   return bad("format must be pem, der or jwk");
 }
 

@@ -7,6 +7,8 @@
 
 #include "base/result.h"
 #include "server/peer.h"
+#include "server/rest/idempotency.h"
+#include "server/rest/metrics.h"
 #include "server/rest/sessions.h"
 
 #include <nlohmann/json.hpp>
@@ -14,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,12 +34,14 @@ struct Request {
   std::map<std::string, std::string> query;
   nlohmann::json body;                        // null when there is none
   std::string bearer;                         // from "Authorization: Bearer …"
+  std::optional<std::string> idempotency_key;  // the Idempotency-Key header, as sent
 };
 
 struct Reply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  CK_RV rv = CKR_OK;  // what the metrics count it as (a problem answered as a Reply names its code)
 };
 
 using Handler = std::function<Result<Reply>(const Request&)>;
@@ -53,6 +58,8 @@ class Api {
   ~Api();
   const std::vector<Route>& routes() const { return routes_; }
   Sessions& sessions() { return sessions_; }
+  // Counts every request by its index in routes() (metrics.h), for GET /metrics.
+  Metrics& metrics() { return *metrics_; }
 
  private:
   void add(std::string method, std::string path, Result<Reply> (Api::*fn)(const Request&));
@@ -60,14 +67,19 @@ class Api {
   std::unique_ptr<App> open_app(const Request& r);
   Result<std::shared_ptr<Login>> login_of(const Request& r);
 
+  // The store answers: /readyz and /metrics' ferrohsm_store_up.
+  Status store_ready();
+
   Result<Reply> livez(const Request&);
   Result<Reply> readyz(const Request&);
+  Result<Reply> metrics_text(const Request&);
   Result<Reply> openapi(const Request&);
   Result<Reply> tokens(const Request&);
   Result<Reply> login(const Request&);
   Result<Reply> logout(const Request&);
   Result<Reply> list_keys(const Request&);
   Result<Reply> generate_key(const Request&);
+  Result<Reply> make_key(const Request&, Login& l);
   Result<Reply> get_key(const Request&);
   Result<Reply> delete_key(const Request&);
   Result<Reply> public_key(const Request&);
@@ -85,6 +97,8 @@ class Api {
   std::shared_ptr<Core> core_;
   Sessions sessions_;
   std::vector<Route> routes_;
+  std::unique_ptr<Metrics> metrics_;
+  IdempotencyCache idempotency_;
 };
 
 // The OpenAPI document (docs/openapi.json, compiled in).

@@ -1,6 +1,7 @@
 #include "server/rest/api_support.h"
 
 #include "base/base64.h"
+#include "server/rest/key_list.h"
 
 #include <algorithm>
 
@@ -16,18 +17,6 @@ std::vector<std::string> usages_of(const json& body, std::vector<std::string> df
     if (x.is_string()) u.push_back(x.get<std::string>());
   return u;
 }
-
-// The usages a key may be given, and the attribute each sets on which half.
-struct UsageRow {
-  const char* name;
-  CK_ATTRIBUTE_TYPE attr;
-  bool on_private;  // of a pair: the private half (else the public one)
-};
-constexpr UsageRow kUsages[] = {
-    {"sign", CKA_SIGN, true},       {"verify", CKA_VERIFY, false}, {"decrypt", CKA_DECRYPT, true},
-    {"encrypt", CKA_ENCRYPT, false}, {"unwrap", CKA_UNWRAP, true},   {"wrap", CKA_WRAP, false},
-    {"derive", CKA_DERIVE, true},
-};
 
 }  // namespace
 
@@ -87,6 +76,28 @@ Result<std::vector<CK_OBJECT_HANDLE>> find(App& app, CK_SESSION_HANDLE h, const 
   return found;
 }
 
+Result<std::vector<CK_OBJECT_HANDLE>> find_all(App& app, CK_SESSION_HANDLE h, const AttrMap& tmpl) {
+  FH_TRY(app.find_init(h, tmpl));
+  std::vector<CK_OBJECT_HANDLE> all;
+  for (;;) {
+    auto batch = app.find_next(h, 256);
+    if (!batch) {
+      (void)app.find_final(h);
+      return batch.error();
+    }
+    if (batch->empty()) break;
+    all.insert(all.end(), batch->begin(), batch->end());
+  }
+  (void)app.find_final(h);
+  return all;
+}
+
+bool read_bool(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
+  CK_BBOOL v = CK_FALSE;
+  CK_ATTRIBUTE a{type, &v, sizeof v};
+  return app.get_attributes(h, o, std::span<CK_ATTRIBUTE>(&a, 1)).ok() && v == CK_TRUE;
+}
+
 Result<CK_OBJECT_HANDLE> key_by_id(Login& l, CK_SESSION_HANDLE h, const std::string& id) {
   KeyHandles& cache = *l.handles;
   std::optional<CK_OBJECT_HANDLE> known;
@@ -129,18 +140,6 @@ std::string class_name(CK_ULONG c) {
     case CKO_PUBLIC_KEY: return "public";
     case CKO_SECRET_KEY: return "secret";
     case CKO_CERTIFICATE: return "certificate";
-    default: return "other";
-  }
-}
-
-std::string key_type_name(CK_ULONG k) {
-  switch (k) {
-    case CKK_RSA: return "rsa";
-    case CKK_EC: return "ec";
-    case CKK_EC_EDWARDS: return "eddsa";
-    case CKK_EC_MONTGOMERY: return "montgomery";
-    case CKK_AES: return "aes";
-    case CKK_GENERIC_SECRET: return "generic-secret";
     default: return "other";
   }
 }

@@ -49,6 +49,10 @@ std::string trimmed(const CK_UTF8CHAR* p, size_t n);
 Result<Bytes> read_attr(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
 Result<CK_ULONG> read_ulong(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
 Result<std::vector<CK_OBJECT_HANDLE>> find(App& app, CK_SESSION_HANDLE h, const AttrMap& tmpl, CK_ULONG max);
+// Every object that matches (in batches).
+Result<std::vector<CK_OBJECT_HANDLE>> find_all(App& app, CK_SESSION_HANDLE h, const AttrMap& tmpl);
+// A CK_BBOOL attribute; false when it is false, absent or unreadable.
+bool read_bool(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
 
 // An object by its id (CKA_UNIQUE_ID): a private or secret key, or a certificate. The
 // handle the login found before when that handle still names this id (a destroyed
@@ -59,9 +63,20 @@ Result<CK_OBJECT_HANDLE> key_by_id(Login& l, CK_SESSION_HANDLE h, const std::str
 Result<CK_OBJECT_HANDLE> public_half(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key);
 
 std::string class_name(CK_ULONG c);
-std::string key_type_name(CK_ULONG k);
 // {"id", "label", "class", "type"}: how every answer shows a key (or certificate).
 Result<nlohmann::json> key_json(App& app, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o);
+
+// The usages a key may be given, and the attribute each sets on which half.
+struct UsageRow {
+  const char* name;
+  CK_ATTRIBUTE_TYPE attr;
+  bool on_private;  // of a pair: the private half (else the public one)
+};
+inline constexpr UsageRow kUsages[] = {
+    {"sign", CKA_SIGN, true},       {"verify", CKA_VERIFY, false}, {"decrypt", CKA_DECRYPT, true},
+    {"encrypt", CKA_ENCRYPT, false}, {"unwrap", CKA_UNWRAP, true},   {"wrap", CKA_WRAP, false},
+    {"derive", CKA_DERIVE, true},
+};
 
 // The body's "usages" (or `dflt` without it) as CKA_SIGN, CKA_WRAP …: true for those
 // named, false for the others, on a pair's private half (sign, decrypt, unwrap, derive)

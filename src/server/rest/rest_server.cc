@@ -48,9 +48,10 @@ Bytes fingerprint(X509* cert) {
   return Bytes(md, md + n);
 }
 
-void problem(httplib::Response& res, CK_RV rv, const std::string& detail, int status = 0) {
+CK_RV problem(httplib::Response& res, CK_RV rv, const std::string& detail, int status = 0) {
   res.status = status != 0 ? status : http_status(rv);
   res.set_content(problem_json(rv, detail, res.status), "application/problem+json");
+  return rv;
 }
 
 }  // namespace
@@ -62,8 +63,22 @@ struct RestServer::Impl {
         limit(c.rest.rate_per_s),
         rules(std::make_shared<const std::vector<AccessRule>>(c.access)) {}
 
-  void serve(const Route& route, const std::vector<std::string>& names, const httplib::Request& req,
-             httplib::Response& res) {
+  // Answers one request on route number `index`, counted in the metrics by its route
+  // template, status and return code.
+  void serve(size_t index, const std::vector<std::string>& names, const httplib::Request& req, httplib::Response& res) {
+    const Clock::time_point start = Clock::now();
+    CK_RV rv = CKR_GENERAL_ERROR;
+    try {
+      rv = answer(api.routes()[index], names, req, res);
+    } catch (...) {
+      api.metrics().observe(index, 500, rv, Clock::now() - start);
+      throw;  // httplib's exception handler answers
+    }
+    api.metrics().observe(index, res.status, rv, Clock::now() - start);
+  }
+
+  CK_RV answer(const Route& route, const std::vector<std::string>& names, const httplib::Request& req,
+               httplib::Response& res) {
     Request r;
     r.peer.endpoint = address;
     r.peer.address = req.remote_addr + ":" + std::to_string(req.remote_port);
@@ -90,6 +105,7 @@ struct RestServer::Impl {
     for (const auto& [k, v] : req.params) r.query[k] = v;
     const std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) == 0) r.bearer = auth.substr(7);
+    if (req.has_header("Idempotency-Key")) r.idempotency_key = req.get_header_value("Idempotency-Key");
     if (!req.body.empty()) {
       if (req.body.size() > config.max_body)
         return problem(res, CKR_DATA_LEN_RANGE, "the body is over " + std::to_string(config.max_body) + " bytes", 413);
@@ -104,10 +120,25 @@ struct RestServer::Impl {
     }
     res.status = out->status;
     if (!out->body.empty() || out->status != 204) res.set_content(out->body, out->content_type.c_str());
+    return out->rv;
+  }
+
+  // The TLS files in force: each new connection switches to this context when its
+  // ClientHello arrives (the listener's own context only carries the fixed settings),
+  // so a reload reaches new connections and leaves those already open as they are.
+  std::shared_ptr<asio::ssl::context> current_tls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return tls;
+  }
+  static int on_client_hello(SSL* ssl, int* /*alert*/, void* arg) {
+    auto now = static_cast<Impl*>(arg)->current_tls();
+    if (!now || SSL_set_SSL_CTX(ssl, now->native_handle()) == nullptr) return SSL_CLIENT_HELLO_ERROR;
+    return SSL_CLIENT_HELLO_SUCCESS;
   }
 
   RestConfig config;
   Api api;
+  std::shared_ptr<asio::ssl::context> tls;  // under mu
   RateLimit limit;
   std::mutex mu;
   std::shared_ptr<const std::vector<AccessRule>> rules;
@@ -127,6 +158,18 @@ RestServer::~RestServer() {
 
 const std::string& RestServer::address() const { return impl_->address; }
 
+Status RestServer::reload_tls(const ServerConfig& c) {
+  auto next = make_server_tls(c.tls_cert, c.tls_key, c.client_ca);
+  if (!next) {
+    log().error("REST: the TLS files were not reloaded, the ones in force stay: {}", next.error().message);
+    return next.error();
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->tls = std::move(*next);
+  log().info("REST: TLS files reloaded ({}, {}, {}) for new connections", c.tls_cert, c.tls_key, c.client_ca);
+  return {};
+}
+
 void RestServer::set_access(std::vector<AccessRule> rules) {
   auto next = std::make_shared<const std::vector<AccessRule>>(std::move(rules));
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -136,18 +179,13 @@ void RestServer::set_access(std::vector<AccessRule> rules) {
 Result<std::unique_ptr<RestServer>> RestServer::start(const ServerConfig& c, std::shared_ptr<Core> core) {
   auto impl = std::make_unique<Impl>(c, std::move(core));
   std::string tls_error;
+  FH_ASSIGN_OR_RETURN(impl->tls, make_server_tls(c.tls_cert, c.tls_key, c.client_ca));
+  Impl* self = impl.get();
   impl->http = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-    auto fail = [&](const std::string& what) {
-      tls_error = what;
-      return false;
-    };
-    if (SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) != 1) return fail("TLS 1.3");
-    if (SSL_CTX_use_certificate_chain_file(&ctx, c.tls_cert.c_str()) != 1) return fail("server.tls_cert " + c.tls_cert);
-    if (SSL_CTX_use_PrivateKey_file(&ctx, c.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(&ctx) != 1)
-      return fail("server.tls_key " + c.tls_key);
-    if (SSL_CTX_load_verify_locations(&ctx, c.client_ca.c_str(), nullptr) != 1) return fail("server.client_ca " + c.client_ca);
-    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-    return true;
+    Status s = configure_server_tls(&ctx, c.tls_cert, c.tls_key, c.client_ca);
+    if (!s) tls_error = s.error().message;
+    SSL_CTX_set_client_hello_cb(&ctx, &Impl::on_client_hello, self);
+    return s.ok();
   });
   if (!impl->http->is_valid()) return make_error(CKR_GENERAL_ERROR, "REST: cannot use " + tls_error);
   httplib::SSLServer& http = *impl->http;
@@ -166,16 +204,17 @@ Result<std::unique_ptr<RestServer>> RestServer::start(const ServerConfig& c, std
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     problem(res, CKR_GENERAL_ERROR, "the request failed inside the server");
   });
-  http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+  http.set_error_handler([self](const httplib::Request& req, httplib::Response& res) {
     if (res.get_header_value("Content-Type") == "application/problem+json") return;
     CK_RV rv = res.status == 404 ? CKR_FUNCTION_NOT_SUPPORTED : res.status == 413 ? CKR_DATA_LEN_RANGE : CKR_ARGUMENTS_BAD;
     problem(res, rv, "no such route: " + req.method + " " + req.path, res.status);
+    self->api.metrics().observe(self->api.metrics().unmatched(), res.status, rv, {});
   });
-  Impl* self = impl.get();
-  for (const Route& route : self->api.routes()) {
+  for (size_t i = 0; i < self->api.routes().size(); ++i) {
+    const Route& route = self->api.routes()[i];
     auto [re, names] = path_pattern(route.path);
-    httplib::Server::Handler h = [self, &route, names = names](const httplib::Request& req, httplib::Response& res) {
-      self->serve(route, names, req, res);
+    httplib::Server::Handler h = [self, i, names = names](const httplib::Request& req, httplib::Response& res) {
+      self->serve(i, names, req, res);
     };
     if (route.method == "GET") http.Get(re, h);
     else if (route.method == "POST") http.Post(re, h);

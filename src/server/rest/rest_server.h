@@ -29,6 +29,9 @@ class RestServer {
   const std::string& address() const;
   // SIGHUP: new access rules for the next request.
   void set_access(std::vector<AccessRule> rules);
+  // SIGHUP: the TLS files (server.tls_cert, tls_key, client_ca) read again for new
+  // connections. Files that do not load leave the ones in force, and the log says why.
+  Status reload_tls(const ServerConfig& config);
 
   struct Impl;
 

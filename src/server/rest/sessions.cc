@@ -65,6 +65,7 @@ Status Sessions::remove(const std::string& bearer, ByteView cert_fingerprint) {
 
 size_t Sessions::size() {
   std::lock_guard<std::mutex> lock(mu_);
+  expire_locked(std::chrono::steady_clock::now());
   return by_bearer_.size();
 }
 

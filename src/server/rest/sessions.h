@@ -50,7 +50,7 @@ class Sessions {
   Result<std::shared_ptr<Login>> find(const std::string& bearer, ByteView cert_fingerprint, const std::string& token);
   // Ends a bearer (logout); CKR_SESSION_HANDLE_INVALID when it is not current.
   Status remove(const std::string& bearer, ByteView cert_fingerprint);
-  size_t size();
+  size_t size();  // the current bearers (the expired ones end first)
   std::chrono::seconds ttl() const { return ttl_; }
 
  private:
