@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <openssl/ssl.h>
 
+#include <cctype>
 #include <fstream>
 #include <regex>
 
