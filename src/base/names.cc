@@ -72,6 +72,12 @@ const char* rv_name(CK_RV rv) {
   return buf;
 }
 
+std::optional<CK_RV> rv_from_name(std::string_view name) {
+  for (const auto& [value, n] : kRvNames)
+    if (name == n) return value;
+  return std::nullopt;
+}
+
 std::string mechanism_name(CK_MECHANISM_TYPE type) {
   if (const char* n = find_name(kMechanismNames, type)) return n;
   char buf[32];

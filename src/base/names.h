@@ -13,6 +13,8 @@ namespace ferrohsm {
 
 // "CKR_PIN_INCORRECT"; an unknown code as "CKR_0x…" (never nullptr).
 const char* rv_name(CK_RV rv);
+// The code of "CKR_PIN_INCORRECT" (exact spelling); nullopt for a name not in the table.
+std::optional<CK_RV> rv_from_name(std::string_view name);
 
 // "CKM_ECDSA_SHA256"; an unknown mechanism as "0x…".
 std::string mechanism_name(CK_MECHANISM_TYPE type);

@@ -21,6 +21,7 @@ TEST(ExitCodes, TableMapsEachClass) {
   for (CK_RV other : {CKR_MECHANISM_INVALID, CKR_DEVICE_ERROR, CKR_SESSION_EXISTS, CKR_TEMPLATE_INCONSISTENT,
                       CKR_CURVE_NOT_SUPPORTED, CKR_GENERAL_ERROR})
     EXPECT_EQ(exit_code_for(other), 5) << other;
+  EXPECT_EQ(exit_code_for(CKR_SIGNATURE_INVALID), 7);  // `verify`: the signature does not match
 }
 
 TEST(Output, FailurePrintsOneLineWithTheCodeName) {

@@ -1,5 +1,7 @@
 #include "context.h"
 
+#include "backend_factory.h"
+
 #include "base/log.h"
 #include "server/config.h"
 #include "store/open_store.h"
@@ -33,7 +35,17 @@ Result<Config> load_any_config(const std::string& path) {
 
 }  // namespace
 
+Context::Context(const Globals& g, Output& out) : globals_(g), out_(out) {}
+Context::~Context() = default;
+
 Status Context::open() {
+  if (remote()) {
+    // Only the tool's own failures go to stderr; there is no configuration to read.
+    std::string why;
+    (void)configure_logging("error", "stderr", &why);
+    FH_ASSIGN_OR_RETURN(backend_, make_rest_backend(globals_.remote));
+    return {};
+  }
   auto cfg = load_any_config(globals_.config);
   if (!cfg) return context("load configuration", cfg.error());
   // The tool reports its own failures on stderr; the core's warnings there would
@@ -51,18 +63,28 @@ Status Context::open() {
   if (!store) return context("open the store " + cfg->store_path, store.error());
   FH_ASSIGN_OR_RETURN(core_, Core::open(*cfg, std::move(*store)));
   hsm_ = core_->open_app(AppOptions{.identity = "ferrohsm CLI", .admin = true, .in_process = true});
+  backend_ = make_embedded_backend(*this);
   return {};
 }
 
-const Handler* Commands::selected(const CLI::App& app) const {
+const Handler* Commands::selected(const CLI::App& app, bool remote) const {
   const CLI::App* at = &app;
+  std::string name;
   for (int depth = 0; depth < 8; ++depth) {
     auto subs = at->get_subcommands();
     if (subs.empty()) break;
     at = subs.front();
+    name += (name.empty() ? "" : " ") + at->get_name();
   }
   auto it = handlers_.find(at);
-  return it == handlers_.end() ? nullptr : &it->second;
+  if (it == handlers_.end()) return nullptr;
+  if (!remote || it->second.remote == Remote::Yes) return &it->second.handler;
+  refusal_ = [name](Context&) -> Status {
+    return make_error(CKR_FUNCTION_NOT_SUPPORTED,
+                      "'" + name + "' is not offered through the REST API (--server): run it on the server's host as "
+                      "`ferrohsm --config <server.toml> " + name + " ...`");
+  };
+  return &refusal_;
 }
 
 Result<SessionGuard> open_session(App& hsm, CK_SLOT_ID slot, bool rw) {

@@ -19,16 +19,34 @@ class App;
 
 namespace ferrohsm::cli {
 
+// --server https://host:port with the client certificate, its key and the CA that
+// signed the server's certificate: the commands then go through the REST API.
+struct RemoteOptions {
+  std::string server;
+  std::string cert;
+  std::string key;
+  std::string ca;  // "" : the system's trusted CAs
+};
+
 struct Globals {
   std::string config;  // --config FILE ("" : FERROHSM_CONF, XDG, /etc)
   bool json = false;
+  RemoteOptions remote;
 };
+
+class Backend;
 
 class Context {
  public:
-  Context(const Globals& g, Output& out) : globals_(g), out_(out) {}
-  // Loads the configuration, points the log at its destination, opens the store.
+  Context(const Globals& g, Output& out);
+  ~Context();
+  // Loads the configuration, points the log at its destination, opens the store; with
+  // --server, prepares the REST client instead (no configuration, no store).
   Status open();
+  bool remote() const { return !globals_.remote.server.empty(); }
+  // The tokens and keys, embedded or through REST (backend.h).
+  Backend& backend() { return *backend_; }
+  // The core's App: embedded only (a command not marked Remote::Yes never runs remotely).
   App& hsm() { return *hsm_; }
   const Config& config() const { return core_->config(); }
   Core& core() { return *core_; }
@@ -39,18 +57,28 @@ class Context {
   Output& out_;
   std::shared_ptr<Core> core_;
   std::unique_ptr<App> hsm_;
+  std::unique_ptr<Backend> backend_;
 };
 
 using Handler = std::function<Status(Context&)>;
 
+// Whether a command also runs with --server (through the REST API's routes).
+enum class Remote { No, Yes };
+
 class Commands {
  public:
-  void add(CLI::App* sub, Handler h) { handlers_[sub] = std::move(h); }
-  // The handler of the deepest subcommand the command line selected, or nullptr.
-  const Handler* selected(const CLI::App& app) const;
+  void add(CLI::App* sub, Handler h, Remote remote = Remote::No) { handlers_[sub] = {std::move(h), remote}; }
+  // The handler of the deepest subcommand the command line selected, or nullptr. With
+  // `remote` a command that has no REST route gets a handler that says so.
+  const Handler* selected(const CLI::App& app, bool remote) const;
 
  private:
-  std::map<const CLI::App*, Handler> handlers_;
+  struct Entry {
+    Handler handler;
+    Remote remote;
+  };
+  std::map<const CLI::App*, Entry> handlers_;
+  mutable Handler refusal_;
 };
 
 // A session that closes itself (and, being the last, logs out).

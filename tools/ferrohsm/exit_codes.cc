@@ -7,7 +7,7 @@ namespace ferrohsm::cli {
 namespace {
 
 // Every CK_RV the tool treats specially; all others are kExitPkcs11.
-constexpr std::array<std::pair<CK_RV, int>, 17> kTable = {{
+constexpr std::array<std::pair<CK_RV, int>, 18> kTable = {{
     {CKR_OK, kExitOk},
     {CKR_ARGUMENTS_BAD, kExitUsage},
     {CKR_PIN_INCORRECT, kExitPin},
@@ -25,6 +25,7 @@ constexpr std::array<std::pair<CK_RV, int>, 17> kTable = {{
     {CKR_GENERAL_ERROR, kExitPkcs11},
     {CKR_HOST_MEMORY, kExitInternal},
     {CKR_CANCEL, kExitUsage},
+    {CKR_SIGNATURE_INVALID, kExitSignature},
 }};
 
 }  // namespace

@@ -14,6 +14,7 @@ enum ExitCode : int {
   kExitNotFound = 4,  // no such slot, token or object
   kExitPkcs11 = 5,    // any other PKCS#11 error
   kExitAudit = 6,     // `audit verify`: the log does not hold
+  kExitSignature = 7, // `verify`: the signature does not match the data
 };
 
 int exit_code_for(CK_RV rv);

@@ -38,7 +38,6 @@ struct ImportOptions {
   std::string id_hex;
 };
 
-Status run_generate(Context& ctx, const GenerateOptions& o);
 Status run_import(Context& ctx, const ImportOptions& o);
 
 }  // namespace ferrohsm::cli

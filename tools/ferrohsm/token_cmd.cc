@@ -1,4 +1,5 @@
 // `ferrohsm token init | list | delete`.
+#include "backend.h"
 #include "commands.h"
 #include "token_select.h"
 
@@ -57,7 +58,7 @@ Status run_init(Context& ctx, const InitOptions& o) {
 }
 
 Status run_list(Context& ctx) {
-  FH_ASSIGN_OR_RETURN(std::vector<TokenRef> slots, list_slots(ctx.hsm()));
+  FH_ASSIGN_OR_RETURN(std::vector<TokenRef> slots, ctx.backend().tokens());
   nlohmann::json arr = nlohmann::json::array();
   for (const TokenRef& t : slots) {
     if (!t.initialized) continue;
@@ -103,7 +104,7 @@ void register_token_commands(CLI::App& app, Commands& cmds) {
   cmds.add(sub, [init](Context& ctx) { return run_init(ctx, *init); });
 
   sub = token->add_subcommand("list", "List the initialised tokens");
-  cmds.add(sub, run_list);
+  cmds.add(sub, run_list, Remote::Yes);
 
   auto sel = std::make_shared<TokenOptions>();
   auto pins = std::make_shared<PinFiles>();

@@ -37,6 +37,10 @@ Result<std::optional<Pkcs11Uri>> parse_uri_option(const TokenOptions& o) {
 
 Result<TokenRef> select_token(App& hsm, const TokenOptions& o, const Pkcs11Uri* uri) {
   FH_ASSIGN_OR_RETURN(std::vector<TokenRef> all, list_slots(hsm));
+  return select_token(all, o, uri);
+}
+
+Result<TokenRef> select_token(const std::vector<TokenRef>& all, const TokenOptions& o, const Pkcs11Uri* uri) {
   std::optional<CK_SLOT_ID> slot = o.slot;
   std::optional<std::string> label = o.token.empty() ? std::nullopt : std::optional<std::string>(o.token);
   std::optional<std::string> serial;

@@ -27,6 +27,8 @@ Result<std::vector<TokenRef>> list_slots(App& hsm);
 // CKR_TOKEN_NOT_PRESENT (exit 4) when none matches; CKR_ARGUMENTS_BAD when the
 // choice is ambiguous.
 Result<TokenRef> select_token(App& hsm, const TokenOptions& o, const Pkcs11Uri* uri);
+// The same among `all` (the tokens a REST server lists).
+Result<TokenRef> select_token(const std::vector<TokenRef>& all, const TokenOptions& o, const Pkcs11Uri* uri);
 
 // Parses o.uri when given.
 Result<std::optional<Pkcs11Uri>> parse_uri_option(const TokenOptions& o);
