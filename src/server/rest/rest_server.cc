@@ -204,10 +204,14 @@ Result<std::unique_ptr<RestServer>> RestServer::start(const ServerConfig& c, std
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     problem(res, CKR_GENERAL_ERROR, "the request failed inside the server");
   });
-  http.set_error_handler([self](const httplib::Request& req, httplib::Response& res) {
+  http.set_error_handler([self, max_body = c.rest.max_body](const httplib::Request& req, httplib::Response& res) {
     if (res.get_header_value("Content-Type") == "application/problem+json") return;
     CK_RV rv = res.status == 404 ? CKR_FUNCTION_NOT_SUPPORTED : res.status == 413 ? CKR_DATA_LEN_RANGE : CKR_ARGUMENTS_BAD;
-    problem(res, rv, "no such route: " + req.method + " " + req.path, res.status);
+    std::string detail;
+    if (res.status == 404) detail = "no such route: " + req.method + " " + req.path;
+    else if (res.status == 413) detail = "the request body is larger than [rest] max_body (" + std::to_string(max_body) + " bytes)";
+    else detail = "the request cannot be read (HTTP " + std::to_string(res.status) + ")";
+    problem(res, rv, detail, res.status);
     self->api.metrics().observe(self->api.metrics().unmatched(), res.status, rv, {});
   });
   for (size_t i = 0; i < self->api.routes().size(); ++i) {
