@@ -34,18 +34,21 @@ Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> Hsm::generate_key_pair(CK_
   FH_TRY(check_writable(*s, pub.get_bool_or(CKA_TOKEN, false) || priv.get_bool_or(CKA_TOKEN, false)));
   FH_TRY(check_private_access(*s, pub.get_bool_or(CKA_PRIVATE, false) || priv.get_bool_or(CKA_PRIVATE, true)));
   FH_ASSIGN_OR_RETURN(mech::GeneratedKeyPair kp, e->generate_key_pair(m, pub, priv));
-  FH_ASSIGN_OR_RETURN(AttrMap pub_attrs, complete_generated(CKO_PUBLIC_KEY, pub, kp.public_attrs, m.mechanism, so));
+  // The generator derived CKA_PUBLIC_KEY_INFO etc. once and hands over the key it made.
+  const bool derived = kp.private_key != nullptr;
+  FH_ASSIGN_OR_RETURN(AttrMap pub_attrs,
+                      complete_generated(CKO_PUBLIC_KEY, pub, kp.public_attrs, m.mechanism, so, derived));
   // The key type comes from the mechanism's material (a Montgomery key only derives).
   AttrMap priv_tmpl = priv;
   if (!priv_tmpl.has(CKA_KEY_TYPE) && kp.private_attrs.has(CKA_KEY_TYPE))
     priv_tmpl.set(CKA_KEY_TYPE, kp.private_attrs.view(CKA_KEY_TYPE));
   FH_ASSIGN_OR_RETURN(AttrMap priv_attrs,
                       complete_generated(CKO_PRIVATE_KEY, harden_defaults(cfg_.hardening, CKO_PRIVATE_KEY, priv_tmpl),
-                                         kp.private_attrs, m.mechanism, so));
+                                         kp.private_attrs, m.mechanism, so, derived));
   FH_TRY(check_new_object(cfg_.hardening, pub_attrs, KeyOrigin::Generated));
   FH_TRY(check_new_object(cfg_.hardening, priv_attrs, KeyOrigin::Generated));
   FH_ASSIGN_OR_RETURN(ObjectPtr pub_obj, s->token()->create_object(std::move(pub_attrs), h));
-  auto priv_obj = s->token()->create_object(std::move(priv_attrs), h);
+  auto priv_obj = s->token()->create_object(std::move(priv_attrs), h, std::move(kp.private_key));
   if (!priv_obj.ok()) {
     (void)s->token()->destroy_object(pub_obj);
     return priv_obj.error();

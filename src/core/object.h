@@ -16,8 +16,12 @@ namespace ferrohsm {
 
 class Object {
  public:
-  Object(CK_OBJECT_HANDLE handle, int64_t store_id, CK_SESSION_HANDLE owner, AttrMap attrs, bool complete)
-      : handle_(handle), store_id_(store_id), owner_(owner), attrs_(std::move(attrs)), complete_(complete) {}
+  // `key`: the OpenSSL form when the caller already holds it (a key just generated),
+  // so that it is not built again from the attributes.
+  Object(CK_OBJECT_HANDLE handle, int64_t store_id, CK_SESSION_HANDLE owner, AttrMap attrs, bool complete,
+         mech::KeyPtr key = nullptr)
+      : handle_(handle), store_id_(store_id), owner_(owner), attrs_(std::move(attrs)), complete_(complete),
+        key_(std::move(key)) {}
 
   CK_OBJECT_HANDLE handle() const { return handle_; }
   int64_t store_id() const { return store_id_; }           // 0 for session objects

@@ -151,17 +151,25 @@ Status check_generate_template(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const 
 }
 
 Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, const AttrMap& tmpl, const AttrMap& material,
-                                   CK_MECHANISM_TYPE mechanism, bool so) {
+                                   CK_MECHANISM_TYPE mechanism, bool so, bool derived_included) {
   CK_KEY_TYPE kt = material.get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   FH_TRY(check_generate_template(cls, kt, tmpl, so));
   const std::vector<AttrRule>* rules = rules_for(cls, kt);
   AttrMap out = tmpl;
-  out.merge(material);
+  if (derived_included) {
+    // A CKA_PUBLIC_KEY_INFO the template gave stays, as add_material_derived keeps it.
+    const SecureBytes* given = tmpl.get(CKA_PUBLIC_KEY_INFO);
+    const bool keep_info = given != nullptr && !given->empty();
+    for (const auto& [t, v] : material)
+      if (!(keep_info && t == CKA_PUBLIC_KEY_INFO)) out.set(t, v);
+  } else {
+    out.merge(material);
+  }
   out.set_ulong(CKA_CLASS, cls);
   out.set_ulong(CKA_KEY_TYPE, kt);
   apply_defaults(out, *rules);
   add_key_derived(out, cls, true, mechanism);
-  FH_TRY(add_material_derived(out, cls));
+  if (!derived_included) FH_TRY(add_material_derived(out, cls));
   return out;
 }
 

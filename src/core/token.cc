@@ -5,7 +5,10 @@
 #include "core/object_policy.h"
 #include "core/seal.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <mutex>
 
 namespace ferrohsm {
@@ -155,16 +158,38 @@ Result<ObjectPtr> Token::cached_or_loaded(int64_t id, uint64_t epoch) {
   return o;
 }
 
+// CKA_UNIQUE_ID: 16 random bytes, in hex. They are public, not secret, so they come
+// from a small per-thread pool filled 64 ids at a time (one call into the DRBG, which
+// cost ~10 % of a P-256 key pair generation when made per object); a forked child
+// draws its own pool rather than repeat its parent's ids.
 static void add_unique_id(AttrMap& attrs) {
-  auto r = random_bytes(16);
-  std::string id = r.ok() ? to_hex(*r) : std::string("0");
+  constexpr size_t kIdBytes = 16, kPoolIds = 64;
+  struct Pool {
+    pid_t pid = 0;
+    size_t next = kPoolIds;
+    uint8_t bytes[kIdBytes * kPoolIds];
+  };
+  thread_local Pool pool;
+  const pid_t pid = getpid();
+  if (pool.next == kPoolIds || pool.pid != pid) {
+    auto r = random_bytes(sizeof pool.bytes);
+    if (!r.ok()) {
+      attrs.set(CKA_UNIQUE_ID, as_bytes(std::string("0")));
+      return;
+    }
+    std::memcpy(pool.bytes, r->data(), sizeof pool.bytes);
+    pool.pid = pid;
+    pool.next = 0;
+  }
+  std::string id = to_hex(ByteView(pool.bytes + kIdBytes * pool.next++, kIdBytes));
   attrs.set(CKA_UNIQUE_ID, as_bytes(id));
 }
 
-Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner) {
+Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner, mech::KeyPtr key) {
   add_unique_id(attrs);
   if (!attrs.get_bool_or(CKA_TOKEN, false)) {
-    auto o = std::make_shared<const Object>(next_session_object_handle(), 0, owner, std::move(attrs), true);
+    auto o = std::make_shared<const Object>(next_session_object_handle(), 0, owner, std::move(attrs), true,
+                                            std::move(key));
     std::unique_lock lock(obj_mu_);
     session_.emplace(o->handle(), o);
     return ObjectPtr(o);
@@ -177,7 +202,8 @@ Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner) {
     std::shared_lock lock(auth_mu_);
     epoch = epoch_;
   }
-  auto o = std::make_shared<const Object>(handle_for(id, meta.is_private, epoch), id, 0, std::move(attrs), true);
+  auto o = std::make_shared<const Object>(handle_for(id, meta.is_private, epoch), id, 0, std::move(attrs), true,
+                                          std::move(key));
   std::unique_lock lock(obj_mu_);
   cache_[id] = o;
   return ObjectPtr(o);

@@ -55,7 +55,8 @@ class Token {
   // --- objects -------------------------------------------------------------
   // Visible object by handle (private ones only to the logged-in user).
   Result<ObjectPtr> object(CK_OBJECT_HANDLE h);
-  Result<ObjectPtr> create_object(AttrMap attrs, CK_SESSION_HANDLE owner);
+  // `key`: the object's OpenSSL key when already at hand (generation), kept by the Object.
+  Result<ObjectPtr> create_object(AttrMap attrs, CK_SESSION_HANDLE owner, mech::KeyPtr key = nullptr);
   Result<ObjectPtr> replace_object(const ObjectPtr& old, AttrMap attrs);
   Status destroy_object(const ObjectPtr& obj);
   // Handles of visible objects matching the template (exact byte match).

@@ -138,21 +138,56 @@ const Curve* curve_by_nid(int nid) {
   return nullptr;
 }
 
+namespace {
+
+// A DER tag and definite length (short or long form) in front of `body_len` bytes.
+void put_header(Bytes& out, uint8_t tag, size_t body_len) {
+  out.push_back(tag);
+  if (body_len < 0x80) {
+    out.push_back(static_cast<uint8_t>(body_len));
+  } else if (body_len < 0x100) {
+    out.push_back(0x81);
+    out.push_back(static_cast<uint8_t>(body_len));
+  } else {
+    out.push_back(0x82);
+    out.push_back(static_cast<uint8_t>(body_len >> 8));
+    out.push_back(static_cast<uint8_t>(body_len));
+  }
+}
+
+size_t header_len(size_t body_len) { return body_len < 0x80 ? 2 : body_len < 0x100 ? 3 : 4; }
+
+constexpr uint8_t kTagSequence = 0x30;
+constexpr uint8_t kTagBitString = 0x03;
+// id-ecPublicKey (1.2.840.10045.2.1), RFC 5480.
+constexpr uint8_t kEcPublicKeyOid[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+
+}  // namespace
+
 Bytes der_octet_string(ByteView raw) {
   Bytes out;
   out.reserve(raw.size() + 4);
-  out.push_back(kTagOctetString);
-  if (raw.size() < 0x80) {
-    out.push_back(static_cast<uint8_t>(raw.size()));
-  } else if (raw.size() < 0x100) {
-    out.push_back(0x81);
-    out.push_back(static_cast<uint8_t>(raw.size()));
-  } else {
-    out.push_back(0x82);
-    out.push_back(static_cast<uint8_t>(raw.size() >> 8));
-    out.push_back(static_cast<uint8_t>(raw.size()));
-  }
+  put_header(out, kTagOctetString, raw.size());
   out.insert(out.end(), raw.begin(), raw.end());
+  return out;
+}
+
+Bytes subject_public_key_info(const Curve& c, ByteView raw_public) {
+  // RFC 5480: AlgorithmIdentifier { id-ecPublicKey, namedCurve OID }; RFC 8410 (Edwards,
+  // Montgomery): AlgorithmIdentifier { curve OID } with the parameters absent.
+  const bool ec = c.key_type == CKK_EC;
+  const size_t alg_body = (ec ? sizeof kEcPublicKeyOid : 0) + c.oid_der.size();
+  const size_t bits_body = 1 + raw_public.size();  // no unused bits
+  const size_t body = header_len(alg_body) + alg_body + header_len(bits_body) + bits_body;
+  Bytes out;
+  out.reserve(header_len(body) + body);
+  put_header(out, kTagSequence, body);
+  put_header(out, kTagSequence, alg_body);
+  if (ec) out.insert(out.end(), std::begin(kEcPublicKeyOid), std::end(kEcPublicKeyOid));
+  out.insert(out.end(), c.oid_der.begin(), c.oid_der.end());
+  put_header(out, kTagBitString, bits_body);
+  out.push_back(0x00);
+  out.insert(out.end(), raw_public.begin(), raw_public.end());
   return out;
 }
 

@@ -33,6 +33,11 @@ const Curve* curve_by_nid(int nid);
 
 // DER OCTET STRING around `raw`.
 Bytes der_octet_string(ByteView raw);
+// DER SubjectPublicKeyInfo (CKA_PUBLIC_KEY_INFO) of a public key of curve `c`:
+// `raw_public` is the uncompressed point (EC) or the raw key (Edwards, Montgomery).
+// Written directly, because i2d_PUBKEY looks its encoders up on every call, which
+// cost more than generating the key.
+Bytes subject_public_key_info(const Curve& c, ByteView raw_public);
 // CKA_EC_POINT as given to the public key bytes: `raw_len` is the expected length
 // of the unwrapped form (for EC the uncompressed point 1 + 2×field bytes; a
 // compressed point is also accepted). CKR_ATTRIBUTE_VALUE_INVALID when malformed.

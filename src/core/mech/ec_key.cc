@@ -92,10 +92,10 @@ Result<KeyPtr> ec_key_from_attributes(CK_OBJECT_CLASS cls, const AttrMap& attrs)
 }
 
 Status put_ec_public(const EVP_PKEY* pkey, const Curve& c, AttrMap& out) {
+  // One call into a buffer of the largest encoding (an EC point: uncompressed; Edwards,
+  // Montgomery: the raw key): each call converts the point to affine coordinates.
+  Bytes raw(c.key_type == CKK_EC ? 1 + 2 * c.field_bytes : c.field_bytes);
   size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, nullptr, 0, &len) != 1)
-    return ossl_error(CKR_GENERAL_ERROR, "cannot read the public key");
-  Bytes raw(len);
   if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, raw.data(), raw.size(), &len) != 1)
     return ossl_error(CKR_GENERAL_ERROR, "cannot read the public key");
   raw.resize(len);
@@ -128,21 +128,21 @@ Result<GeneratedKeyPair> ec_generate_key_pair(const CK_MECHANISM& mech, const At
   FH_TRY(no_mech_param(mech));
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(pub, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
   FH_ASSIGN_OR_RETURN(const Curve* c, weierstrass_curve(params, CKR_CURVE_NOT_SUPPORTED));
-  PkeyCtxPtr ctx = provider_pkey_ctx("EC");  // not an ENGINE's (ossl.h)
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_group_name(ctx.get(), c->ossl_name) != 1 ||
-      EVP_PKEY_generate(ctx.get(), &raw) != 1)
-    return ossl_error(CKR_FUNCTION_FAILED, "EC key generation failed");
-  PkeyPtr pkey(raw);
+  FH_ASSIGN_OR_RETURN(PkeyPtr pkey, generate_pkey("EC", c->ossl_name));
   FH_ASSIGN_OR_RETURN(BnPtr d, pkey_bn_param(pkey.get(), OSSL_PKEY_PARAM_PRIV_KEY));
 
   GeneratedKeyPair kp;
   FH_TRY(put_ec_public(pkey.get(), *c, kp.public_attrs));
+  FH_ASSIGN_OR_RETURN(ByteView point, unwrap_ec_point(kp.public_attrs.view(CKA_EC_POINT), *c));
+  const Bytes spki = subject_public_key_info(*c, point);
   for (AttrMap* m : {&kp.public_attrs, &kp.private_attrs}) {
     m->set_ulong(CKA_KEY_TYPE, CKK_EC);
     m->set(CKA_EC_PARAMS, params);  // the caller's encoding, as given
+    m->set(CKA_PUBLIC_KEY_INFO, spki);
   }
+  kp.private_attrs.set(CKA_EC_POINT, kp.public_attrs.view(CKA_EC_POINT));
   kp.private_attrs.set(CKA_VALUE, bn_to_bytes(d.get(), c->field_bytes));
+  kp.private_key = make_asym_key(CKO_PRIVATE_KEY, CKK_EC, pkey.release(), c->bits);
   return kp;
 }
 

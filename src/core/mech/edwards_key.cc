@@ -58,23 +58,25 @@ Result<GeneratedKeyPair> raw_generate_key_pair(CK_KEY_TYPE kt, const CK_MECHANIS
   FH_TRY(no_mech_param(mech));
   FH_ASSIGN_OR_RETURN(ByteView params, required_attr(pub, CKA_EC_PARAMS, "CKA_EC_PARAMS"));
   FH_ASSIGN_OR_RETURN(const Curve* c, raw_curve(params, kt, CKR_CURVE_NOT_SUPPORTED));
-  PkeyCtxPtr ctx = provider_pkey_ctx(c->ossl_name);  // not an ENGINE's (ossl.h)
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_generate(ctx.get(), &raw) != 1)
-    return ossl_error(CKR_FUNCTION_FAILED, "key generation failed");
-  PkeyPtr pkey(raw);
+  FH_ASSIGN_OR_RETURN(PkeyPtr pkey, generate_pkey(c->ossl_name, nullptr));
   SecureBytes priv(c->field_bytes);
   size_t len = priv.size();
   if (EVP_PKEY_get_raw_private_key(pkey.get(), priv.data(), &len) != 1 || len != priv.size())
     return ossl_error(CKR_GENERAL_ERROR, "cannot read the raw private key");
 
+  FH_ASSIGN_OR_RETURN(Bytes pub_raw, raw_public(pkey.get(), *c));
+
   GeneratedKeyPair kp;
-  FH_TRY(put_ec_public(pkey.get(), *c, kp.public_attrs));
+  const Bytes spki = subject_public_key_info(*c, pub_raw);
+  const Bytes point = der_octet_string(pub_raw);
   for (AttrMap* m : {&kp.public_attrs, &kp.private_attrs}) {
     m->set_ulong(CKA_KEY_TYPE, kt);
     m->set(CKA_EC_PARAMS, params);  // the caller's encoding, as given
+    m->set(CKA_EC_POINT, point);
+    m->set(CKA_PUBLIC_KEY_INFO, spki);
   }
   kp.private_attrs.set(CKA_VALUE, std::move(priv));
+  kp.private_key = make_asym_key(CKO_PRIVATE_KEY, kt, pkey.release(), c->bits);
   return kp;
 }
 

@@ -269,5 +269,55 @@ TEST(MechKey, ClassAndTypeErrors) {
   EXPECT_EQ(key_from_attributes(CKO_DATA, attrs({{CKA_KEY_TYPE, ulong_bytes(CKK_AES)}})).rv(), CKR_ATTRIBUTE_VALUE_INVALID);
 }
 
+
+// A generated pair carries what follows from its material, computed once by the
+// generator (CKA_PUBLIC_KEY_INFO written directly, not by i2d_PUBKEY): it must be what
+// a key rebuilt from the attributes derives, curve by curve, and the private key the
+// generator hands over must be the same key.
+TEST(MechKey, GeneratedPairCarriesItsDerivedAttributes) {
+  auto to_bytes = [](ByteView v) { return Bytes(v.begin(), v.end()); };
+  struct Case {
+    CK_MECHANISM_TYPE gen;
+    std::string_view oid;
+  };
+  const Case cases[] = {
+      {CKM_EC_KEY_PAIR_GEN, kP256},
+      {CKM_EC_KEY_PAIR_GEN, kP384},
+      {CKM_EC_KEY_PAIR_GEN, kP521},
+      {CKM_EC_KEY_PAIR_GEN, "06052b8104000a"},          // secp256k1
+      {CKM_EC_KEY_PAIR_GEN, "06092b2403030208010107"},  // brainpoolP256r1
+      {CKM_EC_KEY_PAIR_GEN, "06092b240303020801010d"},  // brainpoolP512r1
+      {CKM_EC_EDWARDS_KEY_PAIR_GEN, kEd25519},
+      {CKM_EC_EDWARDS_KEY_PAIR_GEN, kEd448},
+      {CKM_EC_MONTGOMERY_KEY_PAIR_GEN, "06032b656e"},  // X25519
+      {CKM_EC_MONTGOMERY_KEY_PAIR_GEN, "06032b656f"},  // X448
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.oid));
+    auto g = generate_pair(c.gen, attrs({{CKA_EC_PARAMS, hex(c.oid)}}));
+    ASSERT_TRUE(g.ok()) << g.error().message;
+    ASSERT_NE(g->private_key, nullptr);
+    Pair rebuilt = pair_from(g);
+    ASSERT_NE(rebuilt.pub, nullptr);
+    const Bytes spki = spki_of(rebuilt.pub);  // i2d_PUBKEY of the rebuilt public key
+    EXPECT_EQ(to_bytes(g->public_attrs.view(CKA_PUBLIC_KEY_INFO)), spki);
+    EXPECT_EQ(to_bytes(g->private_attrs.view(CKA_PUBLIC_KEY_INFO)), spki);
+    EXPECT_EQ(spki_of(g->private_key), spki);
+    EXPECT_EQ(to_bytes(g->private_attrs.view(CKA_EC_POINT)), to_bytes(g->public_attrs.view(CKA_EC_POINT)));
+    EXPECT_EQ(g->private_key->bits, rebuilt.priv->bits);
+    EXPECT_EQ(g->private_key->key_type, rebuilt.priv->key_type);
+    EXPECT_EQ(EVP_PKEY_eq(g->private_key->pkey, rebuilt.priv->pkey), 1);
+  }
+  auto g = generate_pair(CKM_RSA_PKCS_KEY_PAIR_GEN, attrs({{CKA_MODULUS_BITS, ulong_bytes(1024)}}));
+  ASSERT_TRUE(g.ok()) << g.error().message;
+  ASSERT_NE(g->private_key, nullptr);
+  Pair rebuilt = pair_from(g);
+  ASSERT_NE(rebuilt.pub, nullptr);
+  EXPECT_EQ(to_bytes(g->public_attrs.view(CKA_PUBLIC_KEY_INFO)), spki_of(rebuilt.pub));
+  EXPECT_EQ(to_bytes(g->private_attrs.view(CKA_PUBLIC_KEY_INFO)), spki_of(rebuilt.pub));
+  EXPECT_EQ(g->public_attrs.get_ulong(CKA_MODULUS_BITS), std::optional<CK_ULONG>(rebuilt.pub->bits));
+  EXPECT_EQ(EVP_PKEY_eq(g->private_key->pkey, rebuilt.priv->pkey), 1);
+}
+
 }  // namespace
 }  // namespace ferrohsm::mech::test

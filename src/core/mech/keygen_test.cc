@@ -40,10 +40,14 @@ TEST(MechKeyGen, RsaAttributes) {
   auto g = generate_pair(CKM_RSA_PKCS_KEY_PAIR_GEN,
                          attrs({{CKA_MODULUS_BITS, ulong_bytes(2048)}, {CKA_PUBLIC_EXPONENT, hex("03")}}));
   ASSERT_TRUE(g.ok()) << g.error().message;
-  EXPECT_EQ(keys_of(g->public_attrs), (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_MODULUS, CKA_PUBLIC_EXPONENT}));
+  // The material and what follows from it, computed once by the generator (registry.h).
+  EXPECT_EQ(keys_of(g->public_attrs), (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_MODULUS, CKA_PUBLIC_EXPONENT,
+                                                                   CKA_MODULUS_BITS, CKA_PUBLIC_KEY_INFO}));
   EXPECT_EQ(keys_of(g->private_attrs),
             (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
-                                         CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT}));
+                                         CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT,
+                                         CKA_PUBLIC_KEY_INFO}));
+  EXPECT_EQ(g->public_attrs.get_ulong(CKA_MODULUS_BITS), 2048u);
   EXPECT_EQ(g->public_attrs.get_ulong(CKA_KEY_TYPE), CKK_RSA);
   EXPECT_EQ(to_hex(g->public_attrs.view(CKA_PUBLIC_EXPONENT)), "03");
   EXPECT_EQ(g->public_attrs.view(CKA_MODULUS).size(), 256u);
@@ -66,8 +70,10 @@ TEST(MechKeyGen, EcCurvesAndAttributes) {
   for (const auto& c : cases) {
     auto g = generate_pair(CKM_EC_KEY_PAIR_GEN, attrs({{CKA_EC_PARAMS, c.params}}));
     ASSERT_TRUE(g.ok()) << g.error().message;
-    EXPECT_EQ(keys_of(g->public_attrs), (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_EC_PARAMS, CKA_EC_POINT}));
-    EXPECT_EQ(keys_of(g->private_attrs), (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_EC_PARAMS, CKA_VALUE}));
+    EXPECT_EQ(keys_of(g->public_attrs),
+              (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_EC_PARAMS, CKA_EC_POINT, CKA_PUBLIC_KEY_INFO}));
+    EXPECT_EQ(keys_of(g->private_attrs), (std::set<CK_ATTRIBUTE_TYPE>{CKA_KEY_TYPE, CKA_EC_PARAMS, CKA_VALUE,
+                                                                      CKA_EC_POINT, CKA_PUBLIC_KEY_INFO}));
     EXPECT_EQ(to_bytes(g->public_attrs.view(CKA_EC_PARAMS)), c.params);  // the caller's encoding
     EXPECT_EQ(to_bytes(g->private_attrs.view(CKA_EC_PARAMS)), c.params);
     EXPECT_EQ(g->private_attrs.view(CKA_VALUE).size(), c.value_len);

@@ -3,7 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
+#include <algorithm>
+#include <cstring>
 #include <map>
+#include <vector>
 #include <mutex>
 #include <string>
 
@@ -55,6 +58,34 @@ std::string provider_only_name(const char* keytype) {
 
 PkeyCtxPtr provider_pkey_ctx(const char* keytype) {
   return PkeyCtxPtr(EVP_PKEY_CTX_new_from_name(nullptr, provider_only_name(keytype).c_str(), nullptr));
+}
+
+Result<PkeyPtr> generate_pkey(const char* keytype, const char* group) {
+  // One prepared context per key type and group, per thread (a context is not shared
+  // between threads; these live as long as the thread).
+  struct Prepared {
+    const char* keytype;
+    const char* group;
+    PkeyCtxPtr ctx;
+  };
+  thread_local std::vector<Prepared> prepared;
+  auto same = [](const char* a, const char* b) { return a == b || (a && b && std::strcmp(a, b) == 0); };
+  auto it = std::find_if(prepared.begin(), prepared.end(),
+                         [&](const Prepared& p) { return same(p.keytype, keytype) && same(p.group, group); });
+  if (it == prepared.end()) {
+    PkeyCtxPtr ctx = provider_pkey_ctx(keytype);  // not an ENGINE's (ossl.h)
+    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+        (group != nullptr && EVP_PKEY_CTX_set_group_name(ctx.get(), group) != 1))
+      return ossl_error(CKR_FUNCTION_FAILED, "key generation failed");
+    prepared.push_back({keytype, group, std::move(ctx)});
+    it = prepared.end() - 1;
+  }
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(it->ctx.get(), &raw) != 1) {
+    prepared.erase(it);  // not reused after a failure
+    return ossl_error(CKR_FUNCTION_FAILED, "key generation failed");
+  }
+  return PkeyPtr(raw);
 }
 
 Result<PkeyPtr> pkey_from_params(const char* keytype, int selection, const OSSL_PARAM* params, CK_RV rv,

@@ -58,6 +58,11 @@ void ossl_clear_errors();
 // the EVP_PKEY_CTX_set_rsa_padding / set_signature_md / … calls work on both kinds.)
 // An EVP_PKEY_CTX for fromdata/keygen of `keytype` ("RSA", "EC", "ED25519" …); nullptr on failure.
 PkeyCtxPtr provider_pkey_ctx(const char* keytype);
+// A new key of `keytype` (of `group`, for "EC"; else nullptr) from a provider keygen
+// context prepared once per thread and reused (EVP_PKEY_keygen_init, group): a fresh
+// context per key rebuilt the EC group every time, 15 % of a P-256 generation.
+// `keytype` and `group` must outlive the thread (string literals, the curve table).
+Result<PkeyPtr> generate_pkey(const char* keytype, const char* group);
 // A provider-native key of `keytype` from `params` (EVP_PKEY_fromdata with `selection`);
 // on failure an Error with `rv` and `what`.
 Result<PkeyPtr> pkey_from_params(const char* keytype, int selection, const OSSL_PARAM* params, CK_RV rv,

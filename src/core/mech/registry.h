@@ -16,11 +16,15 @@
 namespace ferrohsm::mech {
 
 // The key material attributes a key generation produced (CKA_KEY_TYPE, CKA_MODULUS,
-// CKA_PRIVATE_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE, CKA_VALUE_LEN …).
-// The object layer adds the template, defaults and derived attributes.
+// CKA_PRIVATE_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT, CKA_VALUE, CKA_VALUE_LEN …)
+// together with the attributes that follow from it (CKA_PUBLIC_KEY_INFO on both
+// halves, CKA_EC_POINT on the private one, CKA_MODULUS_BITS), each computed once, and
+// the generated key itself: the private object keeps it rather than building it again
+// from its attributes. The object layer adds the template and defaults.
 struct GeneratedKeyPair {
   AttrMap public_attrs;
   AttrMap private_attrs;
+  KeyPtr private_key;
 };
 
 // `mech.pParameter` is only valid during the call: factories copy what they keep.

@@ -201,6 +201,12 @@ Result<GeneratedKeyPair> rsa_generate_key_pair(const CK_MECHANISM& mech, const A
     FH_TRY(set_bn_attr(pkey.get(), part.param, kp.private_attrs, part.attr));
     if (part.is_public) kp.public_attrs.set(part.attr, kp.private_attrs.view(part.attr));
   }
+  const auto n_bits = static_cast<CK_ULONG>(EVP_PKEY_get_bits(pkey.get()));
+  kp.public_attrs.set_ulong(CKA_MODULUS_BITS, n_bits);
+  kp.private_key = make_asym_key(CKO_PRIVATE_KEY, CKK_RSA, pkey.release(), n_bits);
+  FH_ASSIGN_OR_RETURN(Bytes spki, public_key_info(*kp.private_key));  // encoded once, for both halves
+  kp.public_attrs.set(CKA_PUBLIC_KEY_INFO, spki);
+  kp.private_attrs.set(CKA_PUBLIC_KEY_INFO, spki);
   return kp;
 }
 
