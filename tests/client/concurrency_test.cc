@@ -33,7 +33,6 @@ class ConcurrencyTest : public ::testing::Test {
   std::shared_ptr<fc::Telemetry> telemetry = std::make_shared<fc::Telemetry>();
 };
 
-}  // namespace
 
 TEST_F(ConcurrencyTest, EightThreadsSignThroughFaultsWithPrompt) {
   fc::Registry reg(telemetry);
@@ -119,3 +118,4 @@ TEST_F(ConcurrencyTest, EightThreadsWithFailPolicyReportAndRecoverAfterLogin) {
   ASSERT_TRUE(reg.login("pooled", fc::Secret(kUserPin)).ok());
   EXPECT_TRUE(reg.sign("pooled", "ec", kDigest, mech(CKM_ECDSA)).ok());
 }
+}  // namespace

@@ -72,7 +72,6 @@ class ImportP12Test : public ::testing::Test {
   std::optional<fc::Session> session;
 };
 
-}  // namespace
 
 TEST_F(ImportP12Test, ImportsRsaAndEcAndTheKeysSign) {
   for (std::string type : {"RSA", "EC"}) {
@@ -124,3 +123,4 @@ TEST_F(ImportP12Test, LabelInUseIsRefusedAndChangesNothing) {
   EXPECT_NE(again.error().message.find("label 'taken' is already in use"), std::string::npos);
   EXPECT_EQ(object_count(), before);
 }
+}  // namespace

@@ -40,7 +40,6 @@ class LadderTest : public ::testing::Test {
   std::shared_ptr<fc::Telemetry> telemetry = std::make_shared<fc::Telemetry>();
 };
 
-}  // namespace
 
 TEST_F(LadderTest, SessionClosedReopensAndTheBrokenSessionIsGone) {
   auto s = started(config());
@@ -180,3 +179,4 @@ TEST_F(LadderTest, CallsOnOneWorkerSerialise) {
   t.join();
   EXPECT_GE(std::chrono::steady_clock::now() - start, 120ms);
 }
+}  // namespace

@@ -10,7 +10,6 @@ class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override { prepare_token(module_path()); }
 };
-}  // namespace
 
 TEST_F(RegistryTest, StartsWorkersAndFindsThemByIndex) {
   fc::Registry reg;
@@ -94,3 +93,4 @@ TEST_F(RegistryTest, RestartReplacesAWorker) {
   EXPECT_EQ(after->status(), fc::SlotState::open);
   EXPECT_EQ(reg.restarts(), 1u);
 }
+}  // namespace

@@ -51,7 +51,6 @@ class RunTest : public ::testing::Test {
   std::shared_ptr<fc::Telemetry> telemetry = std::make_shared<fc::Telemetry>();
 };
 
-}  // namespace
 
 TEST_F(RunTest, RunsOnALoggedInWorkerRoundRobinWithOneLogin) {
   fc::Registry reg(telemetry);
@@ -143,3 +142,4 @@ TEST_F(RunTest, WithoutNeedsLoginThePinChainIsNotAsked) {
   EXPECT_FALSE(*seen);
   EXPECT_EQ(*pin.calls, 0);
 }
+}  // namespace

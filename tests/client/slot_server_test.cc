@@ -19,7 +19,6 @@ class SlotServerTest : public ::testing::Test {
   std::shared_ptr<fc::Telemetry> telemetry = std::make_shared<fc::Telemetry>();
 };
 
-}  // namespace
 
 TEST_F(SlotServerTest, StatesUninitializedOpenLoggedInAndBack) {
   auto s = make(slot_config("a", module_path()));
@@ -185,3 +184,4 @@ TEST_F(SlotServerTest, WrongPinOnOneSlotLeavesAnotherSlotLoggedIn) {
   EXPECT_TRUE(sig.ok()) << sig.error().message;
   EXPECT_TRUE(a->sign("signer", kData, mech(CKM_SHA256_RSA_PKCS), fc::Secret(kUserPin)).ok());
 }
+}  // namespace
