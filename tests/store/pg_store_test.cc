@@ -238,6 +238,14 @@ TEST_F(PgStoreTest, ThePasswordComesOnlyFromAPrivateFileAndIsNeverShown) {
   EXPECT_EQ(refused.error().message.find("hunter2"), std::string::npos) << refused.error().message;
 }
 
+TEST(OpenStore, AnUnknownBackendIsRefusedNamingBoth) {
+  StoreSettings s;
+  s.backend = "oracle";
+  auto r = open_store(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("sqlite, postgres"), std::string::npos) << r.error().message;
+}
+
 TEST_F(PgStoreTest, EveryByteValueOfAnAttributeComesBackAsWritten) {
   auto store = Open();
   const int64_t t = MakeToken(*store, "bytes");
