@@ -42,7 +42,7 @@ void quiet_notice(void*, const char* message) { log().debug("store: PostgreSQL: 
 
 Result<std::unique_ptr<PgStore>> PgStore::open(const StoreSettings& settings) {
   FH_ASSIGN_OR_RETURN(PgTarget target, parse_pg_target(settings.url, settings.password_file));
-  std::unique_ptr<PgStore> s(new PgStore(std::move(target)));
+  std::unique_ptr<PgStore> s(new PgStore(std::move(target), settings.busy_timeout_ms));
   PgStore* self = s.get();
   s->pool_ = std::make_unique<PgPool>([self] { return self->connect(); }, settings.pool_size, kPoolWait);
   {
@@ -80,7 +80,12 @@ Result<std::unique_ptr<PgConn>> PgStore::connect() {
     return make_error(CKR_DEVICE_ERROR, "store: cannot connect to PostgreSQL at " + describe() + ": " + why);
   }
   PQsetNoticeProcessor(c, quiet_notice, nullptr);
-  return std::make_unique<PgConn>(c, describe());
+  auto conn = std::make_unique<PgConn>(c, describe());
+  // store.busy_timeout_ms, as with SQLite: a write waits this long for another server's
+  // row lock, then answers CKR_DEVICE_ERROR (SQLSTATE 55P03). PostgreSQL's 0 would mean
+  // "for ever", so 0 ms becomes 1.
+  FH_TRY(conn->exec("SET lock_timeout = " + std::to_string(std::max<uint32_t>(lock_wait_ms_, 1))));
+  return conn;
 }
 
 template <typename F>

@@ -56,7 +56,7 @@ class PgStore final : public ObjectStore {
   size_t open_connections() const { return pool_->open_connections(); }
 
  private:
-  explicit PgStore(PgTarget target) : target_(std::move(target)) {}
+  PgStore(PgTarget target, uint32_t lock_wait_ms) : target_(std::move(target)), lock_wait_ms_(lock_wait_ms) {}
   Result<std::unique_ptr<PgConn>> connect();
   // Runs `body` with a pooled connection; in one transaction for with_tx.
   template <typename F>
@@ -71,6 +71,7 @@ class PgStore final : public ObjectStore {
   Result<int64_t> single(const PgStatement& st);
 
   PgTarget target_;
+  uint32_t lock_wait_ms_;  // store.busy_timeout_ms: how long a statement waits for a row lock
   std::unique_ptr<PgPool> pool_;
 };
 

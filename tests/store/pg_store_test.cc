@@ -5,13 +5,16 @@
 #include "pg_env.h"
 #include "store/open_store.h"
 #include "store/pg_schema.h"
+#include "store/pg_store.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -236,6 +239,91 @@ TEST_F(PgStoreTest, ThePasswordComesOnlyFromAPrivateFileAndIsNeverShown) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("password_file"), std::string::npos) << refused.error().message;
   EXPECT_EQ(refused.error().message.find("hunter2"), std::string::npos) << refused.error().message;
+}
+
+TEST_F(PgStoreTest, ThePasswordFromTheFileIsSentAndAWrongOneIsRefusedWithoutShowingIt) {
+  ASSERT_EQ(pgtest::server().sql("DROP ROLE IF EXISTS pw_user"), "");
+  ASSERT_EQ(pgtest::server().sql("CREATE ROLE pw_user LOGIN PASSWORD 'right-horse-battery'"), "");
+  ASSERT_EQ(pgtest::server().sql("GRANT ALL ON SCHEMA " + schema_ + " TO pw_user"), "");
+  const std::string file = pgtest::server().dir() + "/../fh-pg-pw-" + std::to_string(::getpid());
+  auto write = [&](const std::string& pw) {
+    std::ofstream(file, std::ios::trunc) << pw << "\n";
+    ::chmod(file.c_str(), 0600);
+  };
+  StoreSettings s = settings_;
+  s.url = pgtest::url_for(schema_) + " user=pw_user";  // a keyword given twice: libpq takes the last
+  s.password_file = file;
+  write("wrong-horse-battery");
+  auto refused = open_store(s);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.rv(), CKR_DEVICE_ERROR);
+  EXPECT_NE(refused.error().message.find("password authentication failed"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(refused.error().message.find("horse"), std::string::npos) << refused.error().message;
+  write("right-horse-battery");  // read again at the next connection: a rotated file is taken up
+  auto store = open_store(s);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_GT(MakeToken(**store, "with-password"), 0);
+  EXPECT_EQ((*store)->describe().find("horse"), std::string::npos);
+  std::filesystem::remove(file);
+}
+
+TEST_F(PgStoreTest, AWriteWaitsForAnotherServersRowLockAtMostBusyTimeout) {
+  StoreSettings s = settings_;
+  s.busy_timeout_ms = 300;
+  auto store = Open(s);
+  ASSERT_NE(store, nullptr);
+  const int64_t t = MakeToken(*store, "held");
+  // Another server's transaction holds the token's row.
+  PGconn* other = PQconnectdb(pgtest::url_for(schema_).c_str());
+  ASSERT_EQ(PQstatus(other), CONNECTION_OK);
+  PQclear(PQexec(other, "BEGIN"));
+  PGresult* held = PQexec(other, ("SELECT 1 FROM tokens WHERE id = " + std::to_string(t) + " FOR UPDATE").c_str());
+  ASSERT_EQ(PQresultStatus(held), PGRES_TUPLES_OK);
+  PQclear(held);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = store->take_pin_attempt(t, false, 10);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.rv(), CKR_DEVICE_ERROR);
+  if (!r.ok()) {
+    EXPECT_NE(r.error().message.find("55P03"), std::string::npos) << r.error().message;
+  }
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::seconds(10));
+  PQclear(PQexec(other, "COMMIT"));
+  PQfinish(other);
+  EXPECT_EQ(*store->take_pin_attempt(t, false, 10), 1u) << "the refused attempt counted nothing";
+}
+
+TEST_F(PgStoreTest, ThePoolNeverOpensMoreConnectionsThanItsSize) {
+  StoreSettings s = settings_;
+  s.url += " application_name=fh_pool";
+  s.pool_size = 2;
+  auto opened = PgStore::open(s);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  PgStore& store = **opened;
+  const int64_t t = MakeToken(store, "pool");
+  std::atomic<int> failed{0};
+  std::atomic<size_t> most{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 6; ++i)
+    ts.emplace_back([&] {
+      for (int k = 0; k < 10; ++k) {
+        if (!store.token(t).ok()) ++failed;
+        size_t open = store.open_connections(), seen = most.load();
+        while (open > seen && !most.compare_exchange_weak(seen, open)) {
+        }
+      }
+    });
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_LE(most.load(), 2u);
+  PGconn* admin = PQconnectdb(pgtest::server().conninfo("postgres").c_str());
+  PGresult* n = PQexec(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fh_pool'");
+  ASSERT_EQ(PQresultStatus(n), PGRES_TUPLES_OK);
+  EXPECT_LE(std::atoi(PQgetvalue(n, 0, 0)), 2) << "connections the server sees";
+  PQclear(n);
+  PQfinish(admin);
 }
 
 TEST(OpenStore, AnUnknownBackendIsRefusedNamingBoth) {

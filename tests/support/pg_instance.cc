@@ -156,6 +156,17 @@ std::string PgInstance::start() {
   if (int rc = wait_bounded(initdb, Clock::now() + kInitdbTimeout); rc != 0)
     return fail("initdb failed (" + std::to_string(rc) + "): " + tail(dir_ + "/initdb.log"));
 
+  {
+    // Every role logs in over the socket without a password (trust), except pw_user,
+    // which a test creates to show that a password is really sent (and a wrong one fails).
+    const std::string hba = data + "/pg_hba.conf";
+    std::ifstream in(hba);
+    std::stringstream rest;
+    rest << in.rdbuf();
+    std::ofstream out(hba, std::ios::trunc);
+    out << "local all pw_user scram-sha-256\n" << rest.str();
+    if (!out) return fail("cannot write " + hba);
+  }
   int control[2], report[2];
   if (::pipe2(control, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0)
     return fail(std::string("pipe: ") + std::strerror(errno));

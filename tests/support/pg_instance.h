@@ -1,7 +1,9 @@
 // A private PostgreSQL server for one test binary: Debian's own binaries
 // (/usr/lib/postgresql/<version>/bin, the newest installed), a cluster made by initdb in a
 // temporary folder, listening only on a Unix socket in that folder (no TCP port, so
-// parallel test binaries never collide), run as the `postgres` user when the test runs
+// parallel test binaries never collide), every role trusted on that socket except
+// `pw_user` (a test may create it: it must give its password, scram-sha-256), run as
+// the `postgres` user when the test runs
 // as root (PostgreSQL refuses root; the Debian package creates that user). The Debian
 // cluster service is not used.
 //
