@@ -102,6 +102,13 @@ struct StoreSettings {
   std::string path;                 // SQLite: the database file
   uint32_t busy_timeout_ms = 5000;  // a write waits this long for another writer's lock
   bool read_only = false;           // open read-only: writes answer CKR_TOKEN_WRITE_PROTECTED
+  std::string backend = "sqlite";   // "sqlite" or "postgres"
+  // PostgreSQL: a "postgresql://…" URL or a libpq connection string, without a password;
+  // the password comes from `password_file` (mode 0600 or stricter) or libpq's own
+  // PGPASSFILE / ~/.pgpass.
+  std::string url;
+  std::string password_file;
+  uint32_t pool_size = 8;  // PostgreSQL: at most this many connections per process
 };
 
 class ObjectStore {

@@ -83,7 +83,7 @@ Status read_string(const toml::table& t, const char* section, const char* key, s
 
 // Every key the file may hold; anything else is a mistake worth naming.
 const std::map<std::string, std::set<std::string>> kKnown = {
-    {"store", {"path", "backend", "busy_timeout_ms", "read_only"}},
+    {"store", {"path", "backend", "busy_timeout_ms", "read_only", "url", "password_file", "pool_size"}},
     {"log", {"level", "destination"}},
     {"pin", {"min_length", "max_length", "max_failed_logins", "kdf_iterations"}},
     {"dev", {"allow_weak_kdf"}},
@@ -162,15 +162,33 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
   c.source = source;
   c.store_path = default_store_path();
   FH_TRY(read_string(root, "store", "path", c.store_path, source));
-  std::string backend = "sqlite";
-  FH_TRY(read_string(root, "store", "backend", backend, source));
-  if (backend != "sqlite") return config_error(source, "store.backend '" + backend + "' is not supported (sqlite)");
+  FH_TRY(read_string(root, "store", "backend", c.store_backend, source));
+  if (c.store_backend != "sqlite" && c.store_backend != "postgres")
+    return config_error(source, "store.backend '" + c.store_backend + "' is not supported (sqlite, postgres)");
   if (c.store_path.empty()) return config_error(source, "store.path is empty");
   FH_TRY(read_uint(root, "store", "busy_timeout_ms", 0, 600'000, c.store_busy_timeout_ms, source));
   if (const toml::node* n = root.at_path("store.read_only").node()) {
     // is_boolean: value<bool>() would take 1 for true.
     if (!n->is_boolean()) return config_error(source, "store.read_only must be true or false");
     c.store_read_only = n->as_boolean()->get();
+  }
+  FH_TRY(read_string(root, "store", "url", c.store_url, source));
+  FH_TRY(read_string(root, "store", "password_file", c.store_password_file, source));
+  FH_TRY(read_uint(root, "store", "pool_size", 1, 256, c.store_pool_size, source));
+  const bool pg_key = root.at_path("store.url") || root.at_path("store.password_file") || root.at_path("store.pool_size");
+  if (c.store_backend == "sqlite" && pg_key)
+    return config_error(source, "store.url, store.password_file and store.pool_size are for backend = \"postgres\"");
+  if (c.store_backend == "postgres") {
+    // The URL itself is checked when the store opens (libpq parses it there; one that
+    // holds a password is refused). Never quoted here: it could hold one.
+    if (c.store_url.empty())
+      return config_error(source, "store.backend = \"postgres\" needs store.url = \"postgresql://…\" (or a libpq "
+                                  "connection string)");
+    if (root.at_path("store.password_file") && c.store_password_file.empty())
+      return config_error(source, "store.password_file is empty");
+    if (c.store_read_only)
+      return config_error(source, "store.read_only is for an SQLite file; on PostgreSQL give the role read-only "
+                                  "rights instead (not supported yet)");
   }
 
   FH_TRY(read_string(root, "log", "level", c.log_level, source));

@@ -65,9 +65,13 @@ struct AuditConfig {
 struct Config {
   std::string source;  // the file it came from, or "" for built-in defaults
 
+  std::string store_backend = "sqlite";  // "sqlite" (one host) or "postgres" (a cluster)
   std::string store_path;  // SQLite database file
   uint32_t store_busy_timeout_ms = 5000;  // a write waits this long for another process's lock
   bool store_read_only = false;           // open the store read-only (writes: CKR_TOKEN_WRITE_PROTECTED)
+  std::string store_url;            // PostgreSQL: postgresql://… or a libpq connection string, no password
+  std::string store_password_file;  // PostgreSQL: the password's file (mode 0600); else PGPASSFILE/~/.pgpass
+  uint32_t store_pool_size = 8;     // PostgreSQL: connections per process
 
   std::string log_level = "warn";         // off|error|warn|info|debug|trace
   std::string log_destination = "stderr";  // "stderr" or a file path
@@ -98,7 +102,15 @@ struct Config {
 
 // The [store] settings, for whoever opens the store (src/store/open_store.h).
 inline store::StoreSettings store_settings(const Config& c) {
-  return store::StoreSettings{c.store_path, c.store_busy_timeout_ms, c.store_read_only};
+  return store::StoreSettings{c.store_path,    c.store_busy_timeout_ms, c.store_read_only,    c.store_backend,
+                              c.store_url,     c.store_password_file,   c.store_pool_size};
+}
+
+// Where the store is, for a message about a store that did not open: the SQLite file,
+// or only "PostgreSQL" (the URL could hold a password; the opened store's describe()
+// gives it without one).
+inline std::string store_where(const Config& c) {
+  return c.store_backend == "postgres" ? std::string("on PostgreSQL (store.url)") : c.store_path;
 }
 
 // Finds and reads the configuration. `explicit_path` (from pReserved) wins when set.

@@ -75,6 +75,26 @@ TEST(ConfigTest, StoreLockAndReadOnlySettings) {
   }
 }
 
+TEST(ConfigTest, APostgresStoreTakesItsUrlPasswordFileAndPoolSize) {
+  auto c = parse_config(R"([store]
+backend = "postgres"
+url = "postgresql://ferrohsm@db.internal:5432/ferrohsm?sslmode=verify-full"
+password_file = "/etc/ferrohsm/pg.password"
+pool_size = 16
+)", "t");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const store::StoreSettings s = store_settings(*c);
+  EXPECT_EQ(s.backend, "postgres");
+  EXPECT_EQ(s.url, "postgresql://ferrohsm@db.internal:5432/ferrohsm?sslmode=verify-full");
+  EXPECT_EQ(s.password_file, "/etc/ferrohsm/pg.password");
+  EXPECT_EQ(s.pool_size, 16u);
+  EXPECT_EQ(store_where(*c), "on PostgreSQL (store.url)") << "a URL is never quoted: it could hold a password";
+  auto d = parse_config("", "t");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(store_settings(*d).backend, "sqlite");
+  EXPECT_EQ(store_where(*d), d->store_path);
+}
+
 TEST(ConfigTest, BadInputIsNamed) {
   struct Case {
     const char* text;
@@ -86,7 +106,14 @@ TEST(ConfigTest, BadInputIsNamed) {
       {"[log]\nlevel = \"loud\"\n", "log.level"},
       {"[pin]\nmax_failed_logins = 0\n", "pin.max_failed_logins"},
       {"[pin]\nmin_length = 9\nmax_length = 8\n", "min_length"},
-      {"[store]\nbackend = \"oracle\"\n", "not supported"},
+      {"[store]\nbackend = \"oracle\"\n", "not supported (sqlite, postgres)"},
+      {"[store]\nbackend = \"postgres\"\n", "needs store.url"},
+      {"[store]\nbackend = \"postgres\"\nurl = \"\"\n", "needs store.url"},
+      {"[store]\nurl = \"postgresql://db/fh\"\n", "are for backend = \"postgres\""},
+      {"[store]\nbackend = \"postgres\"\nurl = \"postgresql://db/fh\"\npassword_file = \"\"\n",
+       "store.password_file is empty"},
+      {"[store]\nbackend = \"postgres\"\nurl = \"postgresql://db/fh\"\nread_only = true\n", "store.read_only"},
+      {"[store]\nbackend = \"postgres\"\nurl = \"postgresql://db/fh\"\npool_size = 0\n", "store.pool_size"},
   };
   for (const Case& k : cases) {
     auto c = parse_config(k.text, "bad.toml");

@@ -158,7 +158,7 @@ std::unique_ptr<ModuleState> start_sidecar(const Config& cfg) {
 Result<std::unique_ptr<ModuleState>> start_embedded(const Config& cfg) {
   auto store = store::open_store(store_settings(cfg));
   if (!store.ok()) {
-    log().error("cannot open the store {}: {}", cfg.store_path, store.error().message);
+    log().error("cannot open the store {}: {}", store_where(cfg), store.error().message);
     return store.error();
   }
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core, Core::open(cfg, std::move(*store)));
@@ -167,7 +167,7 @@ Result<std::unique_ptr<ModuleState>> start_embedded(const Config& cfg) {
   // The process is the application: rules match its uid, and audit records its pid and exe.
   state->app = core->open_app(AppOptions{.identity = "uid:" + std::to_string(::getuid()), .in_process = true});
   state->core = std::move(core);
-  log().info("initialised; store {}", cfg.store_path);
+  log().info("initialised; store {}", state->core->store().describe());
   return state;
 }
 

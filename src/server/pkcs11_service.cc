@@ -98,7 +98,7 @@ Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config)
   const Config& cfg = config.core;
   auto store = store::open_store(store_settings(cfg));
   if (!store.ok()) {
-    log().error("cannot open the store {}: {}", cfg.store_path, store.error().message);
+    log().error("cannot open the store {}: {}", store_where(cfg), store.error().message);
     return store.error();
   }
   FH_ASSIGN_OR_RETURN(std::shared_ptr<Core> core,
@@ -107,7 +107,7 @@ Result<std::unique_ptr<Service>> make_pkcs11_service(const ServerConfig& config)
   if (!cfg.bridges.empty())
     log().warn("a login on a bridged token is its library's, shared by every connection that sees the token: "
                "give each bridged token to one peer ([[access]] tokens)");
-  log().info("serving the store {}", cfg.store_path);
+  log().info("serving the store {}", core->store().describe());
   Pkcs11ServiceOptions o;
   o.max_message = config.limits.max_message;
   o.max_sessions_per_connection = config.limits.max_sessions_per_connection;
