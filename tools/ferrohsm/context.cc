@@ -60,7 +60,7 @@ Status Context::open() {
                       "this configuration is in sidecar mode; the token and key commands work on the store "
                       "itself: run them on the server's host as `ferrohsm --config <server.toml> ...`");
   auto store = store::open_store(store_settings(*cfg));
-  if (!store) return context("open the store " + cfg->store_path, store.error());
+  if (!store) return context("open the store " + store_where(*cfg), store.error());
   FH_ASSIGN_OR_RETURN(core_, Core::open(*cfg, std::move(*store)));
   hsm_ = core_->open_app(AppOptions{.identity = "ferrohsm CLI", .admin = true, .in_process = true});
   backend_ = make_embedded_backend(*this);

@@ -256,7 +256,7 @@ class EmbeddedBackend final : public Backend {
  public:
   explicit EmbeddedBackend(Context& ctx) : Backend(false), ctx_(ctx) {}
   std::string config_source() const override { return ctx_.config().source; }
-  std::string store() const override { return ctx_.config().store_path; }
+  std::string store() const override { return store_where(ctx_.config()); }
   Result<std::vector<TokenRef>> tokens() override { return list_slots(ctx_.hsm()); }
 
   Result<std::optional<ObjectCounts>> object_counts(const TokenRef& t) override {
