@@ -11,29 +11,12 @@
 namespace ferrohsm::server::rest::testing {
 namespace {
 
-class RestBadInput : public ::testing::Test {
+class RestBadInput : public SharedServerTest<RestBadInput> {
  protected:
-  static void SetUpTestSuite() { server_ = RestUnderTest::start().release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    c_ = server_->client(test_pki().app1);
-    bearer_ = login(*c_);
-    ASSERT_FALSE(bearer_.empty());
-  }
   void TearDown() override {
     if (server_ != nullptr) still_serving(*server_);
   }
-
-  static RestUnderTest* server_;
-  std::unique_ptr<httplib::SSLClient> c_;
-  std::string bearer_;
 };
-
-RestUnderTest* RestBadInput::server_ = nullptr;
 
 TEST_F(RestBadInput, MalformedJsonAndWrongBase64AreArgumentsBad) {
   const std::string id = generate(*c_, bearer_, {{"type", "ec"}});

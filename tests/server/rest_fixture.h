@@ -149,6 +149,28 @@ inline void still_serving(const RestUnderTest& t) {
   EXPECT_EQ(res->status, 200);
 }
 
+// One server for a whole test suite (one per derived class), and per test a client with
+// app1's certificate logged in to "rest".
+template <class Suite>
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = RestUnderTest::start().release(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    c_ = server_->client(test_pki().app1);
+    bearer_ = login(*c_);
+    ASSERT_FALSE(bearer_.empty());
+  }
+
+  static inline RestUnderTest* server_ = nullptr;
+  std::unique_ptr<httplib::SSLClient> c_;
+  std::string bearer_;
+};
+
 }  // namespace ferrohsm::server::rest::testing
 
 namespace ferrohsm::server::rest {

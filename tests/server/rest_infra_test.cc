@@ -14,19 +14,8 @@
 namespace ferrohsm::server::rest::testing {
 namespace {
 
-class RestInfra : public ::testing::Test {
+class RestInfra : public SharedServerTest<RestInfra> {
  protected:
-  static void SetUpTestSuite() { server_ = RestUnderTest::start().release(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    c_ = server_->client(test_pki().app1);
-    bearer_ = login(*c_);
-    ASSERT_FALSE(bearer_.empty());
-  }
   void TearDown() override {
     if (c_ && !bearer_.empty()) c_->Post("/v1/tokens/rest/logout", bearer(bearer_), "", "application/json");
   }
@@ -39,12 +28,7 @@ class RestInfra : public ::testing::Test {
     return json::parse(res->body, nullptr, false);
   }
 
-  static RestUnderTest* server_;
-  std::unique_ptr<httplib::SSLClient> c_;
-  std::string bearer_;
 };
-
-RestUnderTest* RestInfra::server_ = nullptr;
 
 // One sample's value in the scrape ("name{labels}" exactly as rendered); 0 when absent.
 double sample(const std::string& text, const std::string& series) {
