@@ -1,18 +1,8 @@
 #include "server/rest/idempotency.h"
 
-#include <openssl/evp.h>
+#include "server/rest/digest.h"
 
 namespace ferrohsm::server::rest {
-namespace {
-
-std::string sha256(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(md), n);
-}
-
-}  // namespace
 
 Result<std::string> idempotency_key(const std::string& header) {
   std::string v = header;
@@ -26,12 +16,12 @@ Result<std::string> idempotency_key(const std::string& header) {
 }
 
 std::string IdempotencyCache::scope(const std::string& identity, const std::string& token, const std::string& key) {
-  return sha256(identity + '\0' + token + '\0' + key);
+  return sha256_of(identity + '\0' + token + '\0' + key);
 }
 
 IdempotencyCache::Verdict IdempotencyCache::begin(const std::string& identity, const std::string& token,
                                                   const std::string& key, const std::string& body, Answer& replay) {
-  const std::string s = scope(identity, token, key), digest = sha256(body);
+  const std::string s = scope(identity, token, key), digest = sha256_of(body);
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mu_);
   evict_locked(now);

@@ -2,20 +2,15 @@
 
 #include "base/base64.h"
 #include "core/seal.h"
+#include "server/rest/digest.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 namespace ferrohsm::server::rest {
 namespace {
 
 // Bearers are kept by their hash: a memory dump does not hand out live bearers.
-std::string bearer_key(const std::string& bearer) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(bearer.data(), bearer.size(), md, &n, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(md), n);
-}
+std::string bearer_key(const std::string& bearer) { return sha256_of(bearer); }
 
 Error invalid_bearer() {
   return make_error(CKR_SESSION_HANDLE_INVALID, "no current login for this bearer, certificate and token: log in again");
