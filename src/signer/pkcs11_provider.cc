@@ -117,9 +117,12 @@ Result<GeneratedKey> Pkcs11Provider::generate(const Context& ctx, const Scope& s
         attr(CKA_LABEL, label.data(), label.size()), attr(CKA_ID, label.data(), label.size()),
     };
     auto pair = session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t);
-    // SoftHSMv2 answers CKR_GENERAL_ERROR to a key generation that races signatures on
-    // other sessions of a pool: try again (bounded; the search above keeps it idempotent).
-    for (int again = 0; again < 4 && !pair && pair.rv() == CKR_GENERAL_ERROR; ++again)
+    // SoftHSMv2 answers CKR_GENERAL_ERROR, and now and then CKR_TEMPLATE_INCONSISTENT, to
+    // a key generation that races signatures and generations on other sessions of a pool
+    // (this template never changes, and the same call succeeds again): try again (bounded;
+    // the search above keeps it idempotent).
+    auto spurious = [](CK_RV rv) { return rv == CKR_GENERAL_ERROR || rv == CKR_TEMPLATE_INCONSISTENT; };
+    for (int again = 0; again < 4 && !pair && spurious(pair.rv()); ++again)
       pair = session.generate_key_pair(client::Mechanism{CKM_EC_EDWARDS_KEY_PAIR_GEN, {}}, pub_t, priv_t);
     if (!pair) return pair.error();
     FH_ASSIGN_OR_RETURN(key, read_public(session, pair->first, verdict));
