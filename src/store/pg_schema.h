@@ -6,7 +6,7 @@
 #pragma once
 
 #include "base/result.h"
-#include "store/pg_conn.h"
+#include "base/pg_conn.h"
 
 #include <string>
 

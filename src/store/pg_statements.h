@@ -5,7 +5,7 @@
 // step for every connection of every server.
 #pragma once
 
-#include "store/pg_conn.h"
+#include "base/pg_conn.h"
 
 namespace ferrohsm::store::pg {
 

@@ -9,8 +9,8 @@
 #pragma once
 
 #include "base/object_store.h"
-#include "store/pg_conninfo.h"
-#include "store/pg_pool.h"
+#include "base/pg_conninfo.h"
+#include "base/pg_pool.h"
 
 #include <memory>
 #include <string>

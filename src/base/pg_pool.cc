@@ -1,6 +1,6 @@
-#include "store/pg_pool.h"
+#include "base/pg_pool.h"
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 
 Result<PgPool::Lease> PgPool::take() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -52,4 +52,4 @@ size_t PgPool::open_connections() const {
   return open_;
 }
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

@@ -10,7 +10,7 @@
 
 #include <string>
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 
 struct PgTarget {
   std::string url;            // as configured (holds no password: checked by parse)
@@ -25,4 +25,4 @@ Result<PgTarget> parse_pg_target(const std::string& url, const std::string& pass
 // nor others may read (the rule libpq applies to ~/.pgpass).
 Result<Secret> read_password_file(const std::string& path);
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

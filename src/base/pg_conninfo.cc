@@ -1,4 +1,4 @@
-#include "store/pg_conninfo.h"
+#include "base/pg_conninfo.h"
 
 #include "base/bytes.h"
 
@@ -13,7 +13,7 @@
 #include <map>
 #include <memory>
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 namespace {
 
 constexpr size_t kMaxPasswordBytes = 1024;
@@ -90,4 +90,4 @@ Result<Secret> read_password_file(const std::string& path) {
   return s;
 }
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

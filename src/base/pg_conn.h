@@ -18,7 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 
 // A statement: its name (per connection) and its text.
 struct PgStatement {
@@ -110,4 +110,4 @@ Status pg_transaction(PgConn& c, F&& body) {
   return c.exec("COMMIT");
 }
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

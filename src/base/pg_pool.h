@@ -7,7 +7,7 @@
 #pragma once
 
 #include "base/result.h"
-#include "store/pg_conn.h"
+#include "base/pg_conn.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -16,7 +16,7 @@
 #include <mutex>
 #include <vector>
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 
 class PgPool {
  public:
@@ -59,4 +59,4 @@ class PgPool {
   size_t open_ = 0;  // idle and leased
 };
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm

@@ -1,10 +1,10 @@
-#include "store/pg_conn.h"
+#include "base/pg_conn.h"
 
 #include <arpa/inet.h>
 
 #include <cstring>
 
-namespace ferrohsm::store {
+namespace ferrohsm {
 namespace {
 
 // Type oids (PostgreSQL's catalog/pg_type.dat; stable since 7.x).
@@ -155,4 +155,4 @@ Status PgConn::exec(const std::string& sql) {
   return {};
 }
 
-}  // namespace ferrohsm::store
+}  // namespace ferrohsm
