@@ -211,7 +211,9 @@ TEST_F(AuditTest, EveryRecordTypeCarriesItsFields) {
     // pid or executable (the server's own would name the wrong process).
     EXPECT_EQ(l.record.identity, uid) << l.canonical;
     EXPECT_EQ(l.record.pid, IsSidecar() ? 0 : getpid()) << l.canonical;
-    if (!IsSidecar()) EXPECT_NE(l.record.exe.find("audit_abi_tests"), std::string::npos) << l.canonical;
+    if (!IsSidecar()) {
+      EXPECT_NE(l.record.exe.find("audit_abi_tests"), std::string::npos) << l.canonical;
+    }
     EXPECT_TRUE(l.record.slot.has_value()) << l.canonical;
     EXPECT_GT(l.record.time_us, 0) << l.canonical;
   }
