@@ -111,7 +111,9 @@ void StateListener::run() {
       }
       if (auto s = connect_and_read(); !s) {
         freshness_.lose(s.error().message);
-        if (!outage_logged) spdlog::error("signer state: {}; retrying", s.error().message);
+        if (!outage_logged)
+          spdlog::error("signer state: {}; retrying (every {} ms at most); signing is refused meanwhile",
+                        s.error().message, settings_.max_backoff.count());
         outage_logged = true;
         backoff = std::min(backoff * 2, settings_.max_backoff);
         continue;
@@ -134,7 +136,7 @@ void StateListener::run() {
         std::replace(why.begin(), why.end(), '\n', ' ');
         spdlog::error("signer state: lost the listening connection to {}: {}", store_.describe(), why);
         drop("lost the connection to the state database " + store_.describe());
-        outage_logged = true;
+        outage_logged = false;  // the first failed reconnection says why
         continue;
       }
       while (PGnotify* n = PQnotifies(raw)) {
@@ -146,7 +148,7 @@ void StateListener::run() {
       if (auto s = read_everything(); !s) {
         spdlog::error("signer state: {}", s.error().message);
         drop(s.error().message);
-        outage_logged = true;
+        outage_logged = false;
         continue;
       }
       next_read = Clock::now() + settings_.refresh_interval;
