@@ -125,11 +125,18 @@ void StateListener::run() {
       continue;
     }
     PGconn* raw = conn_->c.raw;
-    pollfd pfd{PQsocket(raw), POLLIN, 0};
-    const auto wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(next_read - Clock::now()),
-                                 std::chrono::milliseconds(0), settings_.poll_interval);
-    int ready = ::poll(&pfd, 1, static_cast<int>(wait.count()));
+    // A notification that came in while the last read ran is already in libpq's queue:
+    // the socket will not wake the poll for it.
     bool heard = false;
+    while (PGnotify* n = PQnotifies(raw)) {
+      heard = true;
+      PQfreemem(n);
+    }
+    pollfd pfd{PQsocket(raw), POLLIN, 0};
+    const auto wait = heard ? std::chrono::milliseconds(0)
+                            : std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(next_read - Clock::now()),
+                                         std::chrono::milliseconds(0), settings_.poll_interval);
+    int ready = ::poll(&pfd, 1, static_cast<int>(wait.count()));
     if (ready > 0) {
       if (PQconsumeInput(raw) == 0 || PQstatus(raw) != CONNECTION_OK) {
         std::string why = PQerrorMessage(raw);
@@ -146,7 +153,7 @@ void StateListener::run() {
     }
     if (heard || Clock::now() >= next_read) {
       if (auto s = read_everything(); !s) {
-        spdlog::error("signer state: {}", s.error().message);
+        spdlog::error("signer state: lost the listening connection to {}: {}", store_.describe(), s.error().message);
         drop(s.error().message);
         outage_logged = false;
         continue;

@@ -21,6 +21,7 @@
 
 #include "base/base64.h"
 #include "base/bytes.h"
+#include "ferrohsm/signer/pg_rotation_store.h"
 #include "support/daemon_driver.h"
 #include "support/pg_instance.h"
 
@@ -217,7 +218,9 @@ TEST_F(Replicas, RotationAndRetirementThroughOneAreHonouredByTheOtherWithin100ms
   auto r3 = print("propagation: B shows the key retired after close through A", retired);
   for (const auto& v : {r1, r2, r3}) {
     EXPECT_LE(v[v.size() / 2], 100.0) << "the median propagation is over 100 ms";
-    EXPECT_LE(v.back(), 1000.0) << "a propagation took longer than the fallback re-read allows";
+    // Under the 500 ms fallback re-read: a notification missed shows here (it did once,
+    // when one came in during a read and sat in libpq's queue until the next re-read).
+    EXPECT_LE(v.back(), 250.0) << "a propagation waited for the fallback re-read: a notification was missed";
   }
   // Both replicas agree with the database.
   EXPECT_EQ(query(schema_, "SELECT count(*) FROM signing_key WHERE scope = 'payments' AND state = 'active'"), "1");
@@ -273,8 +276,11 @@ TEST_F(Replicas, SimultaneousRotationsThroughBothLeaveOneActiveKey) {
   }
   std::printf("6 rounds of two rotations at once: %d opens, %d activations, %d closes succeeded\n", opened,
               activated, closed);
-  EXPECT_EQ(opened, 6);  // one per round: the other got rotation_in_progress
-  EXPECT_EQ(query(schema_, "SELECT count(*) FROM signing_key WHERE scope = 'orders'"), "7");
+  // At least one rotation per round; two only when one had closed before the other
+  // opened (the database holds one open rotation at a time, whatever the caches say:
+  // TheDatabaseNotTheCacheDecidesEveryTransition). Every open made exactly one key.
+  EXPECT_GE(opened, 6);
+  EXPECT_EQ(query(schema_, "SELECT count(*) FROM signing_key WHERE scope = 'orders'"), std::to_string(1 + opened));
 }
 
 TEST_F(Replicas, ALostDatabaseStopsSigningAndReadinessUntilItIsBack) {
@@ -314,6 +320,7 @@ TEST_F(Replicas, ALostDatabaseStopsSigningAndReadinessUntilItIsBack) {
   EXPECT_GE(wait_for([&] { return b_->sign("lost").first == 200; }, milliseconds(10000)), 0) << b_->daemon->log();
   std::printf("database back: B signs again after %.1f ms\n", ms_since(back));
   EXPECT_EQ(b_->get("/readyz").first, 200);
+  EXPECT_GE(wait_for([&] { return a_->get("/readyz").first == 200; }, milliseconds(10000)), 0);
   EXPECT_GE(wait_for([&] { return a_->post("/v1/scopes/lost/rotation/open").first == 201; }), 0);
   for (auto* r : {a_.get(), b_.get()}) {
     const std::string log = r->daemon->log();
@@ -323,6 +330,62 @@ TEST_F(Replicas, ALostDatabaseStopsSigningAndReadinessUntilItIsBack) {
     EXPECT_NE(log.find("every key was read again"), std::string::npos) << log;
   }
   ASSERT_EQ(g_pg->sql("DROP OWNED BY pw_user"), "");
+}
+
+// The stores themselves, without the daemons' caches: each checks a transition against
+// the rows as the database holds them, so a replica whose cache is behind cannot open a
+// second rotation or make a second active key; and the constraints hold even for a
+// writer that skips those checks.
+TEST_F(Replicas, TheDatabaseNotTheCacheDecidesEveryTransition) {
+  const std::string url = g_pg->conninfo("postgres") + " options='-csearch_path=" + schema_ + "'";
+  auto one = PgRotationStore::open({url, "", 2});
+  ASSERT_TRUE(one) << one.error().message;
+  auto two = PgRotationStore::open({url, "", 2});
+  ASSERT_TRUE(two) << two.error().message;
+  auto key = [](const std::string& id, KeyState state) {
+    return SigningKey{*Scope::parse("db"), *KeyId::parse(id), "software", "software:db|" + id, {}, state, 1, 1};
+  };
+  const Scope db = *Scope::parse("db");
+  ASSERT_TRUE((*one)->insert(key("a1", KeyState::kActive)));
+  auto second_active = (*two)->insert(key("a2", KeyState::kActive));
+  ASSERT_FALSE(second_active);
+  EXPECT_EQ(second_active.error().kind, ErrorKind::kInvalidState) << second_active.error().message;
+  ASSERT_TRUE((*one)->insert(key("p1", KeyState::kPending)));
+  auto second_open = (*two)->insert(key("p2", KeyState::kPending));
+  ASSERT_FALSE(second_open);
+  EXPECT_EQ(second_open.error().kind, ErrorKind::kRotationInProgress) << second_open.error().message;
+  // Both activate p1 at once, from 4 threads each: exactly one wins.
+  std::atomic<int> wins{0}, refusals{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      auto s = (i % 2 ? *one : *two)->activate(db, *KeyId::parse("p1"), 2);
+      (s ? wins : refusals)++;
+      if (!s) {
+        EXPECT_EQ(s.error().kind, ErrorKind::kInvalidState) << s.error().message;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(refusals.load(), 7);
+  auto all = (*two)->load_all();
+  ASSERT_TRUE(all);
+  std::string states;
+  for (const auto& k : *all) states += k.key_id.str() + ":" + std::string(key_state_name(k.state)) + " ";
+  EXPECT_EQ(states, "a1:retiring p1:active ");
+  // A writer that skips the store's checks meets the constraints.
+  EXPECT_NE(g_pg->sql("INSERT INTO " + schema_ + ".signing_key (scope, key_id, provider, handle_id, public_key, state, "
+                      "created_at, updated_at) VALUES ('db', 'x', 's', 'h', decode(repeat('00', 32), 'hex'), "
+                      "'active', 1, 1)"),
+            "");
+  EXPECT_NE(g_pg->sql("INSERT INTO " + schema_ + ".signing_key (scope, key_id, provider, handle_id, public_key, state, "
+                      "created_at, updated_at) VALUES ('db', 'y', 's', 'h', decode(repeat('00', 32), 'hex'), "
+                      "'pending', 1, 1)"),
+            "");
+  EXPECT_TRUE((*one)->retire(db, *KeyId::parse("a1"), 3));
+  auto again = (*two)->retire(db, *KeyId::parse("a1"), 3);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, ErrorKind::kInvalidState);
 }
 
 TEST_F(Replicas, ADatabaseWithANewerSchemaIsRefused) {
