@@ -221,12 +221,13 @@ Result<SigningKey> RotationService::close(const Context& ctx, const Scope& scope
     spdlog::warn("rotation close: provider '{}' no longer knows key {} of scope {}; marking it retired",
                  provider_.name(), retiring->key.key_id.str(), scope.str());
   }
+  // Release the key before taking the sync and scope locks (sign takes the scope lock
+  // and then a lease; refresh the sync lock and then the scope lock). No sign can lease
+  // it meanwhile: only active keys are leased, and no state moves back to active.
+  use.unlock();
   std::int64_t now = now_seconds();
   std::shared_lock sync(sync_mu_);
   if (auto s = store_.retire(scope, retiring->key.key_id, now); !s) return s.error();
-  // Release the key before taking the scope lock (sign takes them in the other order).
-  // No sign can lease it meanwhile: only active keys are leased.
-  use.unlock();
   std::lock_guard lock(st->mu);
   retiring->key.state = KeyState::kRetired;
   retiring->key.updated_at = now;
