@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -62,6 +63,20 @@ std::string query(const std::string& schema, const std::string& sql) {
   } else {
     ADD_FAILURE() << PQerrorMessage(c);
   }
+  PQfinish(c);
+  return out;
+}
+
+// Every row's first column.
+std::vector<std::string> rows(const std::string& schema, const std::string& sql) {
+  PGconn* c = PQconnectdb((g_pg->conninfo("postgres") + " options='-csearch_path=" + schema + "'").c_str());
+  std::vector<std::string> out;
+  PGresult* r = PQexec(c, sql.c_str());
+  if (PQresultStatus(r) == PGRES_TUPLES_OK)
+    for (int i = 0; i < PQntuples(r); ++i) out.push_back(PQgetvalue(r, i, 0));
+  else
+    ADD_FAILURE() << sql << ": " << PQresultErrorMessage(r) << PQerrorMessage(c);
+  PQclear(r);
   PQfinish(c);
   return out;
 }
@@ -386,6 +401,47 @@ TEST_F(Replicas, TheDatabaseNotTheCacheDecidesEveryTransition) {
   auto again = (*two)->retire(db, *KeyId::parse("a1"), 3);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().kind, ErrorKind::kInvalidState);
+}
+
+// A database that stops answering without closing its connections (a silent network
+// partition; here the replicas' own backends are stopped with SIGSTOP): nothing tells the
+// listener, so the staleness bound does — after at most max_staleness_ms (1500 by
+// default) since the last confirmed read, B refuses to sign, and /readyz says so.
+TEST_F(Replicas, ASilentDatabaseStopsSigningWithinTheStalenessBound) {
+  start_two(toml());
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(a_->post("/v1/scopes/quiet/keys").first, 201);
+  ASSERT_GE(wait_for([&] { return b_->sign("quiet").first == 200; }), 0);
+  std::vector<int> backends;
+  for (const std::string& pid : rows(schema_, "SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
+                                              "'ferrohsm-signer%'"))
+    backends.push_back(std::stoi(pid));
+  ASSERT_GE(backends.size(), 2u);  // at least the two listeners
+  struct Resume {
+    std::vector<int>& pids;
+    ~Resume() {
+      for (int p : pids) ::kill(p, SIGCONT);
+    }
+  } resume{backends};
+  const auto stopped = Clock::now();
+  for (int p : backends) ASSERT_EQ(::kill(p, SIGSTOP), 0);
+  double refused = wait_for(
+      [&] {
+        auto [s, j] = b_->sign("quiet");
+        return s == 503 && j["error"]["kind"] == "state_unavailable";
+      },
+      milliseconds(5000));
+  ASSERT_GE(refused, 0) << b_->daemon->log();
+  std::printf("silent database: B refuses to sign %.1f ms after the database went quiet\n", ms_since(stopped));
+  // Not before the last confirmation (≤ refresh_ms = 500 ago) plus most of the bound.
+  EXPECT_GE(refused, 900.0);
+  EXPECT_LE(refused, 2500.0);
+  auto [rs, ready] = b_->get("/readyz");
+  EXPECT_EQ(rs, 503);
+  EXPECT_NE(ready["error"].value("message", "").find("last confirmed"), std::string::npos) << ready.dump();
+  for (int p : backends) ::kill(p, SIGCONT);
+  EXPECT_GE(wait_for([&] { return b_->sign("quiet").first == 200; }, milliseconds(10000)), 0) << b_->daemon->log();
+  EXPECT_EQ(b_->get("/readyz").first, 200);
 }
 
 TEST_F(Replicas, ADatabaseWithANewerSchemaIsRefused) {
