@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "base/pg_conninfo.h"
+#include "ferrohsm/signer/pg_rotation_store.h"
 #include "ferrohsm/signer/config_cloud.h"
 
 namespace ferrohsm::signer {
@@ -32,6 +34,15 @@ Setter text_at(F get) {
   };
 }
 
+Setter number(int StateSettings::*field, std::int64_t min, std::int64_t max) {
+  return [field, min, max](Config& c, const toml::node& n) -> Status {
+    if (!n.is_integer() || *n.value<std::int64_t>() < min || *n.value<std::int64_t>() > max)
+      return Error::invalid("must be an integer between " + std::to_string(min) + " and " + std::to_string(max));
+    c.state.*field = static_cast<int>(*n.value<std::int64_t>());
+    return {};
+  };
+}
+
 const std::map<std::string, Setter>& toml_keys() {
   static std::map<std::string, Setter> keys = {
       {"listen", text(&Config::listen)},
@@ -46,6 +57,12 @@ const std::map<std::string, Setter>& toml_keys() {
          c.request_timeout_ms = static_cast<int>(*n.value<std::int64_t>());
          return {};
        }},
+      {"state.backend", text_at([](Config& c) -> std::string& { return c.state.backend; })},
+      {"state.url", text_at([](Config& c) -> std::string& { return c.state.url; })},
+      {"state.password_file", text_at([](Config& c) -> std::string& { return c.state.password_file; })},
+      {"state.pool_size", number(&StateSettings::pool_size, 1, 64)},
+      {"state.refresh_ms", number(&StateSettings::refresh_ms, 10, 60000)},
+      {"state.max_staleness_ms", number(&StateSettings::max_staleness_ms, 20, 600000)},
       {"tls.cert_file", text_at([](Config& c) -> std::string& { return c.tls.cert_file; })},
       {"tls.key_file", text_at([](Config& c) -> std::string& { return c.tls.key_file; })},
       {"tls.client_ca_file", text_at([](Config& c) -> std::string& { return c.tls.client_ca_file; })},
@@ -96,6 +113,8 @@ Status apply_table(Config& config, const toml::table& table, const std::string& 
     }
     auto it = toml_keys().find(key);
     if (it == toml_keys().end()) {
+      if (key == "state.password")
+        return Error::invalid("config key 'state.password' is not accepted: use state.password_file");
       if (key == "pkcs11.pin") return Error::invalid("config key 'pkcs11.pin' is not accepted: use pkcs11.pin_file");
       if (key == "azure_kv.client_secret")
         return Error::invalid("config key 'azure_kv.client_secret' is not accepted: use azure_kv.client_secret_file");
@@ -147,6 +166,20 @@ Status finalize_config(Config& config) {
       return Error::invalid("plain HTTP listens only on loopback or a Unix socket; '" + config.listen +
                             "' needs --tls-cert and --tls-key");
   }
+  auto& state = config.state;
+  if (state.backend == "postgres") {
+    if (state.url.empty()) return Error::invalid("state.backend = \"postgres\" needs state.url (--state-url)");
+    // Parsed now, so a bad URL (or one holding a password) stops the start, naming it.
+    if (auto t = ::ferrohsm::parse_pg_target(state.url, state.password_file); !t)
+      return Error::invalid(state_key_message(t.error().message));
+    if (state.max_staleness_ms <= state.refresh_ms)
+      return Error::invalid("state.max_staleness_ms must be larger than state.refresh_ms");
+  } else if (state.backend == "sqlite") {
+    if (!state.url.empty() || !state.password_file.empty())
+      return Error::invalid("state.url and state.password_file need state.backend = \"postgres\"");
+  } else {
+    return Error::invalid("state.backend must be \"sqlite\" or \"postgres\", not '" + state.backend + "'");
+  }
   auto& p = config.providers.pkcs11;
   if (p.label.empty() || p.label.find(':') != std::string::npos)
     return Error::invalid("--pkcs11-label must be non-empty and contain no ':'");
@@ -164,6 +197,9 @@ Result<Config> build_config(ConfigFlags f) {
   take(c.state_dir, f.state_dir);
   take(c.database, f.database);
   take(c.key_provider, f.key_provider);
+  take(c.state.backend, f.state_backend);
+  take(c.state.url, f.state_url);
+  take(c.state.password_file, f.state_password_file);
   take(c.providers.software_seed_file, f.software_seed_file);
   take(c.tls.cert_file, f.tls_cert);
   take(c.tls.key_file, f.tls_key);

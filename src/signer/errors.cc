@@ -20,6 +20,7 @@ constexpr KindName kKindNames[] = {
     {ErrorKind::kCancelled, "cancelled"},
     {ErrorKind::kNotBuilt, "not_built"},
     {ErrorKind::kNotSupported, "not_supported"},
+    {ErrorKind::kStateUnavailable, "state_unavailable"},
     {ErrorKind::kInternal, "internal"},
 };
 }  // namespace

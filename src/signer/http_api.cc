@@ -27,7 +27,8 @@ constexpr KindStatus kKindStatus[] = {
     {ErrorKind::kNoActiveKey, 409},         {ErrorKind::kInvalidArgument, 400},
     {ErrorKind::kInvalidState, 409},        {ErrorKind::kDeadlineExceeded, 504},
     {ErrorKind::kCancelled, 503},           {ErrorKind::kNotBuilt, 501},
-    {ErrorKind::kNotSupported, 501},        {ErrorKind::kInternal, 500},
+    {ErrorKind::kNotSupported, 501},        {ErrorKind::kStateUnavailable, 503},
+    {ErrorKind::kInternal, 500},
 };
 
 struct Reply {
@@ -124,7 +125,7 @@ int http_status_for(ErrorKind kind) {
 }
 
 HttpApi::HttpApi(RotationService& service, KeyProvider& provider, Metrics& metrics, ApiOptions options)
-    : service_(service), provider_(provider), metrics_(metrics), options_(options), readiness_(provider) {}
+    : service_(service), provider_(provider), metrics_(metrics), options_(options), readiness_(provider, &service) {}
 
 Context HttpApi::request_context() const {
   return Context::with_timeout(options_.request_timeout).with_cancel(shutdown_);
@@ -166,7 +167,8 @@ void HttpApi::install(httplib::Server& server) {
   server.Get("/readyz", route("readyz", [this](const httplib::Request&) -> Result<Reply> {
     if (auto s = readiness_.check(request_context()); !s) {
       Error e = s.error();
-      if (e.kind != ErrorKind::kProviderUnavailable && e.kind != ErrorKind::kDeadlineExceeded)
+      if (e.kind != ErrorKind::kProviderUnavailable && e.kind != ErrorKind::kDeadlineExceeded &&
+          e.kind != ErrorKind::kStateUnavailable)
         e = Error::unavailable("readiness probe failed: " + e.message);
       metrics_.count_error(e.kind);
       json j = error_json(e);

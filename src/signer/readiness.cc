@@ -3,10 +3,12 @@
 #include <openssl/sha.h>
 
 #include "ferrohsm/signer/ed25519.h"
+#include "ferrohsm/signer/rotation_service.h"
 
 namespace ferrohsm::signer {
 
 Status ReadinessProbe::check(const Context& ctx) {
+  if (service_) FH_TRY(service_->state_status());
   GeneratedKey probe;
   {
     std::lock_guard lock(mu_);

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "base/bytes.h"
+#include "ferrohsm/signer/state_listener.h"
 
 namespace ferrohsm::signer {
 
@@ -89,6 +90,27 @@ Status RotationService::load() {
   return {};
 }
 
+Status RotationService::refresh(const std::function<Result<std::vector<SigningKey>>()>& read) {
+  std::unique_lock sync(sync_mu_);
+  auto all = read();
+  if (!all) return all.error();
+  for (auto& k : *all) {
+    auto st = scope_state(k.scope, true);
+    std::lock_guard lock(st->mu);
+    if (auto rec = st->find(k.key_id)) {
+      if (rec->key.state != k.state) {
+        spdlog::debug("signer state: key {} of scope {} is {} (was {})", k.key_id.str(), k.scope.str(),
+                      key_state_name(k.state), key_state_name(rec->key.state));
+        rec->key.state = k.state;
+        rec->key.updated_at = k.updated_at;
+      }
+    } else {
+      st->keys.push_back(std::make_shared<KeyRecord>(std::move(k)));
+    }
+  }
+  return {};
+}
+
 std::shared_ptr<RotationService::ScopeState> RotationService::scope_state(const Scope& scope) const {
   std::shared_lock lock(scopes_mu_);
   auto it = scopes_.find(scope.str());
@@ -127,6 +149,7 @@ Result<SigningKey> RotationService::create_key(const Context& ctx, const Scope& 
   std::int64_t now = now_seconds();
   auto rec = std::make_shared<KeyRecord>(SigningKey{scope, id, std::string(provider_.name()), generated->handle_id,
                                                     generated->public_key, initial, now, now});
+  std::shared_lock sync(sync_mu_);
   if (auto s = store_.insert(rec->key); !s) return s.error();
   std::lock_guard lock(st->mu);
   st->keys.push_back(rec);
@@ -158,6 +181,7 @@ Result<SigningKey> RotationService::activate(const Context& ctx, const Scope& sc
                           " (that is " + pending->key.key_id.str() + ")");
   }
   std::int64_t now = now_seconds();
+  std::shared_lock sync(sync_mu_);
   if (auto s = store_.activate(scope, pending->key.key_id, now); !s) return s.error();
   std::lock_guard lock(st->mu);
   if (auto old = st->first_in(KeyState::kActive)) {
@@ -197,11 +221,13 @@ Result<SigningKey> RotationService::close(const Context& ctx, const Scope& scope
     spdlog::warn("rotation close: provider '{}' no longer knows key {} of scope {}; marking it retired",
                  provider_.name(), retiring->key.key_id.str(), scope.str());
   }
-  std::int64_t now = now_seconds();
-  if (auto s = store_.retire(scope, retiring->key.key_id, now); !s) return s.error();
-  // Release the key before taking the scope lock (sign takes them in the other order).
-  // No sign can lease it meanwhile: only active keys are leased.
+  // Release the key before taking the sync and scope locks (sign takes the scope lock
+  // and then a lease; refresh the sync lock and then the scope lock). No sign can lease
+  // it meanwhile: only active keys are leased, and no state moves back to active.
   use.unlock();
+  std::int64_t now = now_seconds();
+  std::shared_lock sync(sync_mu_);
+  if (auto s = store_.retire(scope, retiring->key.key_id, now); !s) return s.error();
   std::lock_guard lock(st->mu);
   retiring->key.state = KeyState::kRetired;
   retiring->key.updated_at = now;
@@ -211,6 +237,9 @@ Result<SigningKey> RotationService::close(const Context& ctx, const Scope& scope
 Result<SignResult> RotationService::sign(const Context& ctx, const Scope& scope, const Digest& digest,
                                          std::optional<KeyId> key_id) {
   if (auto s = ctx.check(); !s) return s.error();
+  // A shared state not confirmed lately may hide a retirement made by another replica:
+  // no signature until it is read again (fail closed).
+  if (auto s = state_status(); !s) return s.error();
   auto st = scope_state(scope);
   if (!st) return Error{ErrorKind::kNoActiveKey, no_active_message(scope)};
   std::shared_ptr<KeyRecord> rec;
@@ -242,6 +271,8 @@ Result<SignResult> RotationService::sign(const Context& ctx, const Scope& scope,
   if (!sig) return sig.error();
   return SignResult{scope, rec->key.key_id, *sig};
 }
+
+Status RotationService::state_status() const { return freshness_ ? freshness_->check() : Status{}; }
 
 std::vector<SigningKey> RotationService::keys(const std::optional<Scope>& scope) const {
   std::vector<std::shared_ptr<ScopeState>> states;

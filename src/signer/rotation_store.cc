@@ -45,6 +45,12 @@ Result<int> update_state(sqlite3* db, const Scope& scope, const KeyId* key_id, K
 }  // namespace
 
 Result<std::unique_ptr<RotationStore>> RotationStore::open(const std::string& path) {
+  auto s = SqliteRotationStore::open(path);
+  if (!s) return s.error();
+  return std::unique_ptr<RotationStore>(std::move(*s));
+}
+
+Result<std::unique_ptr<SqliteRotationStore>> SqliteRotationStore::open(const std::string& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -54,15 +60,15 @@ Result<std::unique_ptr<RotationStore>> RotationStore::open(const std::string& pa
     return Error::invalid("cannot open signer state database " + path + ": " + msg);
   }
   sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<RotationStore> store(new RotationStore(db));
+  std::unique_ptr<SqliteRotationStore> store(new SqliteRotationStore(db));
   if (auto s = store->exec("PRAGMA journal_mode=WAL"); !s) return s.error();
   if (auto s = store->exec(kSchema); !s) return s.error();
   return store;
 }
 
-RotationStore::~RotationStore() { sqlite3_close(db_); }
+SqliteRotationStore::~SqliteRotationStore() { sqlite3_close(db_); }
 
-Status RotationStore::exec(const char* sql) {
+Status SqliteRotationStore::exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
@@ -72,7 +78,7 @@ Status RotationStore::exec(const char* sql) {
   return {};
 }
 
-Result<std::vector<SigningKey>> RotationStore::load_all() {
+Result<std::vector<SigningKey>> SqliteRotationStore::load_all() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "SELECT scope, key_id, provider, handle_id, public_key, state, created_at, updated_at "
@@ -95,7 +101,7 @@ Result<std::vector<SigningKey>> RotationStore::load_all() {
   return out;
 }
 
-Status RotationStore::insert(const SigningKey& key) {
+Status SqliteRotationStore::insert(const SigningKey& key) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "INSERT INTO signing_key (scope, key_id, provider, handle_id, public_key, state, "
@@ -110,7 +116,7 @@ Status RotationStore::insert(const SigningKey& key) {
   return {};
 }
 
-Status RotationStore::activate(const Scope& scope, const KeyId& key_id, std::int64_t now) {
+Status SqliteRotationStore::activate(const Scope& scope, const KeyId& key_id, std::int64_t now) {
   std::lock_guard lock(mu_);
   if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
   auto demoted = update_state(db_, scope, nullptr, KeyState::kActive, KeyState::kRetiring, now);
@@ -124,7 +130,7 @@ Status RotationStore::activate(const Scope& scope, const KeyId& key_id, std::int
   return exec("COMMIT");
 }
 
-Status RotationStore::retire(const Scope& scope, const KeyId& key_id, std::int64_t now) {
+Status SqliteRotationStore::retire(const Scope& scope, const KeyId& key_id, std::int64_t now) {
   std::lock_guard lock(mu_);
   auto changed = update_state(db_, scope, &key_id, KeyState::kRetiring, KeyState::kRetired, now);
   if (!changed) return changed.error();

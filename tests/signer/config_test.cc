@@ -184,3 +184,58 @@ max_attempts = 2
 
 }  // namespace
 }  // namespace ferrohsm::signer::testing
+
+namespace ferrohsm::signer::testing {
+namespace {
+
+TEST(Config, StateOnPostgresFromTomlAndFlags) {
+  TempDir dir;
+  write_text(dir.file("signer.toml"), R"(
+[state]
+backend = "postgres"
+url = "postgresql://signer@db.internal:5432/ferrohsm?sslmode=verify-full"
+password_file = "/run/secrets/pg-password"
+refresh_ms = 250
+max_staleness_ms = 1000
+)");
+  auto cl = parse({"--config", dir.file("signer.toml")});
+  ASSERT_FALSE(cl.exit_now) << cl.output;
+  EXPECT_EQ(cl.config.state.backend, "postgres");
+  EXPECT_EQ(cl.config.state.url, "postgresql://signer@db.internal:5432/ferrohsm?sslmode=verify-full");
+  EXPECT_EQ(cl.config.state.password_file, "/run/secrets/pg-password");
+  EXPECT_EQ(cl.config.state.refresh_ms, 250);
+  EXPECT_EQ(cl.config.state.max_staleness_ms, 1000);
+  EXPECT_EQ(cl.config.state.pool_size, 4);
+  auto flags = parse({"--state-backend", "postgres", "--state-url", "host=/run/pg dbname=signer"});
+  ASSERT_FALSE(flags.exit_now) << flags.output;
+  EXPECT_EQ(flags.config.state.url, "host=/run/pg dbname=signer");
+  EXPECT_EQ(parse({}).config.state.backend, "sqlite");
+}
+
+TEST(Config, StateMistakesAreNamedAndNoPasswordIsTaken) {
+  TempDir dir;
+  struct Case {
+    std::string toml, needle;
+  } cases[] = {
+      {"[state]\nbackend = \"postgres\"\n", "needs state.url"},
+      {"[state]\nbackend = \"mysql\"\n", "state.backend must be"},
+      {"[state]\nurl = \"postgresql://h/db\"\n", "need state.backend = \"postgres\""},
+      {"[state]\nbackend = \"postgres\"\nurl = \"postgresql://u:hunter2@h/db\"\n", "holds a password"},
+      {"[state]\nbackend = \"postgres\"\nurl = \"host=h password=hunter2\"\n", "holds a password"},
+      {"[state]\npassword = \"hunter2\"\n", "use state.password_file"},
+      {"[state]\nbackend = \"postgres\"\nurl = \"postgresql://h/db\"\nrefresh_ms = 900\nmax_staleness_ms = 800\n",
+       "larger than state.refresh_ms"},
+      {"[state]\nrefresh_ms = 0\n", "state.refresh_ms"},
+  };
+  for (const auto& c : cases) {
+    write_text(dir.file("bad.toml"), c.toml);
+    auto cl = parse({"--config", dir.file("bad.toml")});
+    EXPECT_TRUE(cl.exit_now) << c.toml;
+    EXPECT_EQ(cl.exit_code, 2) << c.toml;
+    EXPECT_NE(cl.output.find(c.needle), std::string::npos) << c.toml << " → " << cl.output;
+    EXPECT_EQ(cl.output.find("hunter2"), std::string::npos) << "the password was echoed: " << cl.output;
+  }
+}
+
+}  // namespace
+}  // namespace ferrohsm::signer::testing

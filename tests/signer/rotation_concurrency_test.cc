@@ -18,8 +18,10 @@
 namespace ferrohsm::signer::testing {
 namespace {
 
-// Runs `signers` threads signing continuously while `rotations` full rotations run.
-void run_rotation_under_load(KeyProvider& provider, int signers, int rotations) {
+// Runs `signers` threads signing continuously while `rotations` full rotations run;
+// with `refresh`, one more thread re-reads the store into the cache all the while, as a
+// replica's listener does (a read older than a local change must never undo it).
+void run_rotation_under_load(KeyProvider& provider, int signers, int rotations, bool refresh = false) {
   TempDir dir;
   auto store = RotationStore::open(dir.file("signer.db"));
   ASSERT_TRUE(store);
@@ -50,6 +52,15 @@ void run_rotation_under_load(KeyProvider& provider, int signers, int rotations) 
       }
     });
   }
+  std::atomic<int> refreshes{0};
+  if (refresh)
+    threads.emplace_back([&] {
+      auto stop_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // bound
+      while (!done.load() && std::chrono::steady_clock::now() < stop_at) {
+        EXPECT_TRUE(service.refresh([&] { return (*store)->load_all(); }));
+        refreshes++;
+      }
+    });
   for (int r = 1; r <= rotations; ++r) {
     auto id = *KeyId::parse("v" + std::to_string(r));
     ASSERT_TRUE(service.open(kCtx, scope, id));
@@ -64,6 +75,9 @@ void run_rotation_under_load(KeyProvider& provider, int signers, int rotations) 
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(bad_signatures.load(), 0);
   EXPECT_GT(signatures.load(), 0);
+  if (refresh) {
+    EXPECT_GT(refreshes.load(), 0);
+  }
   auto counts = service.state_counts();
   EXPECT_EQ(counts[static_cast<int>(KeyState::kRetired)], static_cast<std::size_t>(rotations));
   EXPECT_EQ(counts[static_cast<int>(KeyState::kActive)], 1u);
@@ -81,6 +95,11 @@ TEST(RotationConcurrency, TestDoubleNeverSignsWithARetiredKey) {
       EXPECT_FALSE(retired.contains(c.target)) << "signed after retire: " << c.target;
     }
   }
+}
+
+TEST(RotationConcurrency, RefreshesFromTheStoreNeverUndoALocalTransition) {
+  TestDoubleProvider provider;
+  run_rotation_under_load(provider, 4, 12, /*refresh=*/true);
 }
 
 TEST(RotationConcurrency, SoftwareProvider) {

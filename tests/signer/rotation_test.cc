@@ -1,9 +1,12 @@
 // The rotation state machine over SQLite, with the test double as the provider.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "ferrohsm/signer/ed25519.h"
 #include "ferrohsm/signer/rotation_service.h"
 #include "ferrohsm/signer/rotation_store.h"
+#include "ferrohsm/signer/state_listener.h"
 #include "support/reference.h"
 #include "support/test_double_provider.h"
 #include "support/shorthand.h"
@@ -208,6 +211,61 @@ TEST_F(Rotation, KeysOfAnotherProviderAreRefused) {
   EXPECT_EQ(r.error().kind, ErrorKind::kInvalidState);
   EXPECT_NE(r.error().message.find("'software'"), std::string::npos);
   EXPECT_EQ(provider_.count(Method::kSign), 0u);
+}
+
+}  // namespace
+}  // namespace ferrohsm::signer::testing
+
+namespace ferrohsm::signer::testing {
+namespace {
+
+// Keys another replica made or moved reach the cache through refresh(); the guard then
+// judges by them.
+TEST_F(Rotation, RefreshTakesKeysAndStatesAnotherReplicaWrote) {
+  ASSERT_TRUE(service_->generate(kCtx, S("pay"), K("v1")));
+  TestDoubleProvider other_provider;
+  RotationService other(other_provider, *store_);  // a second replica on the same store
+  ASSERT_TRUE(other.load());
+  ASSERT_TRUE(other.open(kCtx, S("pay"), K("v2")));
+  ASSERT_TRUE(other.activate(kCtx, S("pay")));
+  EXPECT_EQ(service_->sign(kCtx, S("pay"), sha512_of("m"))->key_id.str(), "v1");  // not told yet
+  ASSERT_TRUE(service_->refresh([&] { return store_->load_all(); }));
+  EXPECT_EQ(state_of(S("pay"), K("v1")), KeyState::kRetiring);
+  EXPECT_EQ(state_of(S("pay"), K("v2")), KeyState::kActive);
+  auto refused = service_->sign(kCtx, S("pay"), sha512_of("m"), K("v1"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::kKeyRetired);
+  EXPECT_EQ(service_->keys(S("pay")).size(), 2u);
+  auto failed = service_->refresh([]() -> Result<std::vector<SigningKey>> { return Error::state_unavailable("gone"); });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(state_of(S("pay"), K("v2")), KeyState::kActive);  // a failed read changes nothing
+}
+
+// The guard fails closed while the shared state is unconfirmed: never read, lost, or
+// not confirmed within max_staleness.
+TEST_F(Rotation, UnconfirmedSharedStateRefusesSigningAndSaysWhy) {
+  ASSERT_TRUE(service_->generate(kCtx, S("pay"), K("v1")));
+  StateFreshness freshness(std::chrono::milliseconds(80));
+  service_->set_freshness(&freshness);
+  auto never = service_->sign(kCtx, S("pay"), sha512_of("m"));
+  ASSERT_FALSE(never);
+  EXPECT_EQ(never.error().kind, ErrorKind::kStateUnavailable);
+  freshness.confirm();
+  EXPECT_TRUE(service_->sign(kCtx, S("pay"), sha512_of("m")));
+  EXPECT_TRUE(service_->state_status());
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  auto stale = service_->sign(kCtx, S("pay"), sha512_of("m"));
+  ASSERT_FALSE(stale);
+  EXPECT_NE(stale.error().message.find("last confirmed"), std::string::npos) << stale.error().message;
+  freshness.confirm();
+  EXPECT_TRUE(service_->sign(kCtx, S("pay"), sha512_of("m")));
+  freshness.lose("lost the connection to the state database");
+  auto lost = service_->sign(kCtx, S("pay"), sha512_of("m"));
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().kind, ErrorKind::kStateUnavailable);
+  EXPECT_NE(lost.error().message.find("lost the connection"), std::string::npos) << lost.error().message;
+  EXPECT_FALSE(service_->state_status());
+  service_->set_freshness(nullptr);
 }
 
 }  // namespace

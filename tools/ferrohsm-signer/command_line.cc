@@ -27,6 +27,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   optional_value(app, "--listen", f.listen, "host:port or unix:/path (default 127.0.0.1:8443)");
   optional_value(app, "--state-dir", f.state_dir, "state directory (default $XDG_DATA_HOME/ferrohsm)");
   optional_value(app, "--database", f.database, "SQLite state file (default <state-dir>/signer.db)");
+  optional_value(app, "--state-backend", f.state_backend, "sqlite (default) | postgres: where key states live");
+  optional_value(app, "--state-url", f.state_url, "postgres: postgresql://… (no password: --state-password-file)");
+  optional_value(app, "--state-password-file", f.state_password_file, "postgres: file holding the password (0600)");
   optional_value(app, "--key-provider", f.key_provider, "software | pkcs11 | aws-kms | gcp-kms | azure-kv");
   optional_value(app, "--software-seed-file", f.software_seed_file, "32-byte seed of the software provider");
   optional_value(app, "--tls-cert", f.tls_cert, "PEM certificate: serve HTTPS");

@@ -20,8 +20,8 @@
 #include "ferrohsm/signer/metrics.h"
 #include "ferrohsm/signer/provider_registry.h"
 #include "ferrohsm/signer/rotation_service.h"
-#include "ferrohsm/signer/rotation_store.h"
 #include "ferrohsm/signer/seed_file.h"
+#include "ferrohsm/signer/state_backend.h"
 
 namespace fs = std::filesystem;
 using namespace ferrohsm::signer;
@@ -88,11 +88,18 @@ int main(int argc, char** argv) {
   auto provider = make_provider(config.key_provider, config.providers);
   if (!provider) return fail(provider.error().message);
 
-  if (auto s = ensure_parent_dir(config.database); !s) return fail(s.error().message);
-  auto store = RotationStore::open(config.database);
-  if (!store) return fail(store.error().message);
-  RotationService service(**provider, **store);
+  if (config.state.backend == "sqlite")
+    if (auto s = ensure_parent_dir(config.database); !s) return fail(s.error().message);
+  auto state = StateBackend::open(config);
+  if (!state) return fail(state.error().message);
+  RotationService service(**provider, (*state)->store());
   if (auto s = service.load(); !s) return fail(s.error().message);
+  if (auto s = (*state)->start(service); !s) return fail(s.error().message);
+  // The listener updates the service: it stops before the service goes, on every return.
+  struct StopState {
+    StateBackend& backend;
+    ~StopState() { backend.stop(); }
+  } stop_state{**state};
 
   Metrics metrics;
   HttpApi api(service, **provider, metrics, ApiOptions{std::chrono::milliseconds(config.request_timeout_ms)});
@@ -109,10 +116,10 @@ int main(int argc, char** argv) {
   const char* scheme = (*server)->tls() ? "https" : "http";
   if (address->unix_socket)
     spdlog::info("listening on {} over Unix socket {} (provider {}, state {})", scheme, address->host,
-                 config.key_provider, config.database);
+                 config.key_provider, (*state)->describe());
   else
     spdlog::info("listening on {}://{}:{} (provider {}, state {})", scheme, address->host, *port,
-                 config.key_provider, config.database);
+                 config.key_provider, (*state)->describe());
 
   std::thread stopper([&] {
     int sig = 0;

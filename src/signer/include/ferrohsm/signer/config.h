@@ -19,10 +19,22 @@ struct TlsSettings {
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
+// Where the key states live: SQLite (`database`, one process) or PostgreSQL, shared by
+// every replica (see docs/SIGNER.md, "Several replicas on PostgreSQL").
+struct StateSettings {
+  std::string backend = "sqlite";  // "sqlite" | "postgres"
+  std::string url;                 // postgres: postgresql://… or a libpq string, never with a password
+  std::string password_file;       // postgres: mode 0600; "" → PGPASSFILE / ~/.pgpass
+  int pool_size = 4;               // postgres connections for transitions (the listener has its own)
+  int refresh_ms = 500;            // re-read every key at least this often (besides NOTIFY)
+  int max_staleness_ms = 1500;     // refuse to sign when the state was not confirmed for this long
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8443";  // host:port, [v6]:port or unix:/path
   std::string state_dir;                  // default: $XDG_DATA_HOME/ferrohsm
   std::string database;                   // default: <state_dir>/signer.db
+  StateSettings state;
   std::string key_provider = "software";
   ProviderSettings providers;             // software.seed_file default: <state_dir>/software-seed
   TlsSettings tls;
@@ -36,6 +48,7 @@ struct Config {
 struct ConfigFlags {
   std::string config_file;  // --config: the TOML file, read before the flags apply
   std::optional<std::string> listen, state_dir, database, key_provider, software_seed_file;
+  std::optional<std::string> state_backend, state_url, state_password_file;
   std::optional<std::string> tls_cert, tls_key, tls_client_ca;
   std::optional<std::string> pkcs11_module, pkcs11_pin_file, pkcs11_label;
   std::optional<unsigned long> pkcs11_slot;

@@ -22,6 +22,7 @@ enum class ErrorKind {
   kCancelled,            // the context was cancelled
   kNotBuilt,             // a provider this binary was compiled without
   kNotSupported,         // the custodian cannot do this at all (Azure Key Vault has no Ed25519 keys)
+  kStateUnavailable,     // the shared key-state database cannot be reached, or was not heard from lately
   kInternal,             // a bug or an unexpected library failure
 };
 
@@ -39,6 +40,7 @@ struct Error {
   static Error state(std::string msg) { return {ErrorKind::kInvalidState, std::move(msg)}; }
   static Error internal(std::string msg) { return {ErrorKind::kInternal, std::move(msg)}; }
   static Error not_supported(std::string msg) { return {ErrorKind::kNotSupported, std::move(msg)}; }
+  static Error state_unavailable(std::string msg) { return {ErrorKind::kStateUnavailable, std::move(msg)}; }
 };
 
 // The tree's one result type (base/result.h) with the signer's domain error; FH_TRY and

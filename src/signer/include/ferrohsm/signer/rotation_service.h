@@ -9,10 +9,16 @@
 // is consulted, and returns the key id that made the signature. A sign holds a lease
 // on its key; close() waits for those leases before it retires the key, so concurrent
 // signing during rotation never fails and never uses a retired key.
+//
+// Several replicas on one shared store (PostgreSQL): each keeps this cache, and its
+// StateListener calls refresh() whenever any replica commits a transition; the store
+// itself checks every transition against the authoritative rows. With a StateFreshness
+// set, the guard also refuses to sign while the shared state is not confirmed.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +49,16 @@ class RotationService {
 
   // Loads the keys the store holds. Call once before serving.
   Status load();
+  // Reads every key with `read` and makes the cache match it: keys another replica
+  // created are added, states another replica changed are taken. No local transition
+  // runs between the read and the update, so a read older than a local change never
+  // undoes it.
+  Status refresh(const std::function<Result<std::vector<SigningKey>>()>& read);
+  // The guard refuses to sign while `freshness` says the shared state is unconfirmed
+  // (nullptr, the default: a store of this process only, always current).
+  void set_freshness(const class StateFreshness* freshness) { freshness_ = freshness; }
+  // Ok unless the shared state is unconfirmed (then the sign guard's refusal).
+  Status state_status() const;
 
   Result<SigningKey> generate(const Context& ctx, const Scope& scope, std::optional<KeyId> key_id = {});
   Result<SigningKey> open(const Context& ctx, const Scope& scope, std::optional<KeyId> key_id = {});
@@ -67,6 +83,9 @@ class RotationService {
 
   KeyProvider& provider_;
   RotationStore& store_;
+  const class StateFreshness* freshness_ = nullptr;
+  // Shared: a transition's store write and cache update; exclusive: refresh().
+  std::shared_mutex sync_mu_;
   mutable std::shared_mutex scopes_mu_;
   std::map<std::string, std::shared_ptr<ScopeState>> scopes_;
 };
