@@ -1,6 +1,7 @@
 #include "base/pg_conninfo.h"
 
 #include "base/bytes.h"
+#include "base/log.h"
 
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace ferrohsm {
 namespace {
@@ -88,6 +90,45 @@ Result<Secret> read_password_file(const std::string& path) {
   secure_wipe(buf, sizeof buf);
   if (s.empty()) return fail("has an empty first line");
   return s;
+}
+
+namespace {
+void debug_notice(void*, const char* message) { log().debug("PostgreSQL: {}", message); }
+}  // namespace
+
+Result<PGconn*> pg_connect(const PgTarget& target, const PgConnectOptions& o) {
+  Secret password;
+  if (!target.password_file.empty()) {
+    FH_ASSIGN_OR_RETURN(password, read_password_file(target.password_file));
+  }
+  const std::string timeout = std::to_string(o.connect_timeout_s), idle = std::to_string(o.keepalives_idle_s),
+                    interval = std::to_string(o.keepalives_interval_s), count = std::to_string(o.keepalives_count),
+                    user_timeout = std::to_string(o.tcp_user_timeout_ms);
+  // dbname last but one: expanded, the URL's own settings win over the ones above it.
+  std::vector<const char*> keys = {"connect_timeout",     "fallback_application_name", "keepalives", "keepalives_idle",
+                                   "keepalives_interval", "keepalives_count",          "tcp_user_timeout"};
+  std::vector<const char*> values = {timeout.c_str(),  o.application,  "1", idle.c_str(),
+                                     interval.c_str(), count.c_str(), user_timeout.c_str()};
+  keys.push_back("dbname");
+  values.push_back(target.url.c_str());
+  if (!password.empty()) {
+    keys.push_back("password");
+    values.push_back(password.data());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
+  if (c == nullptr) return make_error(CKR_HOST_MEMORY, "libpq could not allocate a connection");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(c);  // libpq's message never holds the password
+    PQfinish(c);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    for (char& ch : why)
+      if (ch == '\n') ch = ' ';
+    return make_error(CKR_DEVICE_ERROR, "cannot connect to PostgreSQL at " + target.described + ": " + why);
+  }
+  PQsetNoticeProcessor(c, debug_notice, nullptr);
+  return c;
 }
 
 }  // namespace ferrohsm

@@ -134,8 +134,6 @@ Status migrate(PgConn& c, const std::string& where) {
 
 std::string pg_state_name(KeyState state) { return std::string(key_state_name(state)); }
 
-void quiet_notice(void*, const char* message) { spdlog::debug("signer state: PostgreSQL: {}", message); }
-
 }  // namespace pgstate
 
 using namespace pgstate;
@@ -172,34 +170,21 @@ Result<std::unique_ptr<PgRotationStore>> PgRotationStore::open(const PgStateSett
 PgRotationStore::~PgRotationStore() = default;
 
 Result<std::unique_ptr<PgConn>> PgRotationStore::connect(const char* application, PGconn** raw) {
-  // The password is read at every connection (a rotated file is taken up) and lives only
-  // until libpq has it. Keepalives and a TCP user timeout bound how long a call waits on
-  // a database that vanished without closing the connection.
-  Secret password;
-  if (!target_.password_file.empty()) {
-    auto p = ::ferrohsm::read_password_file(target_.password_file);
-    if (!p) return Error::invalid(state_key_message(p.error().message));
-    password = std::move(*p);
+  // Shorter timeouts than the object store's: a replica that cannot confirm its state
+  // refuses to sign, so a vanished database must be noticed within seconds.
+  PgConnectOptions options;
+  options.application = application;
+  options.connect_timeout_s = 5;
+  options.keepalives_idle_s = 5;
+  options.keepalives_interval_s = 2;
+  options.keepalives_count = 2;
+  options.tcp_user_timeout_ms = 5000;
+  auto opened = ::ferrohsm::pg_connect(target_, options);
+  if (!opened) {
+    if (opened.error().rv != CKR_DEVICE_ERROR) return Error::invalid(state_key_message(opened.error().message));
+    return Error::state_unavailable("signer state: " + opened.error().message);
   }
-  std::vector<const char*> keys = {"connect_timeout", "fallback_application_name", "keepalives", "keepalives_idle",
-                                   "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname"};
-  std::vector<const char*> values = {"5", application, "1", "5", "2", "2", "5000", target_.url.c_str()};
-  if (!password.empty()) {
-    keys.push_back("password");
-    values.push_back(password.data());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  PGconn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
-  if (c == nullptr) return Error::internal("signer state: libpq could not allocate a connection");
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(c);  // libpq's message never holds the password
-    PQfinish(c);
-    std::replace(why.begin(), why.end(), '\n', ' ');
-    while (!why.empty() && why.back() == ' ') why.pop_back();
-    return Error::state_unavailable("signer state: cannot connect to PostgreSQL at " + describe() + ": " + why);
-  }
-  PQsetNoticeProcessor(c, quiet_notice, nullptr);
+  PGconn* c = *opened;
   auto conn = std::make_unique<PgConn>(c, describe());
   // A transition waits this long for another replica's lock on its scope, then fails
   // (state_unavailable) instead of hanging the request.
