@@ -108,7 +108,7 @@ struct StoreSettings {
   // PGPASSFILE / ~/.pgpass.
   std::string url;
   std::string password_file;
-  uint32_t pool_size = 8;  // PostgreSQL: at most this many connections per process
+  uint32_t pool_size = 8;  // PostgreSQL: at most this many pooled connections per store (and one listener)
 };
 
 class ObjectStore {
@@ -183,6 +183,9 @@ class ObjectStore {
   using ChangeNotice = std::function<void()>;
   virtual uint64_t watch_changes(ChangeNotice /*notice*/) { return 0; }
   virtual void unwatch_changes(uint64_t /*id*/) {}
+  // True while notices are sure to come (the store hears the database): a watcher with no
+  // notice pending may trust what it cached. False otherwise, and while reconnecting.
+  virtual bool hearing_changes() const { return false; }
 };
 
 }  // namespace ferrohsm::store

@@ -31,7 +31,10 @@ Token::~Token() {
 }
 
 Status Token::catch_up() {
-  if (!stale_.load(std::memory_order_acquire)) return {};
+  if (watch_ == 0) return {};  // a store that cannot push: finds sync, as always
+  // While the store does not hear the database (lost, reconnecting), a change may pass
+  // unannounced: every use syncs, and answers CKR_DEVICE_ERROR while the database is away.
+  if (!stale_.load(std::memory_order_acquire) && store_.hearing_changes()) return {};
   stale_.store(false, std::memory_order_release);  // before the sync: a notice during it is kept
   Status st = sync();
   if (!st.ok()) stale_.store(true, std::memory_order_release);  // the change is still unapplied
@@ -282,10 +285,10 @@ static bool matches(const Object& o, const AttrMap& tmpl) {
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> Token::find(const AttrMap& tmpl) {
-  stale_.store(false, std::memory_order_release);
+  const bool was_stale = stale_.exchange(false, std::memory_order_acq_rel);
   Status synced = sync();
   if (!synced.ok()) {
-    stale_.store(true, std::memory_order_release);
+    if (was_stale) stale_.store(true, std::memory_order_release);
     return synced.error();
   }
   std::vector<CK_OBJECT_HANDLE> out;

@@ -11,8 +11,9 @@
 // Coherence: when the store pushes change notices (PostgreSQL), a notice only marks the
 // token stale (an atomic flag: the notice runs on the store's thread); the next use of an
 // object, a find or a login first applies the change log (sync), so a use with nothing
-// changed costs one atomic load and no store round trip. A store that cannot push leaves
-// finds to sync, as before.
+// changed costs two atomic loads and no store round trip. While the store does not hear
+// the database, every use syncs (CKR_DEVICE_ERROR when it is away). A store that cannot
+// push leaves finds to sync, as before.
 #pragma once
 
 #include "core/config.h"

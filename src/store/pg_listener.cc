@@ -92,10 +92,10 @@ void PgListener::run() {
     pollfd fds[2] = {{PQsocket(c), POLLIN, 0}, {wake_[0], POLLIN, 0}};
     const int n = ::poll(fds, wake_[0] >= 0 ? 2 : 1, kPollMs);
     if (n < 0 && errno != EINTR) {
+      listening_.store(false, std::memory_order_release);
       log().warn("store: poll on the listening connection failed ({}); reconnecting", errno);
       PQfinish(c);
       c = nullptr;
-      listening_.store(false, std::memory_order_release);
       continue;
     }
     if (n <= 0 || fds[1].revents != 0) continue;  // timeout, or the stop byte (checked above)
@@ -107,11 +107,11 @@ void PgListener::run() {
     }
     if (any) heard_();
     if (lost || PQstatus(c) != CONNECTION_OK) {
+      listening_.store(false, std::memory_order_release);  // first: watchers stop trusting their caches
       log().warn("store: lost the listening connection to PostgreSQL; reconnecting");
       outage_logged_ = true;
       PQfinish(c);
       c = nullptr;
-      listening_.store(false, std::memory_order_release);
     }
   }
   if (c != nullptr) PQfinish(c);

@@ -67,6 +67,7 @@ class PgStore final : public ObjectStore {
 
   uint64_t watch_changes(ChangeNotice notice) override;
   void unwatch_changes(uint64_t id) override;
+  bool hearing_changes() const override { return listening(); }
 
   size_t open_connections() const { return pool_->open_connections(); }
   // True while the listener hears this database's change notices.
