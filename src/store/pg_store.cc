@@ -59,7 +59,8 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const StoreSettings& settings) {
     FH_ASSIGN_OR_RETURN(PgPool::Lease c, s->pool_->take());
     // A standby cannot be migrated; one at the current schema serves read-only.
     Status migrated = pg_migrate(*c, s->describe());
-    if (!migrated.ok()) return migrated.rv() == CKR_TOKEN_WRITE_PROTECTED ? write_protected(s->describe()) : migrated.error();
+    if (!migrated.ok())
+      return migrated.rv() == CKR_TOKEN_WRITE_PROTECTED ? write_protected(s->describe()) : migrated.error();
   }
   s->listener_ = std::make_unique<PgListener>([self] { return self->connect_raw(); }, kChannel,
                                               [self] { self->tell_watchers(); });
@@ -107,6 +108,7 @@ R PgStore::noted_write(R r) {
 }
 
 void PgStore::apply_overlay(TokenRow& t) {
+  if (!read_only()) return;  // writable again (a new connection said so): the stored counts hold
   std::lock_guard<std::mutex> lock(overlay_mu_);
   if (auto it = failure_overlay_.find({t.id, true}); it != failure_overlay_.end()) t.so_failures = it->second;
   if (auto it = failure_overlay_.find({t.id, false}); it != failure_overlay_.end()) t.user_failures = it->second;
@@ -488,7 +490,7 @@ Result<uint64_t> PgStore::take_key_use(const std::string& key, uint64_t max) {
 }
 
 Result<uint64_t> PgStore::key_uses(const std::string& key) {
-  {
+  if (read_only()) {
     std::lock_guard<std::mutex> lock(overlay_mu_);
     if (auto it = use_overlay_.find(key); it != use_overlay_.end()) return it->second;
   }
