@@ -108,7 +108,7 @@ struct StoreSettings {
   // PGPASSFILE / ~/.pgpass.
   std::string url;
   std::string password_file;
-  uint32_t pool_size = 8;  // PostgreSQL: at most this many connections per process
+  uint32_t pool_size = 8;  // PostgreSQL: at most this many pooled connections per store (and one listener)
 };
 
 class ObjectStore {
@@ -171,6 +171,21 @@ class ObjectStore {
   virtual Result<std::vector<Change>> changes_since(int64_t seq) = 0;
   // The oldest change still kept (older ones are pruned): a reader behind it starts afresh.
   virtual Result<int64_t> oldest_change_seq() = 0;
+
+  // --- change notices -----------------------------------------------------------------------
+  // A store that hears of commits as they happen (PostgreSQL's LISTEN/NOTIFY) calls every
+  // watcher's `notice` when changes may have arrived — also after it lost and regained its
+  // way of hearing, since it may have missed some. The notice runs on the store's own
+  // thread: it must be quick and must not call the store; the watcher reads the change
+  // feed itself, later. A store that cannot push (SQLite: other processes' commits are
+  // found by data_version at a find) keeps these defaults: watch answers 0, nothing is
+  // ever called. unwatch returns once no call of that notice is running.
+  using ChangeNotice = std::function<void()>;
+  virtual uint64_t watch_changes(ChangeNotice /*notice*/) { return 0; }
+  virtual void unwatch_changes(uint64_t /*id*/) {}
+  // True while notices are sure to come (the store hears the database): a watcher with no
+  // notice pending may trust what it cached. False otherwise, and while reconnecting.
+  virtual bool hearing_changes() const { return false; }
 };
 
 }  // namespace ferrohsm::store

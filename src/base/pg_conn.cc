@@ -126,6 +126,9 @@ Error PgConn::error(const PGresult* r, const std::string& what) {
   if (lost_)
     return make_error(CKR_DEVICE_ERROR, "store: lost the connection to PostgreSQL at " + where_ + " (" + msg +
                                             "); the next call reconnects");
+  // 25006: a write in a read-only transaction (a hot standby, default_transaction_read_only).
+  if (sqlstate_ == "25006")
+    return make_error(CKR_TOKEN_WRITE_PROTECTED, "store: PostgreSQL at " + where_ + " is read-only: " + msg);
   return make_error(CKR_DEVICE_ERROR, "store: PostgreSQL " + what + ": " + msg +
                                           (sqlstate_.empty() ? "" : " (SQLSTATE " + sqlstate_ + ")"));
 }

@@ -22,9 +22,24 @@ Token::Token(store::ObjectStore& store, const Config& cfg, store::TokenRow row, 
     : store_(store), keys_(keys), cfg_(cfg), id_(row.id), slot_id_(row.slot_id), row_(std::move(row)) {
   if (auto seq = store_.last_change_seq(); seq.ok()) change_seq_ = *seq;
   if (auto dv = store_.data_version(); dv.ok()) data_version_ = *dv;
+  watch_ = store_.watch_changes([this] { stale_.store(true, std::memory_order_release); });
 }
 
-Token::~Token() { logout(); }
+Token::~Token() {
+  store_.unwatch_changes(watch_);  // first: no notice may run into a token being taken apart
+  logout();
+}
+
+Status Token::catch_up() {
+  if (watch_ == 0) return {};  // a store that cannot push: finds sync, as always
+  // While the store does not hear the database (lost, reconnecting), a change may pass
+  // unannounced: every use syncs, and answers CKR_DEVICE_ERROR while the database is away.
+  if (!stale_.load(std::memory_order_acquire) && store_.hearing_changes()) return {};
+  stale_.store(false, std::memory_order_release);  // before the sync: a notice during it is kept
+  Status st = sync();
+  if (!st.ok()) stale_.store(true, std::memory_order_release);  // the change is still unapplied
+  return st;
+}
 
 // --- objects ------------------------------------------------------------------
 
@@ -110,6 +125,9 @@ Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
 }
 
 Result<ObjectPtr> Token::object(CK_OBJECT_HANDLE h) {
+  // Another server's destroy or update must show before a cached copy is used (private
+  // token objects' handles lie above the session objects' range: the epoch).
+  if (h >= (1ULL << 32) || !is_session_object_handle(h)) FH_TRY(catch_up());
   ObjectPtr o;
   if (h >= (1ULL << 32)) {  // a private token object: the epoch must be this login's
     uint64_t epoch;
@@ -267,7 +285,12 @@ static bool matches(const Object& o, const AttrMap& tmpl) {
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> Token::find(const AttrMap& tmpl) {
-  FH_TRY(sync());
+  const bool was_stale = stale_.exchange(false, std::memory_order_acq_rel);
+  Status synced = sync();
+  if (!synced.ok()) {
+    if (was_stale) stale_.store(true, std::memory_order_release);
+    return synced.error();
+  }
   std::vector<CK_OBJECT_HANDLE> out;
   const bool user = role() == Role::User;
   auto want_token = tmpl.get_bool(CKA_TOKEN);

@@ -7,6 +7,13 @@
 // A private token object's handle also carries the login epoch in its upper 32
 // bits, so that handles from before a logout stay invalid after the next login, as
 // C_Logout requires. Session objects take handles from 0x40000000 upward.
+//
+// Coherence: when the store pushes change notices (PostgreSQL), a notice only marks the
+// token stale (an atomic flag: the notice runs on the store's thread); the next use of an
+// object, a find or a login first applies the change log (sync), so a use with nothing
+// changed costs two atomic loads and no store round trip. While the store does not hear
+// the database, every use syncs (CKR_DEVICE_ERROR when it is away). A store that cannot
+// push leaves finds to sync, as before.
 #pragma once
 
 #include "core/config.h"
@@ -14,6 +21,7 @@
 #include "base/object_store.h"
 #include "core/token_key_cache.h"
 
+#include <atomic>
 #include <optional>
 #include <shared_mutex>
 #include <unordered_map>
@@ -65,6 +73,8 @@ class Token {
   size_t session_object_count() const;
   // Applies other processes' changes (cheap when nothing moved).
   Status sync();
+  // sync() when a change notice came since the last one; nothing otherwise.
+  Status catch_up();
 
  private:
   Result<ObjectPtr> load(int64_t store_id, uint64_t epoch);
@@ -119,6 +129,9 @@ class Token {
   std::unordered_map<CK_OBJECT_HANDLE, ObjectPtr> session_;  // session objects by handle
   int64_t data_version_ = -1;
   int64_t change_seq_ = 0;
+
+  std::atomic<bool> stale_{false};  // a change notice came since the last sync
+  uint64_t watch_ = 0;              // the store's id for our notice (0: it cannot push)
 };
 
 // Session object handles: 0x40000000 upward, process-wide, never reused.

@@ -85,8 +85,11 @@ inline const PgStatement kKeyUses{"key_uses", "SELECT uses FROM key_uses WHERE k
 
 // The change log. The writer of a change holds kFeedLock from its first change row to
 // its COMMIT, so sequence numbers become visible in the order they were given: a reader
-// that saw change n has seen every change below n (see pg_store.cc, record_change).
-inline const PgStatement kFeedLock{"feed_lock", "SELECT pg_advisory_xact_lock(5064646657224131430)"};
+// that saw change n has seen every change below n (see pg_store.cc, record_change). The
+// same statement queues the transaction's one NOTIFY, which PostgreSQL delivers to the
+// listeners of every server at COMMIT (never for a rollback), in commit order.
+inline const PgStatement kFeedLock{
+    "feed_lock", "SELECT pg_advisory_xact_lock(5064646657224131430), pg_notify('ferrohsm_changes', '')"};
 inline const PgStatement kRecordChange{
     "record_change", "INSERT INTO changes(token_id, object_id, kind) VALUES ($1, $2, $3) RETURNING seq"};
 inline const PgStatement kPruneChanges{"prune_changes", "DELETE FROM changes WHERE seq <= $1"};

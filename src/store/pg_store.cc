@@ -38,6 +38,16 @@ int64_t as_bigint(CK_ULONG v) { return static_cast<int64_t>(v); }
 
 void quiet_notice(void*, const char* message) { log().debug("store: PostgreSQL: {}", message); }
 
+// The channel every FerroHSM store on a database notifies and listens on (pg_statements.h,
+// kFeedLock). Channels are per database: stores in other schemas of it wake the listener
+// for nothing, which costs a change-log read, never a wrong answer.
+constexpr const char* kChannel = "ferrohsm_changes";
+
+Error write_protected(const std::string& where) {
+  return make_error(CKR_TOKEN_WRITE_PROTECTED, "store: the PostgreSQL database at " + where +
+                                                   " accepts no writes (a hot standby, or a read-only session)");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PgStore>> PgStore::open(const StoreSettings& settings) {
@@ -47,22 +57,80 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const StoreSettings& settings) {
   s->pool_ = std::make_unique<PgPool>([self] { return self->connect(); }, settings.pool_size, kPoolWait);
   {
     FH_ASSIGN_OR_RETURN(PgPool::Lease c, s->pool_->take());
-    FH_TRY(pg_migrate(*c, s->describe()));
+    // A standby cannot be migrated; one at the current schema serves read-only.
+    Status migrated = pg_migrate(*c, s->describe());
+    if (!migrated.ok())
+      return migrated.rv() == CKR_TOKEN_WRITE_PROTECTED ? write_protected(s->describe()) : migrated.error();
   }
-  log().info("store: PostgreSQL {} (schema {}, up to {} connections)", s->describe(), pg_schema_version(),
-             settings.pool_size);
+  s->listener_ = std::make_unique<PgListener>([self] { return self->connect_raw(); }, kChannel,
+                                              [self] { self->tell_watchers(); });
+  log().info("store: PostgreSQL {} (schema {}, up to {} connections{})", s->describe(), pg_schema_version(),
+             settings.pool_size, s->read_only() ? ", read-only" : "");
   return s;
 }
 
+PgStore::~PgStore() { listener_.reset(); }  // its thread calls tell_watchers: it goes first
+
+uint64_t PgStore::watch_changes(ChangeNotice notice) {
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  const uint64_t id = next_watch_++;
+  watchers_.emplace(id, std::move(notice));
+  return id;
+}
+
+void PgStore::unwatch_changes(uint64_t id) {
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  watchers_.erase(id);
+}
+
+void PgStore::tell_watchers() {
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  for (auto& [id, notice] : watchers_) notice();
+}
+
+template <typename R>
+R PgStore::noted_write(R r) {
+  if (r.ok()) {
+    if (read_only_.exchange(false, std::memory_order_acq_rel)) {
+      log().info("store: PostgreSQL {} accepts writes again", describe());
+      std::lock_guard<std::mutex> lock(overlay_mu_);
+      failure_overlay_.clear();
+      use_overlay_.clear();
+    }
+  } else if (r.rv() == CKR_TOKEN_WRITE_PROTECTED) {
+    if (!read_only_.exchange(true, std::memory_order_acq_rel))
+      log().warn("store: PostgreSQL {} refuses writes (a hot standby, or a read-only session): tokens are "
+                 "write-protected",
+                 describe());
+    return write_protected(describe());
+  }
+  return r;
+}
+
+void PgStore::apply_overlay(TokenRow& t) {
+  if (!read_only()) return;  // writable again (a new connection said so): the stored counts hold
+  std::lock_guard<std::mutex> lock(overlay_mu_);
+  if (auto it = failure_overlay_.find({t.id, true}); it != failure_overlay_.end()) t.so_failures = it->second;
+  if (auto it = failure_overlay_.find({t.id, false}); it != failure_overlay_.end()) t.user_failures = it->second;
+}
+
 Result<std::unique_ptr<PgConn>> PgStore::connect() {
+  FH_ASSIGN_OR_RETURN(PGconn * c, connect_raw());
+  return std::make_unique<PgConn>(c, describe());
+}
+
+Result<PGconn*> PgStore::connect_raw() {
   // The password is read at every connection (so a rotated file is taken up) and lives
   // only until libpq has it; libpq reads PGPASSFILE / ~/.pgpass itself when none is given.
   Secret password;
   if (!target_.password_file.empty()) {
     FH_ASSIGN_OR_RETURN(password, read_password_file(target_.password_file));
   }
-  std::vector<const char*> keys = {"connect_timeout", "fallback_application_name", "dbname"};
-  std::vector<const char*> values = {"10", "ferrohsm", target_.url.c_str()};
+  // TCP keepalives, unless the URL says otherwise: a peer that vanished without a word
+  // (a host lost, a partition) is noticed within about 25 s, by the listener too.
+  std::vector<const char*> keys = {"connect_timeout", "fallback_application_name", "keepalives", "keepalives_idle",
+                                   "keepalives_interval", "keepalives_count", "dbname"};
+  std::vector<const char*> values = {"10", "ferrohsm", "1", "10", "5", "3", target_.url.c_str()};
   if (!password.empty()) {
     keys.push_back("password");
     values.push_back(password.data());
@@ -80,12 +148,25 @@ Result<std::unique_ptr<PgConn>> PgStore::connect() {
     return make_error(CKR_DEVICE_ERROR, "store: cannot connect to PostgreSQL at " + describe() + ": " + why);
   }
   PQsetNoticeProcessor(c, quiet_notice, nullptr);
-  auto conn = std::make_unique<PgConn>(c, describe());
   // store.busy_timeout_ms, as with SQLite: a write waits this long for another server's
   // row lock, then answers CKR_DEVICE_ERROR (SQLSTATE 55P03). PostgreSQL's 0 would mean
-  // "for ever", so 0 ms becomes 1.
-  FH_TRY(conn->exec("SET lock_timeout = " + std::to_string(std::max<uint32_t>(lock_wait_ms_, 1))));
-  return conn;
+  // "for ever", so 0 ms becomes 1. Then whether this session may write at all.
+  const std::string setup = "SET lock_timeout = " + std::to_string(std::max<uint32_t>(lock_wait_ms_, 1)) +
+                            "; SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean";
+  PGresult* r = PQexec(c, setup.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    std::string why = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+    return make_error(CKR_DEVICE_ERROR, "store: PostgreSQL at " + describe() + " refused the session setup: " + why);
+  }
+  const bool ro = PQgetvalue(r, 0, 0)[0] == 't';
+  PQclear(r);
+  if (read_only_.exchange(ro, std::memory_order_acq_rel) != ro)
+    log().info("store: PostgreSQL {} is {}", describe(), ro ? "read-only (a hot standby, or a read-only session)"
+                                                            : "writable");
+  return c;
 }
 
 template <typename F>
@@ -97,7 +178,8 @@ auto PgStore::with_conn(F&& body) -> decltype(body(std::declval<PgConn&>())) {
 
 template <typename F>
 Status PgStore::with_tx(F&& body) {
-  return with_conn([&](PgConn& c) -> Status { return pg_transaction(c, [&]() -> Status { return body(c); }); });
+  return noted_write(
+      with_conn([&](PgConn& c) -> Status { return pg_transaction(c, [&]() -> Status { return body(c); }); }));
 }
 
 Result<int64_t> PgStore::single(const PgStatement& st) {
@@ -113,8 +195,8 @@ Result<int64_t> PgStore::single(const PgStatement& st) {
 // before the first change row and held to COMMIT, orders the writers' last steps: a
 // number is taken only after every smaller one was committed or rolled back. Every
 // transaction writes its change rows last, after all its other row locks, so the lock
-// never waits inside a cycle. (A LISTEN/NOTIFY feed adds pg_notify here: it is
-// delivered at COMMIT, in the same order.)
+// never waits inside a cycle. The lock's statement also queues the transaction's NOTIFY
+// (pg_statements.h), delivered at COMMIT in the same order, no extra round trip.
 Status PgStore::record_change(PgConn& c, bool& feed_locked, int64_t token_id, int64_t object_id, ChangeKind kind) {
   if (!feed_locked) {
     FH_TRY(c.run(pg::kFeedLock));
@@ -131,7 +213,10 @@ Result<std::vector<TokenRow>> PgStore::tokens() {
   return with_conn([&](PgConn& c) -> Result<std::vector<TokenRow>> {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kTokens));
     std::vector<TokenRow> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(read_token(r, i));
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back(read_token(r, i));
+      apply_overlay(out.back());
+    }
     return out;
   });
 }
@@ -140,7 +225,9 @@ Result<TokenRow> PgStore::token(int64_t id) {
   return with_conn([&](PgConn& c) -> Result<TokenRow> {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kToken, PgParams().add(id)));
     if (r.rows() == 0) return token_gone();
-    return read_token(r, 0);
+    TokenRow t = read_token(r, 0);
+    apply_overlay(t);
+    return t;
   });
 }
 
@@ -188,7 +275,7 @@ Status PgStore::update_token(const TokenRow& row, const TokenUpdate& what) {
 
 Result<uint32_t> PgStore::take_pin_attempt(int64_t token_id, bool so, uint32_t max) {
   uint32_t taken = 0;
-  FH_TRY(with_tx([&](PgConn& c) -> Status {
+  Status st = with_tx([&](PgConn& c) -> Status {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(so ? pg::kTakeSoAttempt : pg::kTakeUserAttempt,
                                           PgParams().add(token_id).add(int64_t{max})));
     if (r.rows() == 0) {
@@ -199,11 +286,24 @@ Result<uint32_t> PgStore::take_pin_attempt(int64_t token_id, bool so, uint32_t m
     taken = static_cast<uint32_t>(r.int64(0, 0));
     bool locked = false;
     return record_change(c, locked, token_id, 0, ChangeKind::Token);
-  }));
-  return taken;
+  });
+  if (st.ok()) return taken;
+  if (st.rv() != CKR_TOKEN_WRITE_PROTECTED) return st.error();
+  // Nothing can be written: the count lives in this process, over the stored one (as
+  // with a read-only SQLite file). Servers on a standby do not share it.
+  FH_ASSIGN_OR_RETURN(TokenRow t, token(token_id));
+  std::lock_guard<std::mutex> lock(overlay_mu_);
+  uint32_t& n = failure_overlay_.try_emplace({token_id, so}, so ? t.so_failures : t.user_failures).first->second;
+  if (n >= max) return make_error(CKR_PIN_LOCKED, std::string(so ? "SO" : "user") + " PIN is locked");
+  return ++n;
 }
 
 Status PgStore::clear_pin_failures(int64_t token_id, bool so) {
+  if (read_only()) {
+    std::lock_guard<std::mutex> lock(overlay_mu_);
+    failure_overlay_[{token_id, so}] = 0;
+    return {};
+  }
   return with_tx([&](PgConn& c) -> Status {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(so ? pg::kClearSo : pg::kClearUser, PgParams().add(token_id)));
     if (r.rows() == 0) return {};
@@ -372,15 +472,28 @@ Result<uint64_t> PgStore::take_key_use(const std::string& key, uint64_t max) {
   const auto limit = static_cast<int64_t>(std::min<uint64_t>(max, std::numeric_limits<int64_t>::max()));
   // One statement, so one transaction: the insert of a first use, or the increment
   // while below the limit, under the row's lock.
-  FH_ASSIGN_OR_RETURN(int64_t uses, with_conn([&](PgConn& c) -> Result<int64_t> {
-                        FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kTakeKeyUse, PgParams().add(key).add(limit)));
-                        return r.rows() ? r.int64(0, 0) : int64_t{-1};
-                      }));
+  auto took = noted_write(with_conn([&](PgConn& c) -> Result<int64_t> {
+    FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kTakeKeyUse, PgParams().add(key).add(limit)));
+    return r.rows() ? r.int64(0, 0) : int64_t{-1};
+  }));
+  if (!took.ok() && took.rv() == CKR_TOKEN_WRITE_PROTECTED) {
+    // Read-only: counted in this process, over the stored count.
+    FH_ASSIGN_OR_RETURN(uint64_t stored, key_uses(key));
+    std::lock_guard<std::mutex> lock(overlay_mu_);
+    uint64_t& n = use_overlay_.try_emplace(key, stored).first->second;
+    if (n >= max) return refused();
+    return ++n;
+  }
+  FH_ASSIGN_OR_RETURN(int64_t uses, std::move(took));
   if (uses < 0) return refused();
   return static_cast<uint64_t>(uses);
 }
 
 Result<uint64_t> PgStore::key_uses(const std::string& key) {
+  if (read_only()) {
+    std::lock_guard<std::mutex> lock(overlay_mu_);
+    if (auto it = use_overlay_.find(key); it != use_overlay_.end()) return it->second;
+  }
   return with_conn([&](PgConn& c) -> Result<uint64_t> {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kKeyUses, PgParams().add(key)));
     return r.rows() ? static_cast<uint64_t>(r.int64(0, 0)) : uint64_t{0};

@@ -4,15 +4,23 @@
 // ids from identity columns, the free slot id by compare-and-set, unique slot ids and
 // serials, PIN-failure and key-use counters raised by one UPDATE whose WHERE holds the
 // limit (pg_statements.h), and a change log whose sequence numbers become visible in
-// order, for the caches of the other servers (data_version, changes_since).
+// order, for the caches of the other servers (data_version, changes_since), announced
+// by a NOTIFY in the same transaction that a listener (pg_listener.h) hears and passes
+// to the watchers (watch_changes). A database that refuses writes (a hot standby, or
+// default_transaction_read_only) makes the store read-only: writes answer
+// CKR_TOKEN_WRITE_PROTECTED and PIN failure and key use counts live in this process.
 // PostgreSQL sees only what the core hands the port: sealed values and metadata.
 #pragma once
 
 #include "base/object_store.h"
 #include "base/pg_conninfo.h"
 #include "base/pg_pool.h"
+#include "store/pg_listener.h"
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace ferrohsm::store {
@@ -22,8 +30,12 @@ class PgStore final : public ObjectStore {
   // Connects (pool of `settings.pool_size`) and applies the schema migrations.
   static Result<std::unique_ptr<PgStore>> open(const StoreSettings& settings);
 
+  ~PgStore() override;
+
   std::string describe() const override { return target_.described; }
-  bool read_only() const override { return false; }
+  // As last seen: at each new connection (pg_is_in_recovery(), transaction_read_only)
+  // and at each write (refused with SQLSTATE 25006, or done).
+  bool read_only() const override { return read_only_.load(std::memory_order_acquire); }
 
   Result<std::vector<TokenRow>> tokens() override;
   Result<TokenRow> token(int64_t id) override;
@@ -53,11 +65,24 @@ class PgStore final : public ObjectStore {
   Result<std::vector<Change>> changes_since(int64_t seq) override;
   Result<int64_t> oldest_change_seq() override;
 
+  uint64_t watch_changes(ChangeNotice notice) override;
+  void unwatch_changes(uint64_t id) override;
+  bool hearing_changes() const override { return listening(); }
+
   size_t open_connections() const { return pool_->open_connections(); }
+  // True while the listener hears this database's change notices.
+  bool listening() const { return listener_ && listener_->listening(); }
 
  private:
   PgStore(PgTarget target, uint32_t lock_wait_ms) : target_(std::move(target)), lock_wait_ms_(lock_wait_ms) {}
+  // A new connection, set up (lock_timeout) and its read-only state noted.
+  Result<PGconn*> connect_raw();
   Result<std::unique_ptr<PgConn>> connect();
+  void tell_watchers();
+  // A write's outcome: a refusal by a read-only database marks the store read-only, a
+  // write done marks it writable again (and the in-process counts are dropped).
+  template <typename R>
+  R noted_write(R r);
   // Runs `body` with a pooled connection; in one transaction for with_tx.
   template <typename F>
   auto with_conn(F&& body) -> decltype(body(std::declval<PgConn&>()));
@@ -73,6 +98,18 @@ class PgStore final : public ObjectStore {
   PgTarget target_;
   uint32_t lock_wait_ms_;  // store.busy_timeout_ms: how long a statement waits for a row lock
   std::unique_ptr<PgPool> pool_;
+  std::atomic<bool> read_only_{false};
+
+  // Read-only: PIN failures and key uses counted here, over the stored values.
+  std::mutex overlay_mu_;
+  std::map<std::pair<int64_t, bool>, uint32_t> failure_overlay_;
+  std::map<std::string, uint64_t> use_overlay_;
+  void apply_overlay(TokenRow& t);
+
+  std::mutex watch_mu_;  // held while notices run, so unwatch waits for a running one
+  std::map<uint64_t, ChangeNotice> watchers_;
+  uint64_t next_watch_ = 1;
+  std::unique_ptr<PgListener> listener_;  // last: stopped first
 };
 
 }  // namespace ferrohsm::store

@@ -1,6 +1,7 @@
 #include "pg_instance.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
@@ -93,21 +94,35 @@ int wait_bounded(pid_t pid, Clock::time_point deadline) {
 [[noreturn]] void guardian(int control, int report, uid_t uid, gid_t gid, const std::string& dir,
                            const std::vector<std::string>& argv) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_IGN);  // the test's end is the pipe's EOF
-  pid_t server = ::fork();
-  if (server == 0) {
-    ::close(control);
-    ::close(report);
-    // Should the guardian itself be killed, the server shuts down too.
-    ::prctl(PR_SET_PDEATHSIG, SIGINT);
-    exec_as(uid, gid, dir, dir + "/postgres.log", argv);
-  }
+  auto spawn = [&]() -> pid_t {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(control);
+      ::close(report);
+      // Should the guardian itself be killed, the server shuts down too.
+      ::prctl(PR_SET_PDEATHSIG, SIGINT);
+      exec_as(uid, gid, dir, dir + "/postgres.log", argv);
+    }
+    return pid;
+  };
+  pid_t server = spawn();
   (void)!::write(report, &server, sizeof server);
-  ::close(report);
+  // 'd': stop the server, keeping its data (answer 0); 'u': start it again (answer its
+  // pid); the pipe's end: stop it and remove everything.
   for (char b;;) {
     const ssize_t n = ::read(control, &b, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
+    if (b == 'd' && server > 0) {
+      ::kill(server, SIGINT);
+      (void)wait_bounded(server, Clock::now() + kStopTimeout);
+      server = 0;
+    } else if (b == 'u' && server <= 0) {
+      server = spawn();
+    }
+    (void)!::write(report, &server, sizeof server);
   }
+  ::close(report);
   if (server > 0) {
     ::kill(server, SIGINT);  // PostgreSQL's fast shutdown
     (void)wait_bounded(server, Clock::now() + kStopTimeout);
@@ -184,9 +199,12 @@ std::string PgInstance::start() {
   control_fd_ = control[1];
   if (guardian_ < 0) return fail(std::string("fork: ") + std::strerror(errno));
   if (::read(report[0], &server_pid_, sizeof server_pid_) != sizeof server_pid_ || server_pid_ <= 0) server_pid_ = -1;
-  ::close(report[0]);
+  report_fd_ = report[0];
   if (server_pid_ < 0) return "the guardian could not start postgres";
+  return wait_ready();
+}
 
+std::string PgInstance::wait_ready() {
   const std::string info = conninfo("postgres");
   const auto deadline = Clock::now() + kReadyTimeout;
   for (;;) {
@@ -200,7 +218,34 @@ std::string PgInstance::start() {
   }
 }
 
+pid_t PgInstance::ask_guardian(char request) {
+  if (control_fd_ < 0 || report_fd_ < 0) return -1;
+  if (::write(control_fd_, &request, 1) != 1) return -1;
+  // Bounded: the guardian answers within its own stop timeout.
+  pollfd p{report_fd_, POLLIN, 0};
+  const int ms = static_cast<int>(std::chrono::milliseconds(kStopTimeout + std::chrono::seconds(5)).count());
+  if (::poll(&p, 1, ms) != 1) return -1;
+  pid_t pid = -1;
+  if (::read(report_fd_, &pid, sizeof pid) != sizeof pid) return -1;
+  return pid;
+}
+
+std::string PgInstance::stop_server() {
+  if (ask_guardian('d') != 0) return "the guardian did not stop the server";
+  server_pid_ = -1;
+  return "";
+}
+
+std::string PgInstance::start_server() {
+  const pid_t pid = ask_guardian('u');
+  if (pid <= 0) return "the guardian did not start the server";
+  server_pid_ = pid;
+  return wait_ready();
+}
+
 void PgInstance::stop() {
+  if (report_fd_ >= 0) ::close(report_fd_);
+  report_fd_ = -1;
   if (control_fd_ < 0) return;
   ::close(control_fd_);
   control_fd_ = -1;

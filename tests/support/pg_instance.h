@@ -10,7 +10,10 @@
 // Stopping is a guardian process's job: it is the server's parent and waits on a pipe
 // from the test; when the pipe closes — stop(), or the test process ending any way at all
 // (a failed assertion, an abort, SIGKILL) — it sends the server SIGINT (a fast
-// shutdown), waits a bounded time, SIGKILLs it if needed, and removes the folder.
+// shutdown), waits a bounded time, SIGKILLs it if needed, and removes the folder. A test
+// may also ask it, over the same pipe, to stop the server and to start it again on the
+// same data (a database outage that the code under test must survive); it answers each
+// request with the server's pid on its report pipe.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +28,11 @@ class PgInstance {
   std::string start();
   // Stops it and waits (bounded) until the guardian has removed the folder.
   void stop();
+  // An outage: the guardian stops the server (fast shutdown: sessions are cut), keeping
+  // its data; start_server() starts it again and waits until it accepts connections.
+  // "" on success, else what went wrong.
+  std::string stop_server();
+  std::string start_server();
   ~PgInstance() { stop(); }
 
   // A libpq connection string for database `db` on this server, as its superuser.
@@ -40,6 +48,10 @@ class PgInstance {
   pid_t guardian_ = -1;
   pid_t server_pid_ = -1;
   int control_fd_ = -1;  // its closing tells the guardian to stop the server
+  int report_fd_ = -1;   // the guardian's answers (the server's pid, 0 when stopped)
+  // Sends `request` to the guardian and reads its answer (bounded); -1 on failure.
+  pid_t ask_guardian(char request);
+  std::string wait_ready();
 };
 
 }  // namespace ferrohsm::testing
