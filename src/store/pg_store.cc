@@ -36,8 +36,6 @@ Error token_gone() { return make_error(CKR_TOKEN_NOT_PRESENT, "store: token was 
 // CK_ULONG values (classes, key types, attribute types) are stored as bigint, bit for bit.
 int64_t as_bigint(CK_ULONG v) { return static_cast<int64_t>(v); }
 
-void quiet_notice(void*, const char* message) { log().debug("store: PostgreSQL: {}", message); }
-
 // The channel every FerroHSM store on a database notifies and listens on (pg_statements.h,
 // kFeedLock). Channels are per database: stores in other schemas of it wake the listener
 // for nothing, which costs a change-log read, never a wrong answer.
@@ -120,34 +118,11 @@ Result<std::unique_ptr<PgConn>> PgStore::connect() {
 }
 
 Result<PGconn*> PgStore::connect_raw() {
-  // The password is read at every connection (so a rotated file is taken up) and lives
-  // only until libpq has it; libpq reads PGPASSFILE / ~/.pgpass itself when none is given.
-  Secret password;
-  if (!target_.password_file.empty()) {
-    FH_ASSIGN_OR_RETURN(password, read_password_file(target_.password_file));
-  }
-  // TCP keepalives, unless the URL says otherwise: a peer that vanished without a word
-  // (a host lost, a partition) is noticed within about 25 s, by the listener too.
-  std::vector<const char*> keys = {"connect_timeout", "fallback_application_name", "keepalives", "keepalives_idle",
-                                   "keepalives_interval", "keepalives_count", "dbname"};
-  std::vector<const char*> values = {"10", "ferrohsm", "1", "10", "5", "3", target_.url.c_str()};
-  if (!password.empty()) {
-    keys.push_back("password");
-    values.push_back(password.data());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  PGconn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
-  if (c == nullptr) return make_error(CKR_HOST_MEMORY, "store: libpq could not allocate a connection");
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(c);  // libpq's message never holds the password
-    PQfinish(c);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    for (char& ch : why)
-      if (ch == '\n') ch = ' ';
-    return make_error(CKR_DEVICE_ERROR, "store: cannot connect to PostgreSQL at " + describe() + ": " + why);
-  }
-  PQsetNoticeProcessor(c, quiet_notice, nullptr);
+  // The base's defaults: TCP keepalives notice a peer that vanished without a word (a
+  // host lost, a partition) within about 25 s, the listener too.
+  auto opened = pg_connect(target_);
+  if (!opened) return make_error(opened.error().rv, "store: " + opened.error().message);
+  PGconn* c = *opened;
   // store.busy_timeout_ms, as with SQLite: a write waits this long for another server's
   // row lock, then answers CKR_DEVICE_ERROR (SQLSTATE 55P03). PostgreSQL's 0 would mean
   // "for ever", so 0 ms becomes 1. Then whether this session may write at all.
