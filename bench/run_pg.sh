@@ -101,7 +101,8 @@ TOML
   fi
   say "populated $stage objects on PostgreSQL in $((SECONDS - t0)) s (one through the library, the rest in one INSERT)"
   for r in $(seq "$ROUNDS"); do
-    say "stage $stage objects: round $r, postgres (the first login MACs the copied objects)"
+    if [[ $r == 1 ]]; then say "stage $stage objects: round 1, postgres (its first login MACs the copied objects)"
+    else say "stage $stage objects: round $r, postgres"; fi
     run postgres objects --peer postgres --module "$FERRO" --label $LABEL --stage "$stage" --max-objects 0 \
       --populate-seconds "$POPULATE"
   done
