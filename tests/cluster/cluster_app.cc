@@ -7,10 +7,12 @@
 //       ("created NAME-<i>" when C_CreateObject answered CKR_OK, "unknown NAME-<i>" when
 //       the connection was lost during it), find it by label (exactly one), sign and
 //       verify with the token's key, and in even rounds destroy it ("destroyed NAME-<i>",
-//       or "destroy-unknown NAME-<i>"). A lost server (CKR_DEVICE_REMOVED,
-//       CKR_SESSION_HANDLE_INVALID) prints "lost <CKR_…>"; the application then opens a
-//       new session and logs in (the library connects to the next endpoint), printing
-//       "reopened". At the end: "done <rounds>".
+//       or "destroy-unknown NAME-<i>"). CKR_DEVICE_ERROR (the server lost PostgreSQL; a
+//       creation or destruction it cut off has an unknown outcome) prints "store-error
+//       <step>" and goes on with the next round on the same session. A lost server
+//       (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID) prints "lost <CKR_…>"; the
+//       application then opens a new session and logs in (the library connects to the
+//       next endpoint), printing "reopened". At the end: "done <rounds>".
 //   cluster-app MODULE CONF create-each TOKEN NAME N
 //       log in, then N times, 100 ms apart: create NAME-<i> and print "created NAME-<i> <ns>",
 //       <ns> the steady clock (CLOCK_MONOTONIC, the same in every process) at the return.
@@ -106,10 +108,10 @@ int load(CK_FUNCTION_LIST_3_0* f, const std::string& token, const std::string& n
     const std::string label = name + "-" + std::to_string(i);
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     CK_ULONG found = 0;
-    std::string step;
+    std::string step = "create";
     rv = create(f, s, label, h);
     if (rv == CKR_OK) say("created " + label);
-    else if (is_lost(rv)) say("unknown " + label);
+    else if (is_lost(rv) || rv == CKR_DEVICE_ERROR) say("unknown " + label);
     if (rv == CKR_OK) {
       step = "find";
       rv = find_one(f, s, label, found);
@@ -123,10 +125,15 @@ int load(CK_FUNCTION_LIST_3_0* f, const std::string& token, const std::string& n
       step = "destroy";
       rv = f->C_DestroyObject(s, h);
       if (rv == CKR_OK) say("destroyed " + label);
-      else if (is_lost(rv)) say("destroy-unknown " + label);
+      else if (is_lost(rv) || rv == CKR_DEVICE_ERROR) say("destroy-unknown " + label);
     }
     if (rv == CKR_OK) continue;
-    if (!is_lost(rv)) return fail(step.empty() ? "create" : step, rv);
+    if (rv == CKR_DEVICE_ERROR) {  // the server lost PostgreSQL: the session lives on
+      say("store-error " + step);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    if (!is_lost(rv)) return fail(step, rv);
     say(std::string("lost ") + rv_name(rv));
     if ((rv = reopen(f, token, s)) != CKR_OK) return fail("reopen", rv);
     say("reopened");

@@ -4,11 +4,20 @@
 #include "support/pg_instance.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <thread>
 
 namespace ferrohsm::cluster_test {
 namespace {
@@ -18,8 +27,23 @@ using server::testing::my_uid_rule;
 struct Cluster {
   std::string dir;
   testing::PgInstance pg;
+  pid_t restarted_pg = -1;  // the postmaster restart_postgres() started (our child)
   std::vector<std::unique_ptr<ServerProcess>> servers;
 };
+
+// Stops the postmaster restart_postgres() started: fast shutdown, SIGKILL after 30 s.
+void stop_restarted(Cluster& c) {
+  if (c.restarted_pg <= 0) return;
+  ::kill(c.restarted_pg, SIGINT);
+  int status = 0;
+  for (int i = 0; i < 3000 && ::waitpid(c.restarted_pg, &status, WNOHANG) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (::waitpid(c.restarted_pg, &status, WNOHANG) == 0) {
+    ::kill(c.restarted_pg, SIGKILL);
+    ::waitpid(c.restarted_pg, &status, 0);
+  }
+  c.restarted_pg = -1;
+}
 Cluster* g_cluster = nullptr;
 
 const char* kNames[kServers] = {"a", "b", "c"};
@@ -47,6 +71,7 @@ class ClusterEnvironment : public ::testing::Environment {
   }
   void TearDown() override {
     for (auto& s : g_cluster->servers) s.reset();  // SIGKILL by pid if still running
+    stop_restarted(*g_cluster);  // before the guardian removes the folder
     g_cluster->pg.stop();
     server::testing::remove_tree(g_cluster->dir);
     delete g_cluster;
@@ -61,6 +86,55 @@ class ClusterEnvironment : public ::testing::Environment {
 std::string app_path() { return FERROHSM_CLUSTER_APP; }
 ServerProcess& server(int i) { return *g_cluster->servers.at(static_cast<size_t>(i)); }
 std::string dir() { return g_cluster->dir; }
+
+std::string restart_postgres() {
+  Cluster& c = *g_cluster;
+  const pid_t old = c.restarted_pg > 0 ? c.restarted_pg : c.pg.server_pid();
+  // The same command line as the running postmaster (the arguments are NUL-separated).
+  std::vector<std::string> argv;
+  {
+    const std::string cmdline = server::testing::read_file("/proc/" + std::to_string(old) + "/cmdline");
+    for (size_t at = 0; at < cmdline.size();) {
+      const size_t end = cmdline.find('\0', at);
+      argv.push_back(cmdline.substr(at, end - at));
+      at = end == std::string::npos ? cmdline.size() : end + 1;
+    }
+  }
+  if (argv.size() < 3) return "cannot read the postmaster's command line";
+  argv[0] = std::filesystem::read_symlink("/proc/" + std::to_string(old) + "/exe").string();
+  struct stat data{};
+  if (::stat((c.pg.dir() + "/data").c_str(), &data) != 0) return "no data folder";
+  // Fast shutdown; it is over when the postmaster has removed its lock file.
+  if (c.restarted_pg > 0) {
+    stop_restarted(c);
+  } else {
+    ::kill(old, SIGINT);  // the guardian's child: the guardian reaps it at the end
+    bool gone = server::testing::eventually(
+        [&] { return !std::filesystem::exists(c.pg.dir() + "/data/postmaster.pid"); }, std::chrono::seconds(30));
+    if (!gone) return "postgres did not shut down";
+  }
+  const std::string log = c.pg.dir() + "/postgres.log";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGINT);  // should this program die, so does the server
+    const int fd = ::open(log.c_str(), O_WRONLY | O_APPEND);
+    if (fd >= 0) ::dup2(fd, 1), ::dup2(fd, 2);
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(data.st_gid) != 0 || ::setuid(data.st_uid) != 0))
+      ::_exit(126);
+    if (::chdir(c.pg.dir().c_str()) != 0) ::_exit(126);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  if (pid < 0) return "fork failed";
+  c.restarted_pg = pid;
+  const std::string info = c.pg.conninfo("postgres");
+  const bool up = server::testing::eventually([&] { return PQping(info.c_str()) == PQPING_OK; },
+                                              std::chrono::seconds(30));
+  return up ? "" : "postgres did not come back: " + server::testing::read_file(log);
+}
 
 std::string lib_conf(const std::string& name, const std::vector<int>& servers) {
   std::vector<std::string> endpoints;

@@ -27,6 +27,11 @@ std::string dir();               // the program's temporary folder
 // The library's configuration with these servers' Unix endpoints, in this order.
 std::string lib_conf(const std::string& name, const std::vector<int>& servers);
 
+// Restarts the private PostgreSQL server in place: a fast shutdown (SIGINT), then a new
+// postmaster with the same command line, data and socket, started by this program and
+// stopped by pid at its end. "" once it answers again, else what went wrong.
+std::string restart_postgres();
+
 // A read-write session on token `label`, logged in as the user (CK_INVALID_HANDLE and a
 // gtest failure when not).
 CK_SESSION_HANDLE rw_session(CK_FUNCTION_LIST_3_0* f, const std::string& label);
