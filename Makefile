@@ -33,13 +33,14 @@ demo: deps
 
 # The release run takes what only it can run: the real clients (label interop, too
 # slow and too foreign for ASan), the benchmark smoke test, sidecar mode end to end
-# (label sidecar: real server processes and clients, tests/sidecar) and the C-ABI suite on
+# (label sidecar: real server processes and clients, tests/sidecar), three servers on one
+# PostgreSQL database (label cluster, tests/cluster) and the C-ABI suite on
 # a slot bridged from SoftHSMv2 (label bridge, tests/abi/bridge_exclusions.txt); every
 # other test runs under ASan+UBSan below. `ctest --preset release` still runs everything.
 test-release: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target release_test_targets
-	ctest --preset release -L 'interop|bench|sidecar|bridge'
+	ctest --preset release -L 'interop|bench|sidecar|bridge|cluster'
 test-asan: asan
 	ctest --preset asan
 test-tsan: tsan

@@ -6,8 +6,9 @@
 //   p11bench create  --peer P --module M --label L   durable object creation / destruction
 //   p11bench objects --peer P --module M --label L --stage N [--max-objects N]
 //   p11bench fsync-limit DIR                         the disk's durable-write limit (4 KiB + fdatasync)
-//   p11bench processes  --peer P --module M --label L [--procs 1,8] [--only TEXT]
-//                                                    client processes at once (null call, ECDSA P-256 sign)
+//   p11bench processes  --peer P --module M --label L [--procs 1,8] [--only TEXT] [--confs A,B]
+//                                                    client processes at once (null call, ECDSA P-256 sign);
+//                                                    --confs: child i runs with FERROHSM_CONF = the (i mod n)th
 //   p11bench round-trips --peer P --module M --label L   messages on the wire per call (TCP only)
 //   p11bench bridge-pair --module SOFTHSM --bridged FERRO --label L
 //                                                    what FerroHSM's bridge adds (FERROHSM_CONF has the
@@ -54,13 +55,14 @@ struct Args {
   std::string file;
   std::string bridged;  // bridge-pair: FerroHSM's library
   std::string url, cert, key, ca;  // rest-pair
+  std::vector<std::string> confs;  // processes: FERROHSM_CONF of the children, in turn
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: p11bench setup|crypto|create|objects|report [--module PATH] [--label L] [--peer NAME]\n"
                "       [--openssl] [--threads 1,2] [--only TEXT] [--stage N] [--max-objects N] [--pin-file F]\n"
-               "       p11bench processes|round-trips [--procs 1,8] --peer NAME --module PATH --label L\n"
+               "       p11bench processes|round-trips [--procs 1,8] [--confs A,B] --peer NAME --module PATH --label L\n"
                "       p11bench bridge-pair --module SOFTHSM --bridged FERROHSM --label L\n"
                "       p11bench rest-pair --module PATH --label L --url https://H:P --cert F --key F --ca F\n");
   std::exit(2);
@@ -90,6 +92,10 @@ Args parse(int argc, char** argv) {
     else if (k == "--op") a.op = std::atoi(val().c_str());
     else if (k == "--openssl") a.openssl = true;
     else if (k == "--only") a.only = val();
+    else if (k == "--confs") {
+      std::stringstream ss(val());
+      for (std::string c; std::getline(ss, c, ',');) a.confs.push_back(c);
+    }
     else if (k == "--bridged") a.bridged = val();
     else if (k == "--url") a.url = val();
     else if (k == "--cert") a.cert = val();
@@ -191,7 +197,7 @@ int main(int argc, char** argv) {
     return run_bridge_pair(a.o, a.bridged);
   }
   if (a.cmd == "processes" || a.cmd == "proc-child") {
-    ProcessArgs p{a.o, a.procs, a.only, a.op};
+    ProcessArgs p{a.o, a.procs, a.only, a.op, a.confs};
     return a.cmd == "processes" ? run_processes(p) : process_child(p, measure_seconds());
   }
   if (a.cmd == "login-child" || a.cmd == "rss-child") {

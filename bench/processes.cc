@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 
@@ -40,6 +41,8 @@ Rate run_group(const ProcessArgs& a, int index, int n) {
   if (!a.o.pin_file.empty()) args.insert(args.end(), {"--pin-file", a.o.pin_file});
   std::vector<pid_t> pids;
   for (int i = 0; i < n; ++i) {
+    // Spread over several servers: the children take the configurations in turn.
+    if (!a.confs.empty()) ::setenv("FERROHSM_CONF", a.confs[static_cast<size_t>(i) % a.confs.size()].c_str(), 1);
     pid_t pid = spawn_self(a.o.self, args, {{ready[1], kReadyFd}, {go[0], kGoFd}, {out[1], 1}});
     if (pid > 0) pids.push_back(pid);
   }

@@ -16,6 +16,7 @@ struct ProcessArgs {
   std::vector<int> counts = {1, 8};  // processes per measurement
   std::string only;                  // operations whose name holds this; empty: the defaults
   int op = -1;                       // proc-child: index into crypto_ops()
+  std::vector<std::string> confs;    // child i gets FERROHSM_CONF = confs[i % size] (several servers); empty: inherited
 };
 
 // For each operation and each count: the children's operations per second together,

@@ -161,6 +161,7 @@ int report(const std::string& path) {
   print_bridge(rows);
   print_audit(rows);
   print_rest(rows);
+  print_cluster(rows);
   return 0;
 }
 

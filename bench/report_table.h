@@ -47,5 +47,8 @@ void print_bridge(const std::vector<Row>& rows);
 void print_audit(const std::vector<Row>& rows);
 // The REST API beside embedded PKCS#11 and the goals of issue 15 (report_rest.cc).
 void print_rest(const std::vector<Row>& rows);
+// The PostgreSQL store beside SQLite, signing through one and two servers on one
+// database, and the goals of issue 16 (report_cluster.cc).
+void print_cluster(const std::vector<Row>& rows);
 
 }  // namespace p11bench

@@ -25,6 +25,8 @@
 #   BENCH_P11KIT_CLIENT        p11-kit-client.so (default: found under /usr/lib/*/pkcs11)
 #   BENCH_REST=0               skip the REST API rows (they need the sidecar peers' ferrohsm-server)
 #   BENCH_OBJECTS=0            skip the token-object suites (durable creation, find, login, memory)
+#   BENCH_PG=0                 skip the PostgreSQL part (bench/run_pg.sh: its own knobs BENCH_PG_STAGE,
+#                              BENCH_PG_PROCS, BENCH_PG_SETTINGS)
 #   BENCH_PLOT=FILE.svg        draw the picture of the run there (bench/plot.py; make bench: docs/bench/latest.svg)
 #   BENCH_REPORT=FILE.md       keep the table there too (make bench-check compares it with docs/PERFORMANCE.md)
 #   BENCH_KEEP=1               keep the temporary stores (printed path)
@@ -63,10 +65,12 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  pg_cleanup
   stop_pid "$P11KIT_PID"
   stop_pid "$SERVER_PID"
   if [[ ${BENCH_KEEP:-0} == 1 ]]; then echo "bench: stores kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
+source bench/run_pg.sh  # pg_part and pg_cleanup
 trap cleanup EXIT
 RESULTS=$WORK/results.tsv
 : >"$RESULTS"
@@ -353,6 +357,9 @@ for n in $STAGES; do
     done
   done
 done
+
+# PostgreSQL beside SQLite, and signing through one and two servers on one database.
+if [[ ${BENCH_PG:-1} == 1 ]]; then pg_part; fi
 
 say "done (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 stop_pid "$P11KIT_PID"

@@ -18,10 +18,12 @@
 #include "store/pg_listener.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace ferrohsm::store {
 
@@ -94,6 +96,23 @@ class PgStore final : public ObjectStore {
   Status insert_attrs(PgConn& c, int64_t id, const std::vector<StoredAttr>& attrs);
   Result<ObjectRow> load_row(PgConn& c, int64_t id);
   Result<int64_t> single(const PgStatement& st);
+
+  // Group commit of insert_object (pg_store.cc): a creation waiting here is committed
+  // by the leader, in one transaction with the others queued meanwhile.
+  struct InsertRequest {
+    const ObjectMeta* meta;
+    const Sealer* seal;
+    int64_t id = 0;
+    Status status;
+    bool done = false;
+  };
+  void insert_batch(std::vector<InsertRequest*>& batch);
+  Status insert_one(PgConn& c, InsertRequest& r);
+
+  std::mutex queue_mu_;  // guards queue_ and leader_active_
+  std::condition_variable queue_cv_;
+  std::vector<InsertRequest*> queue_;
+  bool leader_active_ = false;
 
   PgTarget target_;
   uint32_t lock_wait_ms_;  // store.busy_timeout_ms: how long a statement waits for a row lock

@@ -61,7 +61,9 @@ bool ServerProcess::start() {
     t << "[[access]]\npeer = \"" << peer << "\"\n" << (admin ? "admin = true\n" : "");
     if (!tokens.empty()) t << "tokens = [\"" << tokens << "\"]\n";
   }
-  t << "[store]\npath = \"" << o_.store << "\"\n[pin]\nkdf_iterations = 1000\n[dev]\nallow_weak_kdf = true\n";
+  if (o_.store_toml.empty()) t << "[store]\npath = \"" << o_.store << "\"\n";
+  else t << o_.store_toml;
+  t << "[pin]\nkdf_iterations = 1000\n[dev]\nallow_weak_kdf = true\n";
   t << "[log]\nlevel = \"debug\"\ndestination = \"" << log_ << "\"\n";
   write_file(config_, t.str());
   const size_t from = read_file(log_).size();

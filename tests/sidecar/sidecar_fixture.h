@@ -30,6 +30,7 @@ struct ServerOptions {
   std::string dir;                  // server.toml, server.log and s.sock go here
   std::string name = "server";      // file names: <name>.toml, <name>.log, <name>.sock
   std::string store;                // default: dir/store.db
+  std::string store_toml;           // the whole [store] section instead (e.g. backend = "postgres")
   bool tcp = true;                  // also tcp:127.0.0.1 (a free port, kept across restarts)
   std::vector<std::string> access;  // peer patterns; "!" prefix: admin = true; "|glob": tokens = ["glob"]
   std::string socket_mode;          // e.g. "0666"

@@ -169,6 +169,55 @@ TEST_F(PgStoreTest, AReaderFollowingTheFeedWhileWritersRaceMissesNoChange) {
   EXPECT_EQ(total, 160u);
 }
 
+// Concurrent creations share one transaction (group commit, pg_store.cc); a creation
+// that fails there is its caller's failure alone: the others of its batch are
+// committed, each once, with their change rows, and the failed one leaves nothing.
+TEST_F(PgStoreTest, ConcurrentCreationsShareACommitAndAFailureIsItsCallersAlone) {
+  auto store = Open();
+  const int64_t t = MakeToken(*store, "grouped");
+  const int64_t from = *store->last_change_seq();
+  constexpr int kThreads = 8, kEach = 30;
+  std::vector<int64_t> made[kThreads];
+  std::atomic<int> failed{0};
+  std::vector<std::thread> ts;
+  for (int w = 0; w < kThreads; ++w)
+    ts.emplace_back([&, w] {
+      for (int k = 0; k < kEach; ++k) {
+        ObjectMeta m;
+        m.token_id = t;
+        m.cls = CKO_DATA;
+        m.label = B("w" + std::to_string(w) + "-" + std::to_string(k));
+        const bool fail = w == 3 && k % 5 == 0;  // thread 3's sealing fails now and then
+        auto id = store->insert_object(m, [fail](int64_t) -> Result<SealedObject> {
+          if (fail) return make_error(CKR_GENERAL_ERROR, "sealing failed");
+          return SealedObject{};
+        });
+        if (fail) {
+          EXPECT_FALSE(id.ok());
+          if (!id.ok()) {
+            EXPECT_EQ(id.error().rv, static_cast<CK_RV>(CKR_GENERAL_ERROR));
+          }
+          failed.fetch_add(1);
+        } else {
+          EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().message);
+          if (id.ok()) made[w].push_back(*id);
+        }
+      }
+    });
+  for (auto& th : ts) th.join();
+  std::set<int64_t> ids;
+  for (auto& v : made) ids.insert(v.begin(), v.end());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kEach - failed.load()));
+  EXPECT_EQ(*store->count_objects(t), static_cast<int64_t>(ids.size()));
+  auto changes = store->changes_since(from);
+  ASSERT_TRUE(changes.ok());
+  std::multiset<int64_t> logged;
+  for (const Change& c : *changes)
+    if (c.kind == ChangeKind::Insert) logged.insert(c.object_id);
+  EXPECT_EQ(logged, std::multiset<int64_t>(ids.begin(), ids.end()));
+  for (int64_t id : ids) EXPECT_TRUE(store->load_object(id).ok()) << id;
+}
+
 TEST_F(PgStoreTest, ServersStartingAtOnceOnAnEmptyDatabaseMigrateItOnce) {
   std::vector<std::thread> ts;
   std::atomic<int> ok{0};
