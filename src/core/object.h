@@ -36,6 +36,14 @@ class Object {
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   void mark_destroyed() const { destroyed_.store(true, std::memory_order_release); }
 
+  // Whether a session ever kept a finished operation on this key (session.h SpareOp):
+  // only then must destroying or changing it look through the sessions. Set once
+  // (read first, so that the hot path does not write a line all threads share).
+  bool spared() const { return spared_.load(std::memory_order_seq_cst); }
+  void note_spared() const {
+    if (!spared()) spared_.store(true, std::memory_order_seq_cst);
+  }
+
   // The OpenSSL form of this key, built once.
   Result<mech::KeyPtr> key() const;
   // Whether the key's CKA_ALLOWED_MECHANISMS (absent or empty: any) names `type`.
@@ -48,6 +56,7 @@ class Object {
   AttrMap attrs_;
   bool complete_;
   mutable std::atomic<bool> destroyed_{false};
+  mutable std::atomic<bool> spared_{false};
   mutable std::mutex key_mu_;
   mutable mech::KeyPtr key_;
 };
