@@ -53,7 +53,7 @@ TEST_F(OperationReuseTest, GcmMessagesWithOtherIvsAadAndTagsMatchAFreshContext) 
   // 12-byte IVs (the default length), then a 16-byte and a 1-byte one, then 12 again:
   // a re-armed context must take each IV length, AAD or none, and each tag length.
   const Msg msgs[] = {{Filled(12, 2), Filled(20, 3), 128, 64},  {Filled(12, 4), {}, 96, 4096},
-                      {Filled(16, 5), Filled(5, 6), 128, 17},   {Filled(1, 7), {}, 32, 0},
+                      {Filled(16, 5), Filled(5, 6), 128, 17},   {Filled(1, 7), {}, 32, 1},
                       {Filled(12, 8), Filled(64, 9), 120, 100}, {Filled(12, 10), {}, 128, 64}};
   for (const Msg& m : msgs) {
     const Bytes plain = Filled(m.len, static_cast<uint8_t>(m.len));
