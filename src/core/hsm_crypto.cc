@@ -5,7 +5,6 @@
 #include "core/hsm.h"
 #include "core/op_steps.h"
 
-#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -83,8 +82,7 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
 
 void Hsm::drop_spares_of(const Session& s, const Object* obj) {
   // After the object was marked destroyed or replaced; pairs with op_steps.cc keep_spare.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!obj->spared()) return;  // no session kept an operation on it: nothing to look through
+  if (!obj->spared_after_change()) return;  // no session kept an operation on it
   for (const SessionPtr& other : sessions_.on_slot(s.slot_id())) other->drop_spares_of(obj);
 }
 

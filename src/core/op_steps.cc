@@ -2,8 +2,6 @@
 
 #include "core/out_buf.h"
 
-#include <atomic>
-
 namespace ferrohsm::steps {
 namespace {
 
@@ -32,10 +30,9 @@ void keep_spare(SpareOp<Op>* spare, std::unique_ptr<Op> op, ObjectPtr key, CK_ME
                 bool always_authenticate) {
   if (spare == nullptr || !op->reusable()) return;
   if (key) {
-    // Pairs with Hsm::drop_spares_of, which marks first and reads `spared` second:
-    // either it looks through this session or this sees the key destroyed.
+    // Pairs with Hsm::drop_spares_of (object.h): either it looks through this
+    // session, whose lock is held here, or this sees the key destroyed.
     key->note_spared();
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (key->destroyed()) return;
   }
   spare->op = std::move(op);

@@ -20,11 +20,11 @@
 namespace ferrohsm::abi {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr auto kRunFor = std::chrono::milliseconds(1500);
-constexpr int kMaxRounds = 3000;
+using SpareClock = std::chrono::steady_clock;
+constexpr auto kSpareRunFor = std::chrono::milliseconds(1500);
+constexpr int kSpareMaxRounds = 3000;
 
-Bytes Value(uint8_t seed) {
+Bytes KeyValue(uint8_t seed) {
   Bytes b(32);
   for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(seed * 31 + i);
   return b;
@@ -58,12 +58,12 @@ class SpareRaceTest : public TokenTest {
     return {churned_, churned_seed_};
   }
 
-  void Worker(int index, Clock::time_point until, const Bytes& stable_tag) {
+  void Worker(int index, SpareClock::time_point until, const Bytes& stable_tag) {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     if (f_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK) return Fail("open");
     const Bytes msg = AsBytes("message of thread " + std::to_string(index));
     CK_MECHANISM hmac{CKM_SHA256_HMAC, nullptr, 0};
-    for (int round = 0; round < kMaxRounds && Clock::now() < until; ++round) {
+    for (int round = 0; round < kSpareMaxRounds && SpareClock::now() < until; ++round) {
       // The shared, relabelled key.
       Bytes tag(32);
       CK_ULONG n = tag.size();
@@ -78,7 +78,7 @@ class SpareRaceTest : public TokenTest {
       if (rv == CKR_OK) rv = f_->C_Sign(s, const_cast<uint8_t*>(msg.data()), msg.size(), tag.data(), &n);
       if (rv == CKR_OK) {
         tag.resize(n);
-        if (tag != OsslHmac("SHA256", Value(seed), msg)) Fail("churned HMAC: a tag of another key");
+        if (tag != OsslHmac("SHA256", KeyValue(seed), msg)) Fail("churned HMAC: a tag of another key");
       } else if (rv != CKR_KEY_HANDLE_INVALID) {
         Fail("churned HMAC: " + CkrName(rv));
       }
@@ -94,16 +94,16 @@ class SpareRaceTest : public TokenTest {
     f_->C_CloseSession(s);
   }
 
-  void Churner(Clock::time_point until) {
+  void Churner(SpareClock::time_point until) {
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
     if (f_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s) != CKR_OK)
       return Fail("open churner");
-    for (int round = 0; round < kMaxRounds / 10 && Clock::now() < until; ++round) {
+    for (int round = 0; round < kSpareMaxRounds / 10 && SpareClock::now() < until; ++round) {
       std::string label = "relabelled " + std::to_string(round);
       CK_ATTRIBUTE a{CKA_LABEL, label.data(), static_cast<CK_ULONG>(label.size())};
       if (CK_RV rv = f_->C_SetAttributeValue(s, stable_, &a, 1); rv != CKR_OK) Fail("relabel: " + CkrName(rv));
       const uint8_t seed = static_cast<uint8_t>(round % 2 + 1);
-      SecretKey next = ImportGenericSecret(f_, s, Value(seed), Usable());
+      SecretKey next = ImportGenericSecret(f_, s, KeyValue(seed), Usable());
       if (next.rv != CKR_OK) return Fail("import: " + CkrName(next.rv));
       CK_OBJECT_HANDLE old;
       {
@@ -129,20 +129,20 @@ class SpareRaceTest : public TokenTest {
 TEST_F(SpareRaceTest, KeptContextsFollowChangedAndDestroyedKeys) {
   const Bytes msg0 = AsBytes("message of thread 0"), msg1 = AsBytes("message of thread 1");
   ASSERT_EQ(msg0.size(), msg1.size());
-  SecretKey stable = ImportGenericSecret(f_, session_, Value(9), Usable());
+  SecretKey stable = ImportGenericSecret(f_, session_, KeyValue(9), Usable());
   ASSERT_CKR_OK(stable.rv);
   stable_ = stable.handle;
-  SecretKey churned = ImportGenericSecret(f_, session_, Value(1), Usable());
+  SecretKey churned = ImportGenericSecret(f_, session_, KeyValue(1), Usable());
   ASSERT_CKR_OK(churned.rv);
   churned_ = churned.handle;
   churned_seed_ = 1;
-  aes_value_ = Value(7);
+  aes_value_ = KeyValue(7);
   SecretKey aes = ImportAes(f_, session_, aes_value_, Usable());
   ASSERT_CKR_OK(aes.rv);
   aes_ = aes.handle;
   // Each worker MACs its own message with the stable key and checks its own tag.
-  const std::vector<Bytes> tags = {OsslHmac("SHA256", Value(9), msg0), OsslHmac("SHA256", Value(9), msg1)};
-  const auto until = Clock::now() + kRunFor;
+  const std::vector<Bytes> tags = {OsslHmac("SHA256", KeyValue(9), msg0), OsslHmac("SHA256", KeyValue(9), msg1)};
+  const auto until = SpareClock::now() + kSpareRunFor;
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) threads.emplace_back([this, i, until, &tags] { Worker(i, until, tags[i]); });
   threads.emplace_back([this, until] { Churner(until); });
