@@ -2,7 +2,8 @@
 // bits in steps of 8. Encryption outputs ciphertext || tag. Decryption buffers the
 // whole input until final, because no plaintext may leave before the tag is checked;
 // the plaintext is then produced in the caller's output buffer, which is wiped before
-// the call returns when the tag does not verify (CKR_ENCRYPTED_DATA_INVALID).
+// the call returns when the tag does not verify (CKR_ENCRYPTED_DATA_INVALID); when the
+// output overlaps the input, in scratch memory, copied out only once the tag verified.
 #include "core/mech/aes_internal.h"
 #include "core/mech/ossl.h"
 
@@ -121,21 +122,28 @@ class GcmOp final : public CipherOp {
         OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, const_cast<uint8_t*>(in.data() + ct_len), tag_len_),
         OSSL_PARAM_construct_end()};
     if (EVP_CIPHER_CTX_set_params(ctx_.get(), params) != 1) return ossl_error(CKR_FUNCTION_FAILED, "GCM tag failed");
-    // Decrypted in place into the caller's buffer, which is wiped when the tag does not
-    // verify: the call then returns no plaintext (and no copy through scratch memory
-    // costs every good message).
-    auto n = crypt(in.first(ct_len), out.data());
-    if (!n.ok()) {
-      OPENSSL_cleanse(out.data(), ct_len);
-      return n.error();
-    }
+    // Decrypted straight into the caller's output buffer, which is wiped when the tag
+    // does not verify: the call then returns no plaintext, and a good message costs no
+    // copy. When that buffer overlaps the input (decryption in place), the plaintext
+    // goes through scratch memory kept by the operation instead, so that a failure
+    // leaves the caller's ciphertext as it was.
+    const bool overlap = out.data() < in.data() + in.size() && in.data() < out.data() + ct_len;
+    if (overlap && plain_.size() < ct_len) plain_.resize(ct_len);
+    uint8_t* dst = overlap ? plain_.data() : out.data();
+    auto n = crypt(in.first(ct_len), dst);
     int len = 0;
-    if (EVP_DecryptFinal_ex(ctx_.get(), out.data() + *n, &len) != 1) {
-      OPENSSL_cleanse(out.data(), ct_len);
+    if (!n.ok() || EVP_DecryptFinal_ex(ctx_.get(), dst + *n, &len) != 1) {
+      OPENSSL_cleanse(dst, ct_len);
+      if (!n.ok()) return n.error();
       ossl_clear_errors();
       return make_error(CKR_ENCRYPTED_DATA_INVALID, "GCM tag does not verify");
     }
-    return *n + static_cast<size_t>(len);
+    const size_t total = *n + static_cast<size_t>(len);
+    if (overlap) {
+      std::copy_n(plain_.begin(), total, out.begin());
+      OPENSSL_cleanse(plain_.data(), ct_len);
+    }
+    return total;
   }
 
   KeyPtr key_;
@@ -144,6 +152,7 @@ class GcmOp final : public CipherOp {
   size_t tag_len_;
   size_t iv_len_;   // the IV length the context is set to
   Bytes buffered_;  // decryption: ciphertext || tag received so far
+  SecureBytes plain_;  // decryption in place: the plaintext until its tag verified
 };
 
 }  // namespace
