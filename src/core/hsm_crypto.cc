@@ -13,11 +13,32 @@ namespace {
 
 std::optional<CipherState>& slot_of(Session& s, CipherDir d) { return d == CipherDir::Encrypt ? s.encrypt : s.decrypt; }
 OpKind kind_of(CipherDir d) { return d == CipherDir::Encrypt ? OpKind::Encrypt : OpKind::Decrypt; }
+SpareOp<mech::CipherOp>& spare_of(Session& s, CipherDir d) {
+  return d == CipherDir::Encrypt ? s.spare_encrypt : s.spare_decrypt;
+}
+
+// The session's kept operation (session.h SpareOp), re-armed for this *Init when it
+// was made for the very object the handle names now and the same mechanism type:
+// that immutable object passed every check of prepare_key_use for this usage. Null
+// on a miss (the caller takes the full path); a failed re-arm answers the error a new
+// operation would have. The caller holds s.mu.
+template <class Op>
+Result<std::unique_ptr<Op>> rearm_spare(SpareOp<Op>& spare, const Object* obj, const CK_MECHANISM& m) {
+  std::unique_ptr<Op> op = spare.take(obj, m.mechanism);
+  if (!op) return std::unique_ptr<Op>();
+  Status r = op->rearm(m);
+  if (!r.ok()) {
+    spare.clear();
+    return r.error();
+  }
+  return op;
+}
 
 }  // namespace
 
 Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
-                                                CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k) {
+                                                CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k,
+                                                const ObjectPtr* found) {
   const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
@@ -28,12 +49,16 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
              : usage == CKA_VERIFY_RECOVER ? e->verify_recover != nullptr
                                            : e->decrypt != nullptr;
   if (!can) return make_error(CKR_MECHANISM_INVALID, "the mechanism does not do this operation");
-  auto o = s.token()->object(key);
-  if (!o.ok()) {
-    if (o.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_KEY_HANDLE_INVALID, "no such key");
-    return o.error();
+  if (found != nullptr) {
+    obj = *found;
+  } else {
+    auto o = s.token()->object(key);
+    if (!o.ok()) {
+      if (o.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_KEY_HANDLE_INVALID, "no such key");
+      return o.error();
+    }
+    obj = *o;
   }
-  obj = *o;
   CK_OBJECT_CLASS cls = obj->cls();
   if (cls != CKO_PUBLIC_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_SECRET_KEY)
     return make_error(CKR_KEY_HANDLE_INVALID, "the object is not a key");
@@ -55,6 +80,12 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
   return e;
 }
 
+void Hsm::drop_spares_of(const Session& s, const Object* obj) {
+  // After the object was marked destroyed or replaced; pairs with op_steps.cc keep_spare.
+  if (!obj->spared_after_change()) return;  // no session kept an operation on it
+  for (const SessionPtr& other : sessions_.on_slot(s.slot_id())) other->drop_spares_of(obj);
+}
+
 void Hsm::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
   SessionPtr s = sessions_.get(h);
   if (!s) return;
@@ -66,19 +97,31 @@ void Hsm::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
 
 Status Hsm::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  // Looked up once, for the spare; a failure is answered by the full path, in its order.
+  Result<ObjectPtr> found = s->token()->object(key);
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (s->sign) return make_error(CKR_OPERATION_ACTIVE, "a signature is already in progress");
+    if (found.ok()) {
+      FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::SignOp> op, rearm_spare(s->spare_sign, found->get(), m));
+      if (op) {
+        const bool auth = s->spare_sign.always_authenticate;
+        s->started(OpKind::Sign);
+        s->sign = SignState{std::move(op), std::move(*found), auth, Form::kUndecided, &s->spare_sign, m.mechanism, auth};
+        return {};
+      }
+    }
   }
   ObjectPtr obj;
   mech::KeyPtr k;
-  FH_ASSIGN_OR_RETURN(const mech::Entry* e, prepare_key_use(*s, m, key, CKA_SIGN, obj, k));
+  FH_ASSIGN_OR_RETURN(const mech::Entry* e,
+                      prepare_key_use(*s, m, key, CKA_SIGN, obj, k, found.ok() ? &*found : nullptr));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::SignOp> op, e->sign(m, std::move(k)));
   bool ctx_login = obj->attrs().get_bool_or(CKA_ALWAYS_AUTHENTICATE, false);
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->sign) return make_error(CKR_OPERATION_ACTIVE, "a signature is already in progress");
   s->started(OpKind::Sign);
-  s->sign = SignState{std::move(op), std::move(obj), ctx_login};
+  s->sign = SignState{std::move(op), std::move(obj), ctx_login, Form::kUndecided, &s->spare_sign, m.mechanism, ctx_login};
   return {};
 }
 
@@ -107,18 +150,28 @@ Status Hsm::sign_final(CK_SESSION_HANDLE h, OutBuf sig) {
 
 Status Hsm::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  Result<ObjectPtr> found = s->token()->object(key);
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (s->verify) return make_error(CKR_OPERATION_ACTIVE, "a verification is already in progress");
+    if (found.ok()) {
+      FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::VerifyOp> op, rearm_spare(s->spare_verify, found->get(), m));
+      if (op) {
+        s->started(OpKind::Verify);
+        s->verify = VerifyState{std::move(op), std::move(*found), Form::kUndecided, &s->spare_verify, m.mechanism};
+        return {};
+      }
+    }
   }
   ObjectPtr obj;
   mech::KeyPtr k;
-  FH_ASSIGN_OR_RETURN(const mech::Entry* e, prepare_key_use(*s, m, key, CKA_VERIFY, obj, k));
+  FH_ASSIGN_OR_RETURN(const mech::Entry* e,
+                      prepare_key_use(*s, m, key, CKA_VERIFY, obj, k, found.ok() ? &*found : nullptr));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::VerifyOp> op, e->verify(m, std::move(k)));
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->verify) return make_error(CKR_OPERATION_ACTIVE, "a verification is already in progress");
   s->started(OpKind::Verify);
-  s->verify = VerifyState{std::move(op), std::move(obj)};
+  s->verify = VerifyState{std::move(op), std::move(obj), Form::kUndecided, &s->spare_verify, m.mechanism};
   return {};
 }
 
@@ -147,14 +200,27 @@ Status Hsm::verify_final(CK_SESSION_HANDLE h, ByteView sig) {
 
 Status Hsm::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
+  Result<ObjectPtr> found = s->token()->object(key);
+  SpareOp<mech::CipherOp>& spare = spare_of(*s, d);
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (slot_of(*s, d)) return make_error(CKR_OPERATION_ACTIVE, "an operation of this kind is already in progress");
+    if (found.ok()) {
+      FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, rearm_spare(spare, found->get(), m));
+      if (op) {
+        const bool auth = spare.always_authenticate;
+        s->started(kind_of(d));
+        slot_of(*s, d) =
+            CipherState{std::move(op), std::move(*found), auth, Form::kUndecided, std::nullopt, &spare, m.mechanism, auth};
+        return {};
+      }
+    }
   }
   ObjectPtr obj;
   mech::KeyPtr k;
   FH_ASSIGN_OR_RETURN(const mech::Entry* e,
-                      prepare_key_use(*s, m, key, d == CipherDir::Encrypt ? CKA_ENCRYPT : CKA_DECRYPT, obj, k));
+                      prepare_key_use(*s, m, key, d == CipherDir::Encrypt ? CKA_ENCRYPT : CKA_DECRYPT, obj, k,
+                                      found.ok() ? &*found : nullptr));
   mech::CipherFactory f = d == CipherDir::Encrypt ? e->encrypt : e->decrypt;
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, f(m, std::move(k)));
   bool ctx_login = d == CipherDir::Decrypt && obj->attrs().get_bool_or(CKA_ALWAYS_AUTHENTICATE, false);
@@ -162,7 +228,7 @@ Status Hsm::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m,
   auto& slot = slot_of(*s, d);
   if (slot) return make_error(CKR_OPERATION_ACTIVE, "an operation of this kind is already in progress");
   s->started(kind_of(d));
-  slot = CipherState{std::move(op), std::move(obj), ctx_login};
+  slot = CipherState{std::move(op), std::move(obj), ctx_login, Form::kUndecided, std::nullopt, &spare, m.mechanism, ctx_login};
   return {};
 }
 
@@ -199,8 +265,12 @@ Status Hsm::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
     return make_error(CKR_MECHANISM_INVALID, "not a digest mechanism");
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->digest) return make_error(CKR_OPERATION_ACTIVE, "a digest is already in progress");
-  FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::DigestOp> op, e->digest(m));
+  FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::DigestOp> op, rearm_spare(s->spare_digest, nullptr, m));
+  if (!op) {
+    FH_ASSIGN_OR_RETURN(op, e->digest(m));
+  }
   s->digest = DigestState{std::move(op), Form::kUndecided, m.mechanism};
+  s->digest->spare = &s->spare_digest;
   return {};
 }
 

@@ -130,7 +130,9 @@ Status Hsm::destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
   FH_TRY(check_writable(*s, obj->is_token()));
   if (!obj->attrs().get_bool_or(CKA_DESTROYABLE, true))
     return make_error(CKR_ACTION_PROHIBITED, "the object is not destroyable (CKA_DESTROYABLE is false)");
-  return s->token()->destroy_object(obj);
+  FH_TRY(s->token()->destroy_object(obj));
+  drop_spares_of(*s, obj.get());
+  return {};
 }
 
 Result<CK_ULONG> Hsm::object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o) {
@@ -149,6 +151,7 @@ Status Hsm::set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, const AttrMa
   FH_ASSIGN_OR_RETURN(AttrMap attrs, apply_set(obj->attrs(), tmpl, so));
   FH_TRY(check_changed_object(cfg_.hardening, obj->attrs(), attrs, false));
   FH_TRY(s->token()->replace_object(obj, std::move(attrs)));
+  drop_spares_of(*s, obj.get());
   return {};
 }
 

@@ -36,6 +36,16 @@ class Object {
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   void mark_destroyed() const { destroyed_.store(true, std::memory_order_release); }
 
+  // Whether a session ever kept a finished operation on this key (session.h SpareOp):
+  // only then must destroying or changing it look through the sessions. The keeper
+  // reads first and writes once (the hot path writes no line all threads share);
+  // both sides use read-modify-writes on this one flag, so that a keeper either
+  // sees the destruction that came before, or the destroyer sees its mark.
+  void note_spared() const {
+    if (spared_.load(std::memory_order_acquire) == 0) spared_.exchange(1, std::memory_order_acq_rel);
+  }
+  bool spared_after_change() const { return spared_.fetch_or(0, std::memory_order_acq_rel) != 0; }
+
   // The OpenSSL form of this key, built once.
   Result<mech::KeyPtr> key() const;
   // Whether the key's CKA_ALLOWED_MECHANISMS (absent or empty: any) names `type`.
@@ -48,6 +58,7 @@ class Object {
   AttrMap attrs_;
   bool complete_;
   mutable std::atomic<bool> destroyed_{false};
+  mutable std::atomic<int> spared_{0};
   mutable std::mutex key_mu_;
   mutable mech::KeyPtr key_;
 };

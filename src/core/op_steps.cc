@@ -23,6 +23,38 @@ Status ready_keyed(std::optional<State>& st, Form form, bool context_login) {
   return {};
 }
 
+// Ends an operation that finished well: a reusable one goes to its session's spare
+// slot (with its key object) for the next *Init to re-arm; anything else is freed.
+template <class Op>
+void keep_spare(SpareOp<Op>* spare, std::unique_ptr<Op> op, ObjectPtr key, CK_MECHANISM_TYPE mechanism,
+                bool always_authenticate) {
+  if (spare == nullptr || !op->reusable()) return;
+  if (key) {
+    // Pairs with Hsm::drop_spares_of (object.h): either it looks through this
+    // session, whose lock is held here, or this sees the key destroyed.
+    key->note_spared();
+    if (key->destroyed()) return;
+  }
+  spare->op = std::move(op);
+  spare->key = std::move(key);
+  spare->mechanism = mechanism;
+  spare->always_authenticate = always_authenticate;
+}
+
+void finish(std::optional<SignState>& st) {
+  // needs_context_login is false by now; the spare keeps whether the key asks for it.
+  keep_spare(st->spare, std::move(st->op), std::move(st->key), st->mechanism, st->always_authenticate);
+  st.reset();
+}
+void finish(std::optional<CipherState>& st) {
+  keep_spare(st->spare, std::move(st->op), std::move(st->key), st->mechanism, st->always_authenticate);
+  st.reset();
+}
+void finish(std::optional<DigestState>& st) {
+  keep_spare(st->spare, std::move(st->op), nullptr, st->mechanism, false);
+  st.reset();
+}
+
 }  // namespace
 
 Status ready(std::optional<SignState>& st, Form form) { return ready_keyed(st, form, st->needs_context_login); }
@@ -38,8 +70,11 @@ Status sign(std::optional<SignState>& st, ByteView data, OutBuf sig) {
   Status answer;
   if (!room_for(sig, st->op->signature_size(), answer)) return answer;
   auto n = st->op->sign(data, MutableByteView(sig.data, *sig.len));
-  st.reset();
-  if (!n.ok()) return n.error();
+  if (!n.ok()) {
+    st.reset();
+    return n.error();
+  }
+  finish(st);
   *sig.len = *n;
   return {};
 }
@@ -58,8 +93,11 @@ Status sign_final(std::optional<SignState>& st, OutBuf sig) {
   Status answer;
   if (!room_for(sig, st->op->signature_size(), answer)) return answer;
   auto n = st->op->final(MutableByteView(sig.data, *sig.len));
-  st.reset();
-  if (!n.ok()) return n.error();
+  if (!n.ok()) {
+    st.reset();
+    return n.error();
+  }
+  finish(st);
   *sig.len = *n;
   return {};
 }
@@ -68,9 +106,11 @@ Status sign_final(std::optional<SignState>& st, OutBuf sig) {
 
 Status verify(std::optional<VerifyState>& st, ByteView data, ByteView sig) {
   FH_TRY(ready(st, Form::kSinglePart));
-  std::unique_ptr<mech::VerifyOp> op = std::move(st->op);
+  VerifyState done = std::move(*st);
   st.reset();
-  return op->verify(data, sig);
+  Status r = done.op->verify(data, sig);
+  if (r.ok()) keep_spare(done.spare, std::move(done.op), std::move(done.key), done.mechanism, false);
+  return r;
 }
 
 Status verify_update(std::optional<VerifyState>& st, ByteView data) {
@@ -83,9 +123,11 @@ Status verify_update(std::optional<VerifyState>& st, ByteView data) {
 
 Status verify_final(std::optional<VerifyState>& st, ByteView sig) {
   FH_TRY(ready(st, Form::kMultiPart));
-  std::unique_ptr<mech::VerifyOp> op = std::move(st->op);
+  VerifyState done = std::move(*st);
   st.reset();
-  return op->final(sig);
+  Status r = done.op->final(sig);
+  if (r.ok()) keep_spare(done.spare, std::move(done.op), std::move(done.key), done.mechanism, false);
+  return r;
 }
 
 // --- encrypt / decrypt ---------------------------------------------------------------
@@ -97,7 +139,8 @@ Status cipher(std::optional<CipherState>& st, ByteView in, OutBuf out) {
   bool done = false;
   Status r = cipher_step(c, c.op->one_shot_size(in.size()), out, done,
                          [&](MutableByteView o) { return c.op->one_shot(in, o); });
-  if (done) st.reset();
+  if (done && r.ok()) finish(st);
+  else if (done) st.reset();
   return r;
 }
 
@@ -118,7 +161,8 @@ Status cipher_final(std::optional<CipherState>& st, OutBuf out) {
   CipherState& c = *st;
   bool done = false;
   Status r = cipher_step(c, c.op->final_size(), out, done, [&](MutableByteView o) { return c.op->final(o); });
-  if (done) st.reset();
+  if (done && r.ok()) finish(st);
+  else if (done) st.reset();
   return r;
 }
 
@@ -130,8 +174,11 @@ Status digest(std::optional<DigestState>& st, ByteView data, OutBuf out) {
   Status answer;
   if (!room_for(out, st->op->digest_size(), answer)) return answer;
   auto n = st->op->digest(data, MutableByteView(out.data, *out.len));
-  st.reset();
-  if (!n.ok()) return n.error();
+  if (!n.ok()) {
+    st.reset();
+    return n.error();
+  }
+  finish(st);
   *out.len = *n;
   return {};
 }
@@ -154,8 +201,11 @@ Status digest_final(std::optional<DigestState>& st, OutBuf out) {
   Status answer;
   if (!room_for(out, st->op->digest_size(), answer)) return answer;
   auto n = st->op->final(MutableByteView(out.data, *out.len));
-  st.reset();
-  if (!n.ok()) return n.error();
+  if (!n.ok()) {
+    st.reset();
+    return n.error();
+  }
+  finish(st);
   *out.len = *n;
   return {};
 }

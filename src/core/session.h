@@ -33,22 +33,54 @@ inline Status admit(Form current, Form call) {
   return {};
 }
 
+// A finished operation kept by the session for the next *Init of its kind on the same
+// key object and mechanism type, which re-arms it (operation.h) instead of making a
+// new one: no allocation, no new OpenSSL context, no second look at the key's
+// attributes (the Object is immutable; a change replaces it, so another Object is a
+// miss). It belongs to this session alone and is guarded by its mutex. It holds the
+// key object: dropped when that object is destroyed or changed through this process
+// (Hsm::drop_spares_of), at logout and at close, and replaced by the next miss.
+template <class Op>
+struct SpareOp {
+  std::unique_ptr<Op> op;
+  ObjectPtr key;  // null for digests
+  CK_MECHANISM_TYPE mechanism = 0;
+  bool always_authenticate = false;
+
+  // The kept operation when it fits `key` and `mechanism` (taken out), else null.
+  std::unique_ptr<Op> take(const Object* k, CK_MECHANISM_TYPE m) {
+    if (!op || key.get() != k || mechanism != m) return nullptr;
+    return std::move(op);
+  }
+  void clear() {
+    op.reset();
+    key.reset();
+  }
+};
+
 struct FindState {
   std::vector<CK_OBJECT_HANDLE> handles;
   size_t pos = 0;
 };
 
+// `spare`, when set, is where the operation goes when it finishes well (op_steps.cc),
+// with `mechanism` its type: the session's SpareOp of that kind.
 struct SignState {
   std::unique_ptr<mech::SignOp> op;
   ObjectPtr key;
   bool needs_context_login = false;
   Form form = Form::kUndecided;
+  SpareOp<mech::SignOp>* spare = nullptr;
+  CK_MECHANISM_TYPE mechanism = 0;
+  bool always_authenticate = false;  // the key's CKA_ALWAYS_AUTHENTICATE, for the spare
 };
 
 struct VerifyState {
   std::unique_ptr<mech::VerifyOp> op;
   ObjectPtr key;
   Form form = Form::kUndecided;
+  SpareOp<mech::VerifyOp>* spare = nullptr;
+  CK_MECHANISM_TYPE mechanism = 0;
 };
 
 struct CipherState {
@@ -58,6 +90,9 @@ struct CipherState {
   Form form = Form::kUndecided;
   // Output computed for a call whose buffer was too small; handed out on the retry.
   std::optional<SecureBytes> pending;
+  SpareOp<mech::CipherOp>* spare = nullptr;
+  CK_MECHANISM_TYPE mechanism = 0;
+  bool always_authenticate = false;  // the key's CKA_ALWAYS_AUTHENTICATE, for the spare
 };
 
 struct DigestState {
@@ -69,6 +104,7 @@ struct DigestState {
   CK_MECHANISM_TYPE mechanism = CKM_SHA256;
   bool saveable = true;
   SecureBytes input;
+  SpareOp<mech::DigestOp>* spare = nullptr;
 
   void keep_for_saving(ByteView data) {
     if (!saveable) return;
@@ -131,11 +167,30 @@ class Session {
     f(OpKind::MessageVerify, message_verify);
   }
 
+  // Calls f(spare) for every kept operation (SpareOp); the caller holds mu.
+  template <class F>
+  void for_each_spare(F&& f) {
+    f(spare_sign);
+    f(spare_verify);
+    f(spare_encrypt);
+    f(spare_decrypt);
+    f(spare_digest);
+  }
+
   // Ends every operation (close, finalize): keys they hold are released.
   void reset_operations() {
     std::lock_guard<std::mutex> lock(mu);
     for_each_operation([](OpKind, auto& state) { state.reset(); });
+    for_each_spare([](auto& spare) { spare.clear(); });
     ended_by_logout_ = 0;
+  }
+
+  // Forgets the kept operations on `key` (destroyed or replaced).
+  void drop_spares_of(const Object* key) {
+    std::lock_guard<std::mutex> lock(mu);
+    for_each_spare([key](auto& spare) {
+      if (spare.key.get() == key) spare.clear();
+    });
   }
 
   // Ends one operation; the caller holds mu.
@@ -156,6 +211,7 @@ class Session {
       state.reset();
       ended_by_logout_ |= bit(k);
     });
+    for_each_spare([](auto& spare) { spare.clear(); });
   }
 
   // Whether an operation that holds a key is in progress; the caller holds mu.
@@ -201,6 +257,11 @@ class Session {
   std::optional<MessageState> message_decrypt;
   std::optional<MessageSignState> message_sign;
   std::optional<MessageVerifyState> message_verify;
+  SpareOp<mech::SignOp> spare_sign;
+  SpareOp<mech::VerifyOp> spare_verify;
+  SpareOp<mech::CipherOp> spare_encrypt;
+  SpareOp<mech::CipherOp> spare_decrypt;
+  SpareOp<mech::DigestOp> spare_digest;
 
  private:
   static constexpr unsigned bit(OpKind k) { return 1u << static_cast<unsigned>(k); }

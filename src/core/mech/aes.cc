@@ -67,7 +67,8 @@ Result<std::unique_ptr<CipherOp>> make_block(const CK_MECHANISM& mech, KeyPtr ke
   }
   FH_ASSIGN_OR_RETURN(CipherCtxPtr ctx,
                       init_cipher_ctx(aes_cipher(m->mode, key->secret.size()), key->secret, iv, encrypt, m->pad));
-  return make_block_cipher_op(std::move(key), std::move(ctx), encrypt, m->pad, kBlock);
+  return make_block_cipher_op(std::move(key), std::move(ctx), encrypt, m->pad, kBlock,
+                              BlockRearm{true, m->mode == AesMode::kCbc ? kBlock : 0});
 }
 
 Result<std::unique_ptr<CipherOp>> block_encrypt(const CK_MECHANISM& mech, KeyPtr key) {

@@ -112,7 +112,23 @@ TEST(MechAesGcm, TamperingIsEncryptedDataInvalidAndReleasesNothing) {
     ASSERT_TRUE(op.ok());
     Bytes out((*op)->one_shot_size(bad.size()), 0xee);
     EXPECT_EQ((*op)->one_shot(bad, out).rv(), CKR_ENCRYPTED_DATA_INVALID);
-    EXPECT_EQ(out, Bytes(out.size(), 0xee));  // no plaintext written
+    EXPECT_EQ(out, Bytes(out.size(), 0));  // wiped: no unauthenticated plaintext is left
+  }
+  {  // in place: a failure leaves the ciphertext as it was, a success overwrites it
+    Bytes buf = *ct;
+    buf.back() ^= 1;
+    const Bytes before = buf;
+    auto op = start(false, g.mech(), key);
+    ASSERT_TRUE(op.ok());
+    const size_t n = (*op)->one_shot_size(buf.size());
+    EXPECT_EQ((*op)->one_shot(buf, MutableByteView(buf.data(), n)).rv(), CKR_ENCRYPTED_DATA_INVALID);
+    EXPECT_EQ(buf, before);
+    buf = *ct;
+    auto op2 = start(false, g.mech(), key);
+    ASSERT_TRUE(op2.ok());
+    auto got = (*op2)->one_shot(buf, MutableByteView(buf.data(), n));
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<long>(*got)), hex(kPlain));
   }
   Gcm other_aad(hex("cafebabefacedbaddecaf888"), hex("feedfacf"));
   EXPECT_EQ(one_shot(false, other_aad.mech(), key, *ct).rv(), CKR_ENCRYPTED_DATA_INVALID);

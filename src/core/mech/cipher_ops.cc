@@ -16,8 +16,26 @@ constexpr size_t kMaxBufferedInput = size_t{64} << 20;  // whole-input modes kee
 // output of each step is known exactly.
 class BlockCipherOp final : public CipherOp {
  public:
-  BlockCipherOp(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad, size_t block)
-      : key_(std::move(key)), ctx_(std::move(ctx)), encrypt_(encrypt), pad_(pad), block_(block) {}
+  BlockCipherOp(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad, size_t block, BlockRearm rearm)
+      : key_(std::move(key)), ctx_(std::move(ctx)), encrypt_(encrypt), pad_(pad), block_(block), rearm_(rearm) {}
+
+  bool reusable() const override { return rearm_.reusable; }
+  // A new IV (or none) on the kept key schedule: EVP_CipherInit_ex2 without cipher and
+  // key resets the context's buffered block, as a new context would have it.
+  Status rearm(const CK_MECHANISM& mech) override {
+    const uint8_t* iv = nullptr;
+    if (rearm_.iv_len != 0) {
+      if (mech.pParameter == nullptr || mech.ulParameterLen != rearm_.iv_len)
+        return make_error(CKR_MECHANISM_PARAM_INVALID, "the mechanism needs an IV of the block size");
+      iv = static_cast<const uint8_t*>(mech.pParameter);
+    } else {
+      FH_TRY(no_mech_param(mech));
+    }
+    total_ = 0;
+    if (EVP_CipherInit_ex2(ctx_.get(), nullptr, nullptr, iv, encrypt_ ? 1 : 0, nullptr) != 1)
+      return ossl_error(CKR_FUNCTION_FAILED, "cipher init failed");
+    return {};
+  }
 
   size_t update_size(size_t in_len) const override { return produced(total_ + in_len) - produced(total_); }
   size_t final_size() const override { return pad_ ? block_ : 0; }
@@ -77,13 +95,15 @@ class BlockCipherOp final : public CipherOp {
   bool encrypt_;
   bool pad_;
   size_t block_;
+  BlockRearm rearm_;
   size_t total_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<CipherOp> make_block_cipher_op(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad, size_t block) {
-  return std::make_unique<BlockCipherOp>(std::move(key), std::move(ctx), encrypt, pad, block);
+std::unique_ptr<CipherOp> make_block_cipher_op(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad, size_t block,
+                                               BlockRearm rearm) {
+  return std::make_unique<BlockCipherOp>(std::move(key), std::move(ctx), encrypt, pad, block, rearm);
 }
 
 Result<CipherCtxPtr> init_cipher_ctx(const EVP_CIPHER* cipher, ByteView key, const uint8_t* iv, bool encrypt, bool pad) {

@@ -13,8 +13,16 @@
 
 namespace ferrohsm::mech {
 
+// Whether a finished block-mode operation may be re-armed (operation.h) and how its
+// mechanism parameter is checked then: an IV of `iv_len` bytes, or none when 0.
+struct BlockRearm {
+  bool reusable = false;
+  size_t iv_len = 0;
+};
+
 // `ctx` is initialised (key, IV, direction, padding set).
-std::unique_ptr<CipherOp> make_block_cipher_op(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad, size_t block);
+std::unique_ptr<CipherOp> make_block_cipher_op(KeyPtr key, CipherCtxPtr ctx, bool encrypt, bool pad, size_t block,
+                                               BlockRearm rearm = {});
 // An initialised EVP_CIPHER_CTX for `cipher` (padding off unless `pad`).
 Result<CipherCtxPtr> init_cipher_ctx(const EVP_CIPHER* cipher, ByteView key, const uint8_t* iv, bool encrypt,
                                      bool pad = false);

@@ -11,6 +11,13 @@ class MdDigestOp final : public DigestOp {
  public:
   MdDigestOp(const Hash& h, MdCtxPtr ctx) : h_(h), ctx_(std::move(ctx)) {}
   size_t digest_size() const override { return h_.size; }
+  bool reusable() const override { return true; }
+  // The same digest again: EVP_DigestInit_ex2 with the EVP_MD the context holds.
+  Status rearm(const CK_MECHANISM& mech) override {
+    FH_TRY(no_mech_param(mech));
+    if (EVP_DigestInit_ex2(ctx_.get(), h_.md(), nullptr) != 1) return ossl_error(CKR_FUNCTION_FAILED, "digest init failed");
+    return {};
+  }
   Status update(ByteView data) override {
     if (EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) != 1) return ossl_error(CKR_FUNCTION_FAILED, "digest failed");
     return {};

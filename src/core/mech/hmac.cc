@@ -3,7 +3,10 @@
 // bytes), with CKK_GENERIC_SECRET keys or the matching CKK_SHAx_HMAC type; and the
 // legacy CKM_MD5_HMAC(_GENERAL), with generic secrets (there is no MD5 key type). One
 // EVP_MAC context per hash, with its digest set, is prepared once; each operation
-// duplicates it and keys the copy, so no algorithm is fetched per operation.
+// duplicates it and keys the copy, so no algorithm is fetched per operation. A
+// finished operation is re-armed by the session for the next message on the same key
+// (EVP_MAC_init without a key: the padded key stays), so most messages duplicate
+// nothing.
 #include "core/mech/hash.h"
 #include "core/mech/mac_ops.h"
 #include "core/mech/registry.h"
@@ -63,21 +66,21 @@ struct HmacSetup {
   size_t index = 0;
   size_t full = 0;
   size_t tag_len = 0;
+  bool general = false;
 };
 
 Result<HmacSetup> setup(const CK_MECHANISM& mech, const KeyPtr& key) {
   HmacSetup s;
-  bool general = false;
   for (; s.index < kHmacMechs.size(); ++s.index) {
     if (kHmacMechs[s.index].type == mech.mechanism) break;
     if (kHmacMechs[s.index].general == mech.mechanism) {
-      general = true;
+      s.general = true;
       break;
     }
   }
   if (s.index == kHmacMechs.size()) return make_error(CKR_MECHANISM_INVALID, "not an HMAC mechanism");
   s.full = hash_by_mech(kHmacMechs[s.index].hash)->size;
-  FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, general, s.full));
+  FH_ASSIGN_OR_RETURN(s.tag_len, mac_length(mech, s.general, s.full));
   if (!key || key->cls != CKO_SECRET_KEY ||
       (key->key_type != CKK_GENERIC_SECRET && key->key_type != kHmacMechs[s.index].key_type))
     return make_error(CKR_KEY_TYPE_INCONSISTENT, "HMAC needs a generic secret (or matching HMAC) key");
@@ -97,13 +100,13 @@ Result<std::unique_ptr<MacEngine>> engine(const HmacSetup& s, const Key& key) {
 Result<std::unique_ptr<SignOp>> make_hmac_sign(const CK_MECHANISM& mech, KeyPtr key) {
   FH_ASSIGN_OR_RETURN(HmacSetup s, setup(mech, key));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<MacEngine> e, engine(s, *key));
-  return make_mac_sign(std::move(e), s.tag_len);
+  return make_mac_sign(std::move(e), s.tag_len, MacRearm{true, s.general});
 }
 
 Result<std::unique_ptr<VerifyOp>> make_hmac_verify(const CK_MECHANISM& mech, KeyPtr key) {
   FH_ASSIGN_OR_RETURN(HmacSetup s, setup(mech, key));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<MacEngine> e, engine(s, *key));
-  return make_mac_verify(std::move(e), s.tag_len);
+  return make_mac_verify(std::move(e), s.tag_len, MacRearm{true, s.general});
 }
 
 }  // namespace

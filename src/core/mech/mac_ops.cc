@@ -10,8 +10,13 @@ namespace {
 
 class MacSignOp final : public SignOp {
  public:
-  MacSignOp(std::unique_ptr<MacEngine> e, size_t len) : e_(std::move(e)), len_(len) {}
+  MacSignOp(std::unique_ptr<MacEngine> e, size_t len, MacRearm rearm) : e_(std::move(e)), len_(len), rearm_(rearm) {}
   size_t signature_size() const override { return len_; }
+  bool reusable() const override { return rearm_.reusable; }
+  Status rearm(const CK_MECHANISM& mech) override {
+    FH_ASSIGN_OR_RETURN(len_, mac_length(mech, rearm_.general, e_->full_size()));
+    return e_->restart();
+  }
   Status update(ByteView data) override { return e_->update(data); }
   Result<size_t> final(MutableByteView out) override {
     uint8_t tag[EVP_MAX_MD_SIZE];
@@ -28,12 +33,18 @@ class MacSignOp final : public SignOp {
  private:
   std::unique_ptr<MacEngine> e_;
   size_t len_;
+  MacRearm rearm_;
 };
 
 class MacVerifyOp final : public VerifyOp {
  public:
-  MacVerifyOp(std::unique_ptr<MacEngine> e, size_t len) : e_(std::move(e)), len_(len) {}
+  MacVerifyOp(std::unique_ptr<MacEngine> e, size_t len, MacRearm rearm) : e_(std::move(e)), len_(len), rearm_(rearm) {}
   size_t signature_size() const override { return len_; }
+  bool reusable() const override { return rearm_.reusable; }
+  Status rearm(const CK_MECHANISM& mech) override {
+    FH_ASSIGN_OR_RETURN(len_, mac_length(mech, rearm_.general, e_->full_size()));
+    return e_->restart();
+  }
   Status update(ByteView data) override { return e_->update(data); }
   Status final(ByteView sig) override {
     if (sig.size() != len_) return make_error(CKR_SIGNATURE_LEN_RANGE, "MAC has the wrong length");
@@ -53,6 +64,7 @@ class MacVerifyOp final : public VerifyOp {
  private:
   std::unique_ptr<MacEngine> e_;
   size_t len_;
+  MacRearm rearm_;
 };
 
 }  // namespace
@@ -69,12 +81,17 @@ Status EvpMacEngine::final(uint8_t* out) {
   return {};
 }
 
-std::unique_ptr<SignOp> make_mac_sign(std::unique_ptr<MacEngine> engine, size_t tag_len) {
-  return std::make_unique<MacSignOp>(std::move(engine), tag_len);
+Status EvpMacEngine::restart() {
+  if (EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1) return ossl_error(CKR_FUNCTION_FAILED, "MAC init failed");
+  return {};
 }
 
-std::unique_ptr<VerifyOp> make_mac_verify(std::unique_ptr<MacEngine> engine, size_t tag_len) {
-  return std::make_unique<MacVerifyOp>(std::move(engine), tag_len);
+std::unique_ptr<SignOp> make_mac_sign(std::unique_ptr<MacEngine> engine, size_t tag_len, MacRearm rearm) {
+  return std::make_unique<MacSignOp>(std::move(engine), tag_len, rearm);
+}
+
+std::unique_ptr<VerifyOp> make_mac_verify(std::unique_ptr<MacEngine> engine, size_t tag_len, MacRearm rearm) {
+  return std::make_unique<MacVerifyOp>(std::move(engine), tag_len, rearm);
 }
 
 Result<size_t> mac_length(const CK_MECHANISM& mech, bool general, size_t full) {

@@ -16,6 +16,8 @@ class MacEngine {
   virtual Status update(ByteView data) = 0;
   // Writes full_size() bytes into `out` (at least EVP_MAX_MD_SIZE long).
   virtual Status final(uint8_t* out) = 0;
+  // Starts a new MAC with the same key (operation.h: re-arming).
+  virtual Status restart() { return make_error(CKR_GENERAL_ERROR, "this MAC cannot be restarted"); }
 };
 
 // An EVP_MAC context, already keyed.
@@ -25,14 +27,23 @@ class EvpMacEngine final : public MacEngine {
   size_t full_size() const override { return size_; }
   Status update(ByteView data) override;
   Status final(uint8_t* out) override;
+  Status restart() override;  // EVP_MAC_init without a key: the key stays, the state resets
 
  private:
   MacCtxPtr ctx_;
   size_t size_;
 };
 
-std::unique_ptr<SignOp> make_mac_sign(std::unique_ptr<MacEngine> engine, size_t tag_len);
-std::unique_ptr<VerifyOp> make_mac_verify(std::unique_ptr<MacEngine> engine, size_t tag_len);
+// How a finished MAC operation may be re-armed (operation.h): only when `reusable`
+// (the engine restarts), its tag length then read again from the mechanism by
+// mac_length(…, general, full_size()).
+struct MacRearm {
+  bool reusable = false;
+  bool general = false;
+};
+
+std::unique_ptr<SignOp> make_mac_sign(std::unique_ptr<MacEngine> engine, size_t tag_len, MacRearm rearm = {});
+std::unique_ptr<VerifyOp> make_mac_verify(std::unique_ptr<MacEngine> engine, size_t tag_len, MacRearm rearm = {});
 
 // The tag length of a mechanism: `full` for the plain ones (no parameter), the
 // CK_MAC_GENERAL_PARAMS value (1..full) for the _GENERAL ones.

@@ -2,6 +2,14 @@
 // handles the PKCS#11 calling conventions (length queries, CKR_BUFFER_TOO_SMALL,
 // operation lifetime); an operation only computes. Every `out` span passed in is at
 // least as large as the size the operation reported for that step.
+//
+// Re-arming: an operation that says reusable() can, once it finished, be started
+// again by rearm() for the same mechanism type and key with new parameters (an IV, a
+// tag length …), exactly as its factory would have started a new one — the same
+// parameter checks and errors — but keeping its OpenSSL context (key schedule,
+// fetched algorithm). The session keeps a finished operation for the next *Init on
+// the same key object (session.h SpareOp), which takes the per-call allocation,
+// context duplication and algorithm reference counting off small messages.
 #pragma once
 
 #include "base/bytes.h"
@@ -14,6 +22,8 @@ namespace ferrohsm::mech {
 class SignOp {
  public:
   virtual ~SignOp() = default;
+  virtual bool reusable() const { return false; }
+  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   // Exact signature length (RSA: modulus bytes; ECDSA: 2 × field bytes; EdDSA: 64/114; HMAC: tag length).
   virtual size_t signature_size() const = 0;
   virtual bool multipart() const { return true; }  // false for CKM_RSA_PKCS, CKM_ECDSA, CKM_EDDSA (single-part only)
@@ -26,6 +36,8 @@ class SignOp {
 class VerifyOp {
  public:
   virtual ~VerifyOp() = default;
+  virtual bool reusable() const { return false; }
+  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   virtual size_t signature_size() const = 0;
   virtual bool multipart() const { return true; }
   virtual Status update(ByteView data) = 0;
@@ -38,6 +50,8 @@ class VerifyOp {
 class CipherOp {
  public:
   virtual ~CipherOp() = default;
+  virtual bool reusable() const { return false; }
+  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   virtual bool multipart() const { return true; }
   // Upper bound of the output of update() for `in_len` more input bytes.
   virtual size_t update_size(size_t in_len) const = 0;
@@ -53,6 +67,8 @@ class CipherOp {
 class DigestOp {
  public:
   virtual ~DigestOp() = default;
+  virtual bool reusable() const { return false; }
+  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   virtual size_t digest_size() const = 0;
   virtual Status update(ByteView data) = 0;
   virtual Result<size_t> final(MutableByteView out) = 0;
