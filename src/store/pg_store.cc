@@ -320,71 +320,68 @@ Status PgStore::insert_attrs(PgConn& c, int64_t id, const std::vector<StoredAttr
   return {};
 }
 
-// Group commit of creations. The change log's feed lock is held from a transaction's
-// first change row to its COMMIT (record_change), so commits that write change rows
-// happen one at a time across every server, each with its own WAL flush: one creation
-// per fdatasync at best (docs/PERFORMANCE.md, "PostgreSQL cluster"). So the creations of
-// this process's concurrent callers share one transaction: the first caller becomes the
-// leader and runs every queued creation, then their change rows — still the
-// transaction's last writes — and one COMMIT. Every caller returns after the COMMIT that holds its object: each creation is
-// still durable when its call returns.
-Status PgStore::insert_one(PgConn& c, InsertRequest& r) {
-  const ObjectMeta& m = *r.meta;
+// Group commit of creations and destructions. The change log's feed lock is held from a
+// transaction's first change row to its COMMIT (record_change), so commits that write
+// change rows happen one at a time across every server, each with its own WAL flush: one
+// write per fdatasync at best (docs/PERFORMANCE.md, "PostgreSQL cluster"). So the writes
+// of this process's concurrent callers share one transaction: the first caller becomes
+// the leader and runs every queued write, then their change rows — still the
+// transaction's last writes — and one COMMIT. Every caller returns after the COMMIT that
+// holds its write: each is still durable when its call returns.
+Result<int64_t> PgStore::insert_one(PgConn& c, const ObjectMeta& m, const Sealer& seal) {
   PgParams p;
   p.add(m.token_id).add(as_bigint(m.cls)).add(as_bigint(m.key_type)).add(ByteView(m.label)).add(ByteView(m.ckid));
   p.add(m.is_private);
   FH_ASSIGN_OR_RETURN(PgResult ins, c.run(pg::kInsertObject, p));
-  r.id = ins.int64(0, 0);
-  FH_ASSIGN_OR_RETURN(SealedObject sealed, (*r.seal)(r.id));
-  FH_TRY(insert_attrs(c, r.id, sealed.attrs));
-  if (!sealed.mac.empty()) FH_TRY(c.run(pg::kSetMac, PgParams().add(ByteView(sealed.mac)).add(r.id)));
-  return {};
+  const int64_t id = ins.int64(0, 0);
+  FH_ASSIGN_OR_RETURN(SealedObject sealed, seal(id));
+  FH_TRY(insert_attrs(c, id, sealed.attrs));
+  if (!sealed.mac.empty()) FH_TRY(c.run(pg::kSetMac, PgParams().add(ByteView(sealed.mac)).add(id)));
+  return id;
 }
 
-void PgStore::insert_batch(std::vector<InsertRequest*>& batch) {
-  // Together first; should any creation fail, each one again in a transaction of its
-  // own, so that one failure is that caller's alone (a savepoint per creation would cost
-  // two more round trips each, and creations rarely fail here: the core checks the
-  // template before the store sees it).
-  Status st = with_tx([&](PgConn& c) -> Status {
-    for (InsertRequest* r : batch) FH_TRY(insert_one(c, *r));
-    bool locked = false;
-    for (InsertRequest* r : batch) FH_TRY(record_change(c, locked, r->meta->token_id, r->id, ChangeKind::Insert));
-    return {};
-  });
+void PgStore::write_batch(std::vector<GroupedWrite*>& batch) {
+  // Together first; should any write fail, each one again in a transaction of its own,
+  // so that one failure is that caller's alone (a savepoint per write would cost two
+  // more round trips each, and writes rarely fail here: the core checks the template
+  // before the store sees it).
+  auto run = [&](std::vector<GroupedWrite*>& writes) -> Status {
+    return with_tx([&](PgConn& c) -> Status {
+      std::vector<LoggedChange> changes;
+      changes.reserve(writes.size());
+      for (GroupedWrite* w : writes) {
+        FH_ASSIGN_OR_RETURN(LoggedChange ch, (*w->body)(c));
+        changes.push_back(ch);
+      }
+      bool locked = false;
+      for (const LoggedChange& ch : changes) FH_TRY(record_change(c, locked, ch.token_id, ch.object_id, ch.kind));
+      return {};
+    });
+  };
+  Status st = run(batch);
   if (st.ok() || batch.size() == 1) {
-    for (InsertRequest* r : batch) r->status = st;
+    for (GroupedWrite* w : batch) w->status = st;
     return;
   }
-  for (InsertRequest* r : batch)
-    r->status = with_tx([&](PgConn& c) -> Status {
-      FH_TRY(insert_one(c, *r));
-      bool locked = false;
-      return record_change(c, locked, r->meta->token_id, r->id, ChangeKind::Insert);
-    });
+  for (GroupedWrite* w : batch) {
+    std::vector<GroupedWrite*> alone{w};
+    w->status = run(alone);
+  }
+}
+
+Status PgStore::grouped(const WriteBody& body) {
+  GroupedWrite w{&body, {}};
+  writes_.submit(w, [this](std::vector<GroupedWrite*>& batch) { write_batch(batch); });
+  return w.status;
 }
 
 Result<int64_t> PgStore::insert_object(const ObjectMeta& m, const Sealer& seal) {
-  InsertRequest req{&m, &seal};
-  std::unique_lock q(queue_mu_);
-  queue_.push_back(&req);
-  while (!req.done) {
-    if (leader_active_) {
-      queue_cv_.wait(q);
-      continue;
-    }
-    leader_active_ = true;
-    std::vector<InsertRequest*> batch;
-    batch.swap(queue_);
-    q.unlock();
-    insert_batch(batch);
-    q.lock();
-    for (InsertRequest* r : batch) r->done = true;
-    leader_active_ = false;
-    queue_cv_.notify_all();
-  }
-  if (!req.status.ok()) return req.status.error();
-  return req.id;
+  int64_t id = 0;
+  FH_TRY(grouped([&](PgConn& c) -> Result<LoggedChange> {
+    FH_ASSIGN_OR_RETURN(id, insert_one(c, m, seal));
+    return LoggedChange{m.token_id, id, ChangeKind::Insert};
+  }));
+  return id;
 }
 
 Status PgStore::update_object(int64_t id, const ObjectMeta& m, const SealedObject& sealed) {
@@ -404,11 +401,10 @@ Status PgStore::update_object(int64_t id, const ObjectMeta& m, const SealedObjec
 }
 
 Status PgStore::delete_object(int64_t id) {
-  return with_tx([&](PgConn& c) -> Status {
+  return grouped([&](PgConn& c) -> Result<LoggedChange> {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kDeleteObject, PgParams().add(id)));
     if (r.rows() != 1) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was already deleted");
-    bool locked = false;
-    return record_change(c, locked, r.int64(0, 0), id, ChangeKind::Delete);
+    return LoggedChange{r.int64(0, 0), id, ChangeKind::Delete};
   });
 }
 

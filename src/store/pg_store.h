@@ -12,13 +12,14 @@
 // PostgreSQL sees only what the core hands the port: sealed values and metadata.
 #pragma once
 
+#include "base/group_commit.h"
 #include "base/object_store.h"
 #include "base/pg_conninfo.h"
 #include "base/pg_pool.h"
 #include "store/pg_listener.h"
 
 #include <atomic>
-#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,22 +98,25 @@ class PgStore final : public ObjectStore {
   Result<ObjectRow> load_row(PgConn& c, int64_t id);
   Result<int64_t> single(const PgStatement& st);
 
-  // Group commit of insert_object (pg_store.cc): a creation waiting here is committed
-  // by the leader, in one transaction with the others queued meanwhile.
-  struct InsertRequest {
-    const ObjectMeta* meta;
-    const Sealer* seal;
-    int64_t id = 0;
-    Status status;
-    bool done = false;
+  // Group commit of creations and destructions (pg_store.cc): a write waiting here is
+  // committed by the leader, in one transaction with the others queued meanwhile. Its
+  // body does the write and names the change to log; it may run twice (alone, after a
+  // batch that failed), so it keeps no state across runs.
+  struct LoggedChange {
+    int64_t token_id;
+    int64_t object_id;
+    ChangeKind kind;
   };
-  void insert_batch(std::vector<InsertRequest*>& batch);
-  Status insert_one(PgConn& c, InsertRequest& r);
+  using WriteBody = std::function<Result<LoggedChange>(PgConn&)>;
+  struct GroupedWrite {
+    const WriteBody* body;
+    Status status;
+  };
+  Status grouped(const WriteBody& body);
+  void write_batch(std::vector<GroupedWrite*>& batch);
+  Result<int64_t> insert_one(PgConn& c, const ObjectMeta& m, const Sealer& seal);
 
-  std::mutex queue_mu_;  // guards queue_ and leader_active_
-  std::condition_variable queue_cv_;
-  std::vector<InsertRequest*> queue_;
-  bool leader_active_ = false;
+  GroupCommit<GroupedWrite> writes_;
 
   PgTarget target_;
   uint32_t lock_wait_ms_;  // store.busy_timeout_ms: how long a statement waits for a row lock

@@ -319,23 +319,7 @@ void SqliteStore::commit_batch(std::vector<WriteRequest*>& batch) {
 Status SqliteStore::grouped(const std::function<Status()>& body) {
   WriteRequest req;
   req.body = &body;
-  std::unique_lock<std::mutex> q(queue_mu_);
-  queue_.push_back(&req);
-  while (!req.done) {
-    if (leader_active_) {
-      queue_cv_.wait(q);
-      continue;
-    }
-    leader_active_ = true;
-    std::vector<WriteRequest*> batch;
-    batch.swap(queue_);
-    q.unlock();
-    commit_batch(batch);
-    q.lock();
-    for (WriteRequest* r : batch) r->done = true;
-    leader_active_ = false;
-    queue_cv_.notify_all();
-  }
+  group_.submit(req, [this](std::vector<WriteRequest*>& batch) { commit_batch(batch); });
   return req.status;
 }
 

@@ -12,12 +12,12 @@
 // never wait for writers (WAL).
 #pragma once
 
+#include "base/group_commit.h"
 #include "base/object_store.h"
 #include "base/result.h"
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -119,7 +119,6 @@ class SqliteStore final : public ObjectStore {
   struct WriteRequest {
     const std::function<Status()>* body = nullptr;
     Status status;
-    bool done = false;
   };
   // Runs `body` in a transaction shared with concurrent callers; returns once committed.
   Status grouped(const std::function<Status()>& body);
@@ -145,10 +144,7 @@ class SqliteStore final : public ObjectStore {
   std::map<std::string, uint64_t> use_overlay_;
   // Group commit of insert_object / delete_object: callers queue; one leader at a time
   // writes the queue.
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<WriteRequest*> queue_;
-  bool leader_active_ = false;
+  GroupCommit<WriteRequest> group_;
 };
 
 }  // namespace ferrohsm::store

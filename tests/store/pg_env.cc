@@ -47,4 +47,16 @@ StoreSettings settings_for(const std::string& schema) {
   return s;
 }
 
+int64_t make_token(ObjectStore& st, const std::string& label) {
+  TokenRow r;
+  r.slot_id = *st.next_slot_id();
+  r.label = label;
+  r.serial = "serial-" + label;
+  r.so_wrap = Bytes{'s', 'o', '-', 'w', 'r', 'a', 'p'};
+  r.so_kdf = "kdf";
+  auto id = st.create_token(r);
+  EXPECT_TRUE(id.ok()) << id.error().message;
+  return id.ok() ? *id : 0;
+}
+
 }  // namespace ferrohsm::store::pgtest

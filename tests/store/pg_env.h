@@ -18,5 +18,7 @@ std::string schema_name(const std::string& from);
 std::string url_for(const std::string& schema);
 // Settings for a PostgreSQL store in schema `schema` of the server (created if new).
 StoreSettings settings_for(const std::string& schema);
+// A token row labelled `label` in `st` (a fresh slot id); 0, failing the test, if refused.
+int64_t make_token(ObjectStore& st, const std::string& label);
 
 }  // namespace ferrohsm::store::pgtest

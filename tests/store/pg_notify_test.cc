@@ -29,17 +29,7 @@ std::unique_ptr<PgStore> OpenPg(const StoreSettings& s) {
   return r.ok() ? std::move(*r) : nullptr;
 }
 
-int64_t MakeToken(ObjectStore& st, const std::string& label) {
-  TokenRow r;
-  r.slot_id = *st.next_slot_id();
-  r.label = label;
-  r.serial = "serial-" + label;
-  r.so_wrap = B("so-wrap");
-  r.so_kdf = "kdf";
-  auto id = st.create_token(r);
-  EXPECT_TRUE(id.ok()) << id.error().message;
-  return id.ok() ? *id : 0;
-}
+int64_t MakeToken(ObjectStore& st, const std::string& label) { return pgtest::make_token(st, label); }
 
 Result<int64_t> Insert(ObjectStore& st, int64_t token, const std::string& label) {
   ObjectMeta m;

@@ -39,17 +39,7 @@ class PgStoreTest : public ::testing::Test {
     return r.ok() ? *r : nullptr;
   }
   std::shared_ptr<ObjectStore> Open() { return Open(settings_); }
-  int64_t MakeToken(ObjectStore& st, const std::string& label) {
-    TokenRow r;
-    r.slot_id = *st.next_slot_id();
-    r.label = label;
-    r.serial = "serial-" + label;
-    r.so_wrap = B("so-wrap");
-    r.so_kdf = "kdf";
-    auto id = st.create_token(r);
-    EXPECT_TRUE(id.ok()) << id.error().message;
-    return id.ok() ? *id : 0;
-  }
+  int64_t MakeToken(ObjectStore& st, const std::string& label) { return pgtest::make_token(st, label); }
 
   std::string schema_;
   StoreSettings settings_;
