@@ -8,10 +8,31 @@
 #include "p11.h"
 
 #include <cstddef>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace p11bench {
+
+// Allocates whole cache lines: a thread's message and output buffers never share a
+// line with another thread's, wherever they were allocated (the states are made on
+// the main thread, one after another).
+template <class T>
+struct LineAllocator {
+  using value_type = T;
+  static constexpr size_t kLine = 64;
+  LineAllocator() = default;
+  template <class U>
+  LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(size_t n) {
+    const size_t bytes = (n * sizeof(T) + kLine - 1) / kLine * kLine;
+    return static_cast<T*>(::operator new(bytes, std::align_val_t(kLine)));
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(kLine)); }
+  template <class U>
+  bool operator==(const LineAllocator<U>&) const { return true; }
+};
+using Buffer = std::vector<uint8_t, LineAllocator<uint8_t>>;
 
 enum class Alg { kNone, kRsaPkcs1, kRsaPss, kEcdsaP256, kEcdsaP384, kEd25519, kAesGcm, kAesCbc, kSha256, kHmacSha256,
                  kGenRsa2048, kGenP256, kGenEd25519 };

@@ -58,8 +58,8 @@ const EVP_MD* sha256() {
   return md;
 }
 
-struct OsslState {
-  std::vector<uint8_t> in, out, aux;
+struct alignas(64) OsslState {  // a cache line of its own per thread
+  Buffer in, out, aux;
   uint8_t iv[16]{};
   uint64_t counter = 0;
   EVP_PKEY* key = nullptr;

@@ -45,7 +45,8 @@ const std::vector<OpSpec>& crypto_ops() {
 namespace {
 
 // One thread's state; the mechanism's parameter points into it, so it never moves.
-struct State {
+// Aligned to a cache line, so that two threads' states share none.
+struct alignas(64) State {
   CK_FUNCTION_LIST_PTR f = nullptr;
   CK_SESSION_HANDLE s = 0;
   CK_OBJECT_HANDLE key = 0;  // private / secret key
@@ -55,7 +56,7 @@ struct State {
   CK_GCM_PARAMS gcm{};
   uint8_t iv[16]{};
   uint64_t counter = 0;
-  std::vector<uint8_t> in, out, aux;  // aux: signature or ciphertext to check
+  Buffer in, out, aux;  // aux: signature or ciphertext to check
   Template pub_t, priv_t;
   CK_ATTRIBUTE* pub_a = nullptr;
   CK_ATTRIBUTE* priv_a = nullptr;
@@ -73,7 +74,7 @@ bool mech_supported(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_MECHANISM_TY
   return f->C_GetMechanismInfo(si.slotID, t, &mi) == CKR_OK;
 }
 
-CK_RV sign_once(State& st, CK_OBJECT_HANDLE key, std::vector<uint8_t>& out) {
+CK_RV sign_once(State& st, CK_OBJECT_HANDLE key, Buffer& out) {
   CK_ULONG n = static_cast<CK_ULONG>(out.size());
   CK_RV rv = st.f->C_SignInit(st.s, &st.mech, key);
   if (rv == CKR_OK) rv = st.f->C_Sign(st.s, st.in.data(), static_cast<CK_ULONG>(st.in.size()), out.data(), &n);
@@ -81,7 +82,7 @@ CK_RV sign_once(State& st, CK_OBJECT_HANDLE key, std::vector<uint8_t>& out) {
   return rv;
 }
 
-CK_RV encrypt_once(State& st, std::vector<uint8_t>& out) {
+CK_RV encrypt_once(State& st, Buffer& out) {
   CK_ULONG n = static_cast<CK_ULONG>(out.size());
   CK_RV rv = st.f->C_EncryptInit(st.s, &st.mech, st.key);
   if (rv == CKR_OK) rv = st.f->C_Encrypt(st.s, st.in.data(), static_cast<CK_ULONG>(st.in.size()), out.data(), &n);
