@@ -160,10 +160,8 @@ class Hsm final : public Backend {
   const mech::Registry& registry() const { return registry_for(cfg_.hardening); }
   Status reload_tokens();  // picks up tokens another process created or deleted
   Result<SlotEvents::Tokens> token_ids();  // reloads, then each slot's token id
-  // `found`: the object `key` names, when the caller already looked it up.
   Result<const mech::Entry*> prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
-                                                CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k,
-                                                const ObjectPtr* found = nullptr);
+                                                CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k);
   // Forgets the sessions' kept operations (session.h SpareOp) on a destroyed or
   // replaced object, so that its key schedule does not outlive it there.
   void drop_spares_of(const Session& s, const Object* obj);

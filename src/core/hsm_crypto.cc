@@ -17,28 +17,33 @@ SpareOp<mech::CipherOp>& spare_of(Session& s, CipherDir d) {
   return d == CipherDir::Encrypt ? s.spare_encrypt : s.spare_decrypt;
 }
 
-// The session's kept operation (session.h SpareOp), re-armed for this *Init when it
-// was made for the very object the handle names now and the same mechanism type:
-// that immutable object passed every check of prepare_key_use for this usage. Null
-// on a miss (the caller takes the full path); a failed re-arm answers the error a new
-// operation would have. The caller holds s.mu.
+// The session's kept operation (session.h SpareOp), re-armed for this *Init, when it
+// was made for the object `key` names now and the same mechanism type: that immutable
+// object passed every check of prepare_key_use for this usage. It is recognised by its
+// handle and flags (Token::still_current), with no lock but the session's and no
+// reference count touched, so that threads on their own sessions share no written
+// memory here. `fresh`: other processes' changes were applied (Token::catch_up_for).
+// On a hit `obj` takes the key object from the spare; null on a miss (the caller takes
+// the full path); a failed re-arm answers the error a new operation would have. The
+// caller holds s.mu.
 template <class Op>
-Result<std::unique_ptr<Op>> rearm_spare(SpareOp<Op>& spare, const Object* obj, const CK_MECHANISM& m) {
-  std::unique_ptr<Op> op = spare.take(obj, m.mechanism);
-  if (!op) return std::unique_ptr<Op>();
-  Status r = op->rearm(m);
+Result<std::unique_ptr<Op>> rearm_spare(SpareOp<Op>& spare, bool fresh, const Token& t, CK_OBJECT_HANDLE key,
+                                        const CK_MECHANISM& m, ObjectPtr& obj) {
+  if (!fresh || !spare.fits(key, m.mechanism) || !t.still_current(*spare.key) || !spare.here_to_stay())
+    return std::unique_ptr<Op>();
+  Status r = spare.op->rearm(m);
   if (!r.ok()) {
     spare.clear();
     return r.error();
   }
-  return op;
+  obj = std::move(spare.key);
+  return std::move(spare.op);
 }
 
 }  // namespace
 
 Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& m, CK_OBJECT_HANDLE key,
-                                                CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k,
-                                                const ObjectPtr* found) {
+                                                CK_ATTRIBUTE_TYPE usage, ObjectPtr& obj, mech::KeyPtr& k) {
   const mech::Entry* e = registry().find(m.mechanism);
   if (e == nullptr)
     return make_error(CKR_MECHANISM_INVALID, "mechanism not supported");
@@ -49,16 +54,12 @@ Result<const mech::Entry*> Hsm::prepare_key_use(Session& s, const CK_MECHANISM& 
              : usage == CKA_VERIFY_RECOVER ? e->verify_recover != nullptr
                                            : e->decrypt != nullptr;
   if (!can) return make_error(CKR_MECHANISM_INVALID, "the mechanism does not do this operation");
-  if (found != nullptr) {
-    obj = *found;
-  } else {
-    auto o = s.token()->object(key);
-    if (!o.ok()) {
-      if (o.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_KEY_HANDLE_INVALID, "no such key");
-      return o.error();
-    }
-    obj = *o;
+  auto o = s.token()->object(key);
+  if (!o.ok()) {
+    if (o.rv() == CKR_OBJECT_HANDLE_INVALID) return make_error(CKR_KEY_HANDLE_INVALID, "no such key");
+    return o.error();
   }
+  obj = *o;
   CK_OBJECT_CLASS cls = obj->cls();
   if (cls != CKO_PUBLIC_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_SECRET_KEY)
     return make_error(CKR_KEY_HANDLE_INVALID, "the object is not a key");
@@ -97,25 +98,23 @@ void Hsm::end_operation(CK_SESSION_HANDLE h, OpKind kind) {
 
 Status Hsm::sign_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  // Looked up once, for the spare; a failure is answered by the full path, in its order.
-  Result<ObjectPtr> found = s->token()->object(key);
+  // A failure here is answered by the full path, in its order.
+  const bool fresh = s->token()->catch_up_for(key).ok();
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (s->sign) return make_error(CKR_OPERATION_ACTIVE, "a signature is already in progress");
-    if (found.ok()) {
-      FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::SignOp> op, rearm_spare(s->spare_sign, found->get(), m));
-      if (op) {
-        const bool auth = s->spare_sign.always_authenticate;
-        s->started(OpKind::Sign);
-        s->sign = SignState{std::move(op), std::move(*found), auth, Form::kUndecided, &s->spare_sign, m.mechanism, auth};
-        return {};
-      }
+    ObjectPtr kept;
+    FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::SignOp> op, rearm_spare(s->spare_sign, fresh, *s->token(), key, m, kept));
+    if (op) {
+      const bool auth = s->spare_sign.always_authenticate;
+      s->started(OpKind::Sign);
+      s->sign = SignState{std::move(op), std::move(kept), auth, Form::kUndecided, &s->spare_sign, m.mechanism, auth};
+      return {};
     }
   }
   ObjectPtr obj;
   mech::KeyPtr k;
-  FH_ASSIGN_OR_RETURN(const mech::Entry* e,
-                      prepare_key_use(*s, m, key, CKA_SIGN, obj, k, found.ok() ? &*found : nullptr));
+  FH_ASSIGN_OR_RETURN(const mech::Entry* e, prepare_key_use(*s, m, key, CKA_SIGN, obj, k));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::SignOp> op, e->sign(m, std::move(k)));
   bool ctx_login = obj->attrs().get_bool_or(CKA_ALWAYS_AUTHENTICATE, false);
   std::lock_guard<std::mutex> lock(s->mu);
@@ -150,23 +149,22 @@ Status Hsm::sign_final(CK_SESSION_HANDLE h, OutBuf sig) {
 
 Status Hsm::verify_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  Result<ObjectPtr> found = s->token()->object(key);
+  const bool fresh = s->token()->catch_up_for(key).ok();
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (s->verify) return make_error(CKR_OPERATION_ACTIVE, "a verification is already in progress");
-    if (found.ok()) {
-      FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::VerifyOp> op, rearm_spare(s->spare_verify, found->get(), m));
-      if (op) {
-        s->started(OpKind::Verify);
-        s->verify = VerifyState{std::move(op), std::move(*found), Form::kUndecided, &s->spare_verify, m.mechanism};
-        return {};
-      }
+    ObjectPtr kept;
+    FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::VerifyOp> op,
+                        rearm_spare(s->spare_verify, fresh, *s->token(), key, m, kept));
+    if (op) {
+      s->started(OpKind::Verify);
+      s->verify = VerifyState{std::move(op), std::move(kept), Form::kUndecided, &s->spare_verify, m.mechanism};
+      return {};
     }
   }
   ObjectPtr obj;
   mech::KeyPtr k;
-  FH_ASSIGN_OR_RETURN(const mech::Entry* e,
-                      prepare_key_use(*s, m, key, CKA_VERIFY, obj, k, found.ok() ? &*found : nullptr));
+  FH_ASSIGN_OR_RETURN(const mech::Entry* e, prepare_key_use(*s, m, key, CKA_VERIFY, obj, k));
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::VerifyOp> op, e->verify(m, std::move(k)));
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->verify) return make_error(CKR_OPERATION_ACTIVE, "a verification is already in progress");
@@ -200,27 +198,25 @@ Status Hsm::verify_final(CK_SESSION_HANDLE h, ByteView sig) {
 
 Status Hsm::cipher_init(CipherDir d, CK_SESSION_HANDLE h, const CK_MECHANISM& m, CK_OBJECT_HANDLE key) {
   FH_ASSIGN_OR_RETURN(SessionPtr s, session(h));
-  Result<ObjectPtr> found = s->token()->object(key);
+  const bool fresh = s->token()->catch_up_for(key).ok();
   SpareOp<mech::CipherOp>& spare = spare_of(*s, d);
   {
     std::lock_guard<std::mutex> lock(s->mu);
     if (slot_of(*s, d)) return make_error(CKR_OPERATION_ACTIVE, "an operation of this kind is already in progress");
-    if (found.ok()) {
-      FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, rearm_spare(spare, found->get(), m));
-      if (op) {
-        const bool auth = spare.always_authenticate;
-        s->started(kind_of(d));
-        slot_of(*s, d) =
-            CipherState{std::move(op), std::move(*found), auth, Form::kUndecided, std::nullopt, &spare, m.mechanism, auth};
-        return {};
-      }
+    ObjectPtr kept;
+    FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, rearm_spare(spare, fresh, *s->token(), key, m, kept));
+    if (op) {
+      const bool auth = spare.always_authenticate;
+      s->started(kind_of(d));
+      slot_of(*s, d) =
+          CipherState{std::move(op), std::move(kept), auth, Form::kUndecided, std::nullopt, &spare, m.mechanism, auth};
+      return {};
     }
   }
   ObjectPtr obj;
   mech::KeyPtr k;
   FH_ASSIGN_OR_RETURN(const mech::Entry* e,
-                      prepare_key_use(*s, m, key, d == CipherDir::Encrypt ? CKA_ENCRYPT : CKA_DECRYPT, obj, k,
-                                      found.ok() ? &*found : nullptr));
+                      prepare_key_use(*s, m, key, d == CipherDir::Encrypt ? CKA_ENCRYPT : CKA_DECRYPT, obj, k));
   mech::CipherFactory f = d == CipherDir::Encrypt ? e->encrypt : e->decrypt;
   FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::CipherOp> op, f(m, std::move(k)));
   bool ctx_login = d == CipherDir::Decrypt && obj->attrs().get_bool_or(CKA_ALWAYS_AUTHENTICATE, false);
@@ -265,8 +261,12 @@ Status Hsm::digest_init(CK_SESSION_HANDLE h, const CK_MECHANISM& m) {
     return make_error(CKR_MECHANISM_INVALID, "not a digest mechanism");
   std::lock_guard<std::mutex> lock(s->mu);
   if (s->digest) return make_error(CKR_OPERATION_ACTIVE, "a digest is already in progress");
-  FH_ASSIGN_OR_RETURN(std::unique_ptr<mech::DigestOp> op, rearm_spare(s->spare_digest, nullptr, m));
-  if (!op) {
+  std::unique_ptr<mech::DigestOp> op;
+  if (s->spare_digest.op && s->spare_digest.here_to_stay()) op = s->spare_digest.take(nullptr, m.mechanism);
+  if (op) {
+    Status r = op->rearm(m);
+    if (!r.ok()) return r.error();  // the spare is gone with it
+  } else {
     FH_ASSIGN_OR_RETURN(op, e->digest(m));
   }
   s->digest = DigestState{std::move(op), Form::kUndecided, m.mechanism};

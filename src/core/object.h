@@ -1,8 +1,8 @@
 // One PKCS#11 object as the process holds it: its full attributes (sealed values
 // opened, when the token key is at hand) and, for keys, the OpenSSL key built from
 // them on first use and then shared by every operation ("decrypt once, sign many").
-// An Object is immutable once published except for that lazily built key and the
-// `destroyed` mark; a change replaces the whole Object.
+// An Object is immutable once published except for that lazily built key and its
+// `destroyed` and `retired` marks; a change replaces the whole Object.
 #pragma once
 
 #include "core/attributes.h"
@@ -35,6 +35,11 @@ class Object {
 
   bool destroyed() const { return destroyed_.load(std::memory_order_acquire); }
   void mark_destroyed() const { destroyed_.store(true, std::memory_order_release); }
+  // Retired: no longer the process's copy of its object (changed, or dropped from the
+  // token's cache, which loads a new copy on the next use). Whoever holds a retired
+  // copy by pointer — a session's kept operation — must look the handle up again.
+  bool retired() const { return retired_.load(std::memory_order_acquire); }
+  void mark_retired() const { retired_.store(true, std::memory_order_release); }
 
   // Whether a session ever kept a finished operation on this key (session.h SpareOp):
   // only then must destroying or changing it look through the sessions. The keeper
@@ -58,6 +63,7 @@ class Object {
   AttrMap attrs_;
   bool complete_;
   mutable std::atomic<bool> destroyed_{false};
+  mutable std::atomic<bool> retired_{false};
   mutable std::atomic<int> spared_{0};
   mutable std::mutex key_mu_;
   mutable mech::KeyPtr key_;

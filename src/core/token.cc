@@ -45,6 +45,11 @@ Status Token::catch_up() {
 
 bool Token::visible(const Object& o) const { return !o.is_private() || role() == Role::User; }
 
+void Token::clear_cache() {
+  for (auto& [id, o] : cache_) o->mark_retired();
+  cache_.clear();
+}
+
 store::ObjectMeta Token::meta_of(const AttrMap& a) const {
   store::ObjectMeta m;
   m.token_id = id_;
@@ -127,16 +132,10 @@ Result<ObjectPtr> Token::load(int64_t store_id, uint64_t epoch) {
 Result<ObjectPtr> Token::object(CK_OBJECT_HANDLE h) {
   // Another server's destroy or update must show before a cached copy is used (private
   // token objects' handles lie above the session objects' range: the epoch).
-  if (h >= (1ULL << 32) || !is_session_object_handle(h)) FH_TRY(catch_up());
+  FH_TRY(catch_up_for(h));
   ObjectPtr o;
   if (h >= (1ULL << 32)) {  // a private token object: the epoch must be this login's
-    uint64_t epoch;
-    Role r;
-    {
-      std::shared_lock lock(auth_mu_);
-      epoch = epoch_;
-      r = role_;
-    }
+    const auto [r, epoch] = login_state();
     if (r != Role::User || (h >> 32) != epoch) return make_error(CKR_OBJECT_HANDLE_INVALID, "no such object");
     h &= 0xffffffffULL;
     auto found = cached_or_loaded(static_cast<int64_t>(h), epoch);
@@ -215,11 +214,7 @@ Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner, m
   store::ObjectMeta meta = meta_of(attrs);
   FH_ASSIGN_OR_RETURN(int64_t id,
                       store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, meta, oid); }));
-  uint64_t epoch;
-  {
-    std::shared_lock lock(auth_mu_);
-    epoch = epoch_;
-  }
+  const uint64_t epoch = login_state().epoch;
   auto o = std::make_shared<const Object>(handle_for(id, meta.is_private, epoch), id, 0, std::move(attrs), true,
                                           std::move(key));
   std::unique_lock lock(obj_mu_);
@@ -233,6 +228,7 @@ Result<ObjectPtr> Token::replace_object(const ObjectPtr& old, AttrMap attrs) {
     std::unique_lock lock(obj_mu_);
     auto it = session_.find(old->handle());
     if (it == session_.end()) return make_error(CKR_OBJECT_HANDLE_INVALID, "object was destroyed");
+    it->second->mark_retired();
     it->second = o;
     return ObjectPtr(o);
   }
@@ -241,7 +237,10 @@ Result<ObjectPtr> Token::replace_object(const ObjectPtr& old, AttrMap attrs) {
   FH_TRY(store_.update_object(old->store_id(), meta, sealed));
   auto o = std::make_shared<const Object>(old->handle(), old->store_id(), 0, std::move(attrs), true);
   std::unique_lock lock(obj_mu_);
-  cache_[old->store_id()] = o;
+  ObjectPtr& entry = cache_[old->store_id()];
+  if (entry) entry->mark_retired();
+  old->mark_retired();
+  entry = o;
   return ObjectPtr(o);
 }
 
@@ -305,11 +304,7 @@ Result<std::vector<CK_OBJECT_HANDLE>> Token::find(const AttrMap& tmpl) {
     for (const auto& [t, v] : tmpl)
       if (t != CKA_CLASS && t != CKA_KEY_TYPE && t != CKA_LABEL && t != CKA_ID && t != CKA_TOKEN) indexed_only = false;
     FH_ASSIGN_OR_RETURN(std::vector<store::FoundObject> found, store_.find(q));
-    uint64_t epoch;
-    {
-      std::shared_lock lock(auth_mu_);
-      epoch = epoch_;
-    }
+    const uint64_t epoch = login_state().epoch;
     out.reserve(found.size());
     for (const store::FoundObject& f : found) {
       CK_OBJECT_HANDLE h = handle_for(f.id, f.is_private, epoch);
@@ -343,7 +338,7 @@ Status Token::sync() {
   {
     std::unique_lock lock(obj_mu_);
     data_version_ = dv;
-    if (oldest > from + 1) cache_.clear();  // we fell behind the kept log
+    if (oldest > from + 1) clear_cache();  // we fell behind the kept log
     for (const store::Change& c : changes) {
       // Two threads may sync at once: what the other already applied is not applied
       // again, and the position never moves back.
@@ -357,6 +352,7 @@ Status Token::sync() {
       auto it = cache_.find(c.object_id);
       if (it == cache_.end()) continue;
       if (c.kind == store::ChangeKind::Delete) it->second->mark_destroyed();
+      it->second->mark_retired();
       cache_.erase(it);
     }
   }

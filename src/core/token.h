@@ -29,6 +29,10 @@
 
 namespace ferrohsm {
 
+// Session object handles: 0x40000000 upward, process-wide, never reused.
+CK_OBJECT_HANDLE next_session_object_handle();
+inline bool is_session_object_handle(CK_OBJECT_HANDLE h) { return h >= 0x40000000UL; }
+
 enum class Role { None, User, SO };
 
 class Token {
@@ -71,10 +75,18 @@ class Token {
   Result<std::vector<CK_OBJECT_HANDLE>> find(const AttrMap& tmpl);
   void drop_session_objects(CK_SESSION_HANDLE owner);
   size_t session_object_count() const;
+  // Whether `o`, found earlier by pointer (a session's kept operation), may still be
+  // used as its handle's object: neither destroyed nor retired, and visible to the
+  // login. Takes no lock; the caller applied other processes' changes first (catch_up).
+  bool still_current(const Object& o) const { return !o.destroyed() && !o.retired() && visible(o); }
   // Applies other processes' changes (cheap when nothing moved).
   Status sync();
   // sync() when a change notice came since the last one; nothing otherwise.
   Status catch_up();
+  // catch_up() before the use of the object `h` names, when it is a token object.
+  Status catch_up_for(CK_OBJECT_HANDLE h) {
+    return h >= (1ULL << 32) || !is_session_object_handle(h) ? catch_up() : Status();
+  }
 
  private:
   Result<ObjectPtr> load(int64_t store_id, uint64_t epoch);
@@ -91,6 +103,8 @@ class Token {
   Status check_integrity(const store::ObjectRow& row) const;
   store::ObjectMeta meta_of(const AttrMap& attrs) const;
   bool visible(const Object& o) const;
+  // Empties the token objects' cache (obj_mu_ held); the copies it held are retired.
+  void clear_cache();
   Status check_pin_length(std::string_view pin) const;
   // What a right PIN yields.
   struct PinCheck {
@@ -118,11 +132,22 @@ class Token {
 
   mutable std::shared_mutex auth_mu_;
   store::TokenRow row_;
-  Role role_ = Role::None;
   SecureBytes token_key_;
   SecureBytes mac_key_;         // derived from token_key_: object MACs (object_mac.h)
   bool trust_unmaced_ = false;  // a legacy store that could not be MAC'd at this login
-  uint64_t epoch_ = 0;  // counts user logins; part of private objects' handles
+  // The login in one word, which the hot path reads without a lock: the role in the
+  // low two bits, above them the epoch (it counts user logins and is part of private
+  // objects' handles). Written under auth_mu_.
+  struct Login {
+    Role role;
+    uint64_t epoch;
+  };
+  std::atomic<uint64_t> login_{0};
+  Login login_state() const {
+    const uint64_t w = login_.load(std::memory_order_acquire);
+    return {static_cast<Role>(w & 3), w >> 2};
+  }
+  void set_login(Role r, uint64_t epoch) { login_.store((epoch << 2) | static_cast<uint64_t>(r), std::memory_order_release); }
 
   mutable std::shared_mutex obj_mu_;
   std::unordered_map<int64_t, ObjectPtr> cache_;            // token objects by store id
@@ -134,8 +159,5 @@ class Token {
   uint64_t watch_ = 0;              // the store's id for our notice (0: it cannot push)
 };
 
-// Session object handles: 0x40000000 upward, process-wide, never reused.
-CK_OBJECT_HANDLE next_session_object_handle();
-inline bool is_session_object_handle(CK_OBJECT_HANDLE h) { return h >= 0x40000000UL; }
 
 }  // namespace ferrohsm

@@ -28,8 +28,7 @@ std::string Token::serial() const {
 }
 
 Role Token::role() const {
-  std::shared_lock lock(auth_mu_);
-  return role_;
+  return login_state().role;
 }
 
 bool Token::user_pin_initialized() const {
@@ -166,8 +165,8 @@ Status Token::login(Role role, std::string_view pin) {
   const bool all_maced = mac_objects(pc, so, mac_key);
   {
     std::unique_lock lock(auth_mu_);
-    role_ = role;
-    if (!so) ++epoch_;
+    const uint64_t epoch = login_state().epoch;
+    set_login(role, so ? epoch : epoch + 1);
     token_key_ = std::move(pc.key);
     mac_key_ = std::move(mac_key);
     // A legacy token whose objects could not be MAC'd now (a read-only store, or one
@@ -181,7 +180,7 @@ Status Token::login(Role role, std::string_view pin) {
   }
   // Objects cached before login lack their sealed values and private objects.
   std::unique_lock lock(obj_mu_);
-  cache_.clear();
+  clear_cache();
   return {};
 }
 
@@ -193,7 +192,7 @@ Status Token::verify_user_pin(std::string_view pin) {
 void Token::logout() {
   {
     std::unique_lock lock(auth_mu_);
-    role_ = Role::None;
+    set_login(Role::None, login_state().epoch);
     for (SecureBytes* k : {&token_key_, &mac_key_}) {
       secure_wipe(k->data(), k->size());
       k->clear();
@@ -206,7 +205,7 @@ void Token::logout() {
     }
   }
   std::unique_lock lock(obj_mu_);
-  cache_.clear();
+  clear_cache();
   for (auto it = session_.begin(); it != session_.end();) {
     if (it->second->is_private()) {
       it->second->mark_destroyed();
@@ -224,7 +223,7 @@ Status Token::init_pin(std::string_view pin) {
   SecureBytes key;
   {
     std::shared_lock lock(auth_mu_);
-    if (role_ != Role::SO) return make_error(CKR_USER_NOT_LOGGED_IN, "C_InitPIN needs the SO logged in");
+    if (login_state().role != Role::SO) return make_error(CKR_USER_NOT_LOGGED_IN, "C_InitPIN needs the SO logged in");
     row = row_;
     key = token_key_;
   }

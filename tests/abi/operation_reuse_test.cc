@@ -10,6 +10,8 @@
 #include "fixture/module_fixture.h"
 #include "fixture/ossl_check.h"
 
+#include <thread>
+
 namespace ferrohsm::abi {
 namespace {
 
@@ -277,6 +279,42 @@ TEST_F(OperationReuseTest, DigestsAfterMultiPartAndLengthQueriesMatchOpenSsl) {
   CK_ULONG n = out.size();
   ASSERT_CKR_OK(f_->C_Digest(session_, const_cast<uint8_t*>(a.data()), a.size(), out.data(), &n));
   EXPECT_EQ(out, OsslDigest("SHA1", a));
+}
+
+// A session opened and first used on one thread, then handed to another (a worker
+// pool): the kept operations move to the new thread after a few messages (core/session.h
+// SpareOp::here_to_stay makes them anew there) and back again; every answer, before,
+// during and after each move, must be what OpenSSL gives.
+TEST_F(OperationReuseTest, ASessionHandedBetweenThreadsKeepsMatchingOpenSsl) {
+  const Bytes hkey = Filled(32, 81), akey = Filled(32, 82);
+  SecretKey hk = ImportGenericSecret(f_, session_, hkey, Usable());
+  SecretKey ak = ImportAes(f_, session_, akey, Usable());
+  ASSERT_CKR_OK(hk.rv);
+  ASSERT_CKR_OK(ak.rv);
+  CK_MECHANISM sha{CKM_SHA256, nullptr, 0};
+  auto messages = [&](int n, uint8_t seed) {
+    for (int i = 0; i < n; ++i) {
+      const Bytes msg = Filled(static_cast<size_t>(17 + 31 * i), static_cast<uint8_t>(seed + i));
+      EXPECT_EQ(Hmac(session_, hk.handle, msg), OsslHmac("SHA256", hkey, msg));
+      const Bytes iv = Filled(12, static_cast<uint8_t>(seed + 2 * i));
+      AesMechanism gcm(CKM_AES_GCM, iv, {}, 128);
+      CipherResult enc = OneShot(f_, session_, gcm.get(), ak.handle, true, msg);
+      ASSERT_CKR_OK(enc.rv);
+      EXPECT_EQ(enc.out, OsslGcmEncrypt(akey, iv, {}, msg, 16));
+      CipherResult dec = OneShot(f_, session_, gcm.get(), ak.handle, false, enc.out);
+      ASSERT_CKR_OK(dec.rv);
+      EXPECT_EQ(dec.out, msg);
+      ASSERT_CKR_OK(f_->C_DigestInit(session_, &sha));
+      Bytes out(32);
+      CK_ULONG len = out.size();
+      ASSERT_CKR_OK(f_->C_Digest(session_, const_cast<uint8_t*>(msg.data()), msg.size(), out.data(), &len));
+      EXPECT_EQ(out, OsslDigest("SHA256", msg));
+    }
+  };
+  messages(3, 1);                                 // made and kept on this thread
+  std::thread([&] { messages(8, 40); }).join();   // re-armed there, then made anew there
+  std::thread([&] { messages(8, 80); }).join();   // and on a third thread
+  messages(8, 120);                               // and back home
 }
 
 }  // namespace

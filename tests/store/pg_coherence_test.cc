@@ -5,7 +5,8 @@
 // the other's existing handle within 100 ms (measured); a PIN changed through one works
 // (and the old one fails) through the other; wrong PINs through both count against one
 // lockout; PostgreSQL stopped under load gives CKR_DEVICE_ERROR and then recovers with
-// no restart of ours; a read-only database write-protects the tokens.
+// no restart of ours; a read-only database write-protects the tokens; a session's kept
+// operation follows a key changed or destroyed through the other.
 #include "core/core.h"
 #include "pg_env.h"
 #include "server/rest/api.h"
@@ -195,6 +196,48 @@ TEST_F(PgCoherence, CreatedIsFoundAndDestroyedIsInvalidThroughTheOtherWithin100m
               gone_ms[gone_ms.size() / 2], gone_ms.back());
   EXPECT_LT(found_ms.back(), 100.0);
   EXPECT_LT(gone_ms.back(), 100.0);
+}
+
+// A session keeps its last finished operation and re-arms it for the next *Init on the
+// same key (core/session.h SpareOp), found by pointer with no store round trip. A
+// change of that key through the other server must still be honoured: the notice
+// retires B's copy of the key, and the next C_SignInit checks the new one.
+TEST_F(PgCoherence, AKeptOperationFollowsAKeyChangedThroughTheOther) {
+  CK_SESSION_HANDLE ha = a_->session(), hb = b_->session();
+  AttrMap t;
+  t.set_bool(CKA_TOKEN, true);
+  t.set_bool(CKA_SIGN, true);
+  t.set_bool(CKA_VERIFY, true);
+  t.set_ulong(CKA_VALUE_LEN, 32);
+  t.set(CKA_LABEL, as_bytes("kept"));
+  CK_MECHANISM gen{CKM_GENERIC_SECRET_KEY_GEN, nullptr, 0};
+  auto ka = a_->app->generate_key(ha, gen, t);
+  ASSERT_TRUE(ka.ok()) << ka.error().message;
+  auto found = b_->find_label(hb, "kept");
+  ASSERT_TRUE(found.ok() && found->size() == 1);
+  const CK_OBJECT_HANDLE kb = (*found)[0];
+  CK_MECHANISM hmac{CKM_SHA256_HMAC, nullptr, 0};
+  auto mac = [&]() -> CK_RV {
+    Status st = b_->app->sign_init(hb, hmac, kb);
+    if (!st.ok()) return st.rv();
+    uint8_t tag[32];
+    CK_ULONG len = sizeof tag;
+    st = b_->app->sign(hb, as_bytes("message"), OutBuf{tag, &len});
+    return st.ok() ? CKR_OK : st.rv();
+  };
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(mac(), CKR_OK);  // B's session now keeps an HMAC on the key
+  AttrMap off;
+  off.set_bool(CKA_SIGN, false);
+  ASSERT_TRUE(a_->app->set_attributes(ha, *ka, off).ok());
+  EXPECT_GE(MsUntil(mac, CKR_KEY_FUNCTION_NOT_PERMITTED, milliseconds(2000)), 0)
+      << "B kept signing with a key whose CKA_SIGN A turned off";
+  AttrMap on;
+  on.set_bool(CKA_SIGN, true);
+  ASSERT_TRUE(a_->app->set_attributes(ha, *ka, on).ok());
+  EXPECT_GE(MsUntil(mac, CKR_OK, milliseconds(2000)), 0);
+  ASSERT_TRUE(a_->app->destroy_object(ha, *ka).ok());
+  EXPECT_GE(MsUntil(mac, CKR_KEY_HANDLE_INVALID, milliseconds(2000)), 0)
+      << "B kept signing with a key A destroyed";
 }
 
 TEST_F(PgCoherence, PinChangedThroughOneHoldsOnTheOther) {

@@ -16,14 +16,26 @@
 #include "base/result.h"
 
 #include <memory>
+#include <thread>
 
 namespace ferrohsm::mech {
 
-class SignOp {
+// What every kind of operation has: re-arming, and the thread that made it (its
+// OpenSSL contexts came from that thread's heap; session.h SpareOp moves a kept
+// operation to the thread that now uses it).
+class Operation {
  public:
-  virtual ~SignOp() = default;
+  virtual ~Operation() = default;
   virtual bool reusable() const { return false; }
   virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
+  std::thread::id home() const { return home_; }
+
+ private:
+  const std::thread::id home_ = std::this_thread::get_id();
+};
+
+class SignOp : public Operation {
+ public:
   // Exact signature length (RSA: modulus bytes; ECDSA: 2 × field bytes; EdDSA: 64/114; HMAC: tag length).
   virtual size_t signature_size() const = 0;
   virtual bool multipart() const { return true; }  // false for CKM_RSA_PKCS, CKM_ECDSA, CKM_EDDSA (single-part only)
@@ -33,11 +45,8 @@ class SignOp {
   virtual Result<size_t> sign(ByteView data, MutableByteView out) = 0;
 };
 
-class VerifyOp {
+class VerifyOp : public Operation {
  public:
-  virtual ~VerifyOp() = default;
-  virtual bool reusable() const { return false; }
-  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   virtual size_t signature_size() const = 0;
   virtual bool multipart() const { return true; }
   virtual Status update(ByteView data) = 0;
@@ -47,11 +56,8 @@ class VerifyOp {
 };
 
 // Encryption or decryption (fixed at creation).
-class CipherOp {
+class CipherOp : public Operation {
  public:
-  virtual ~CipherOp() = default;
-  virtual bool reusable() const { return false; }
-  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   virtual bool multipart() const { return true; }
   // Upper bound of the output of update() for `in_len` more input bytes.
   virtual size_t update_size(size_t in_len) const = 0;
@@ -64,11 +70,8 @@ class CipherOp {
   virtual Result<size_t> one_shot(ByteView in, MutableByteView out) = 0;
 };
 
-class DigestOp {
+class DigestOp : public Operation {
  public:
-  virtual ~DigestOp() = default;
-  virtual bool reusable() const { return false; }
-  virtual Status rearm(const CK_MECHANISM&) { return make_error(CKR_GENERAL_ERROR, "this operation cannot be re-armed"); }
   virtual size_t digest_size() const = 0;
   virtual Status update(ByteView data) = 0;
   virtual Result<size_t> final(MutableByteView out) = 0;
