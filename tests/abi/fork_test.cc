@@ -57,7 +57,7 @@ int ChildBody(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot) {
   if (f->C_FindObjectsInit(s, find, 2) != CKR_OK || f->C_FindObjects(s, found, 4, &n) != CKR_OK ||
       f->C_FindObjectsFinal(s) != CKR_OK || n != 1)
     return kObjectNotFound;
-  Template t = DataObject("made-in-child", false, true);
+  Template t = DataObject("made-in-child", true, true);  // on the token: the parent reads its CKA_UNIQUE_ID
   CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
   if (f->C_CreateObject(s, t.data(), t.size(), &h) != CKR_OK) return kCreateFailed;
   if (f->C_Finalize(nullptr) != CKR_OK) return kFinalizeFailed;
@@ -80,6 +80,25 @@ TEST_F(ForkTest, ChildStartsUninitialisedAndCanReinitialise) {
   auto value = GetBytes(f_, session_, obj.handle, CKA_LABEL);
   ASSERT_TRUE(value.has_value());
   EXPECT_EQ(std::string(value->begin(), value->end()), "made-before-fork");
+}
+
+// CKA_UNIQUE_ID comes from a per-thread pool of random bytes; a child gets a copy of the
+// forking thread's pool and must not hand out the ids its parent will.
+TEST_F(ForkTest, AChildDrawsItsOwnUniqueIds) {
+  ASSERT_CKR_OK(CreateObject(f_, session_, DataObject("made-before-fork", true)).rv);  // the pool is filled
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(ChildBody(f_, slot_));
+  int code = WaitChild(pid, 60);
+  ASSERT_EQ(code, kChildOk) << StepName(code);
+  Created after = CreateObject(f_, session_, DataObject("made-after-fork", true));
+  ASSERT_CKR_OK(after.rv);
+  auto child = Find(f_, session_, Template().Str(CKA_LABEL, "made-in-child"));
+  ASSERT_EQ(child.size(), 1u);
+  auto child_id = GetBytes(f_, session_, child[0], CKA_UNIQUE_ID);
+  auto parent_id = GetBytes(f_, session_, after.handle, CKA_UNIQUE_ID);
+  ASSERT_TRUE(child_id.has_value() && parent_id.has_value());
+  EXPECT_NE(*child_id, *parent_id) << "the child repeated its parent's next CKA_UNIQUE_ID";
 }
 
 }  // namespace
