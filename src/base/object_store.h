@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -144,7 +145,18 @@ class ObjectStore {
   // `seal` runs inside the transaction with the new object's id, so that sealed values and
   // the MAC can be bound to it. Returns once the object is durable.
   using Sealer = std::function<Result<SealedObject>(int64_t object_id)>;
-  virtual Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal) = 0;
+  struct NewObject {
+    const ObjectMeta* meta;
+    const Sealer* seal;
+  };
+  // Several objects in one transaction (a generated key pair): all of them or none, one
+  // durable commit. Their ids, in order.
+  virtual Result<std::vector<int64_t>> insert_objects(std::span<const NewObject> objects) = 0;
+  Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal) {
+    const NewObject one{&meta, &seal};
+    FH_ASSIGN_OR_RETURN(std::vector<int64_t> ids, insert_objects(std::span<const NewObject>(&one, 1)));
+    return ids.at(0);
+  }
   virtual Status update_object(int64_t id, const ObjectMeta& meta, const SealedObject& sealed) = 0;
   virtual Status delete_object(int64_t id) = 0;
   virtual Result<ObjectRow> load_object(int64_t id) = 0;  // CKR_OBJECT_HANDLE_INVALID when gone

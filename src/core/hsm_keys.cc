@@ -47,13 +47,9 @@ Result<std::pair<CK_OBJECT_HANDLE, CK_OBJECT_HANDLE>> Hsm::generate_key_pair(CK_
                                          kp.private_attrs, m.mechanism, so, derived));
   FH_TRY(check_new_object(cfg_.hardening, pub_attrs, KeyOrigin::Generated));
   FH_TRY(check_new_object(cfg_.hardening, priv_attrs, KeyOrigin::Generated));
-  FH_ASSIGN_OR_RETURN(ObjectPtr pub_obj, s->token()->create_object(std::move(pub_attrs), h));
-  auto priv_obj = s->token()->create_object(std::move(priv_attrs), h, std::move(kp.private_key));
-  if (!priv_obj.ok()) {
-    (void)s->token()->destroy_object(pub_obj);
-    return priv_obj.error();
-  }
-  return std::make_pair(pub_obj->handle(), (*priv_obj)->handle());
+  FH_ASSIGN_OR_RETURN(auto made, s->token()->create_pair(std::move(pub_attrs), std::move(priv_attrs), h,
+                                                         std::move(kp.private_key)));
+  return std::make_pair(made.first->handle(), made.second->handle());
 }
 
 }  // namespace ferrohsm

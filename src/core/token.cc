@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -209,23 +210,62 @@ static void add_unique_id(AttrMap& attrs) {
 }
 
 Result<ObjectPtr> Token::create_object(AttrMap attrs, CK_SESSION_HANDLE owner, mech::KeyPtr key) {
-  add_unique_id(attrs);
-  if (!attrs.get_bool_or(CKA_TOKEN, false)) {
-    auto o = std::make_shared<const Object>(next_session_object_handle(), 0, owner, std::move(attrs), true,
-                                            std::move(key));
-    std::unique_lock lock(obj_mu_);
-    session_.emplace(o->handle(), o);
-    return ObjectPtr(o);
+  AttrMap a[1] = {std::move(attrs)};
+  mech::KeyPtr k[1] = {std::move(key)};
+  ObjectPtr made[1];
+  FH_TRY(create_objects(a, k, made, owner));
+  return made[0];
+}
+
+Result<std::pair<ObjectPtr, ObjectPtr>> Token::create_pair(AttrMap pub, AttrMap priv, CK_SESSION_HANDLE owner,
+                                                           mech::KeyPtr key) {
+  AttrMap a[2] = {std::move(pub), std::move(priv)};
+  mech::KeyPtr k[2] = {nullptr, std::move(key)};
+  ObjectPtr made[2];
+  FH_TRY(create_objects(a, k, made, owner));
+  return std::make_pair(std::move(made[0]), std::move(made[1]));
+}
+
+Status Token::create_objects(std::span<AttrMap> attrs, std::span<mech::KeyPtr> keys, std::span<ObjectPtr> made,
+                             CK_SESSION_HANDLE owner) {
+  // The token objects first, all in one store transaction; nothing is published until
+  // the store has them all, so a failure leaves nothing behind.
+  constexpr size_t kMost = 2;
+  if (attrs.size() > kMost || keys.size() != attrs.size() || made.size() != attrs.size())
+    return make_error(CKR_GENERAL_ERROR, "internal: too many objects at once");
+  std::array<store::ObjectMeta, kMost> metas;
+  std::array<store::ObjectStore::Sealer, kMost> sealers;
+  std::array<store::ObjectStore::NewObject, kMost> stored;
+  std::array<size_t, kMost> which{};
+  size_t n_stored = 0;
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    add_unique_id(attrs[i]);
+    if (!attrs[i].get_bool_or(CKA_TOKEN, false)) continue;
+    metas[i] = meta_of(attrs[i]);
+    sealers[i] = [this, &attrs, &metas, i](int64_t oid) { return seal_all(attrs[i], metas[i], oid); };
+    stored[n_stored] = {&metas[i], &sealers[i]};
+    which[n_stored++] = i;
   }
-  store::ObjectMeta meta = meta_of(attrs);
-  FH_ASSIGN_OR_RETURN(int64_t id,
-                      store_.insert_object(meta, [&](int64_t oid) { return seal_all(attrs, meta, oid); }));
+  std::vector<int64_t> ids;
+  if (n_stored != 0) {
+    FH_ASSIGN_OR_RETURN(ids, store_.insert_objects(std::span(stored.data(), n_stored)));
+  }
   const uint64_t epoch = login_state().epoch;
-  auto o = std::make_shared<const Object>(handle_for(id, meta.is_private, epoch), id, 0, std::move(attrs), true,
-                                          std::move(key));
+  for (size_t n = 0; n < n_stored; ++n) {
+    const size_t i = which[n];
+    made[i] = std::make_shared<const Object>(handle_for(ids.at(n), metas[i].is_private, epoch), ids.at(n), 0,
+                                             std::move(attrs[i]), true, std::move(keys[i]));
+  }
+  for (size_t i = 0; i < attrs.size(); ++i)
+    if (!made[i])
+      made[i] = std::make_shared<const Object>(next_session_object_handle(), 0, owner, std::move(attrs[i]), true,
+                                               std::move(keys[i]));
   std::unique_lock lock(obj_mu_);
-  cache_[id] = o;
-  return ObjectPtr(o);
+  for (const ObjectPtr& o : made) {
+    if (o->is_token()) cache_[o->store_id()] = o;
+    else session_.emplace(o->handle(), o);
+  }
+  return {};
 }
 
 Result<ObjectPtr> Token::replace_object(const ObjectPtr& old, AttrMap attrs) {

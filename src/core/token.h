@@ -24,6 +24,7 @@
 #include <atomic>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -69,6 +70,10 @@ class Token {
   Result<ObjectPtr> object(CK_OBJECT_HANDLE h);
   // `key`: the object's OpenSSL key when already at hand (generation), kept by the Object.
   Result<ObjectPtr> create_object(AttrMap attrs, CK_SESSION_HANDLE owner, mech::KeyPtr key = nullptr);
+  // A generated key pair: both halves or neither, and the token halves in one store
+  // transaction (one durable commit). `key` goes with the private half.
+  Result<std::pair<ObjectPtr, ObjectPtr>> create_pair(AttrMap pub, AttrMap priv, CK_SESSION_HANDLE owner,
+                                                      mech::KeyPtr key);
   Result<ObjectPtr> replace_object(const ObjectPtr& old, AttrMap attrs);
   Status destroy_object(const ObjectPtr& obj);
   // Handles of visible objects matching the template (exact byte match).
@@ -90,6 +95,10 @@ class Token {
 
  private:
   Result<ObjectPtr> load(int64_t store_id, uint64_t epoch);
+  // create_object and create_pair (at most two): `keys[i]` goes with `attrs[i]`, and
+  // `made[i]` is the object made of them.
+  Status create_objects(std::span<AttrMap> attrs, std::span<mech::KeyPtr> keys, std::span<ObjectPtr> made,
+                        CK_SESSION_HANDLE owner);
   Result<ObjectPtr> cached_or_loaded(int64_t store_id, uint64_t epoch);
   CK_OBJECT_HANDLE handle_for(int64_t store_id, bool is_private, uint64_t epoch) const {
     return is_private ? static_cast<CK_OBJECT_HANDLE>((epoch << 32) | static_cast<uint64_t>(store_id))

@@ -349,10 +349,7 @@ void PgStore::write_batch(std::vector<GroupedWrite*>& batch) {
     return with_tx([&](PgConn& c) -> Status {
       std::vector<LoggedChange> changes;
       changes.reserve(writes.size());
-      for (GroupedWrite* w : writes) {
-        FH_ASSIGN_OR_RETURN(LoggedChange ch, (*w->body)(c));
-        changes.push_back(ch);
-      }
+      for (GroupedWrite* w : writes) FH_TRY((*w->body)(c, changes));
       bool locked = false;
       for (const LoggedChange& ch : changes) FH_TRY(record_change(c, locked, ch.token_id, ch.object_id, ch.kind));
       return {};
@@ -375,13 +372,18 @@ Status PgStore::grouped(const WriteBody& body) {
   return w.status;
 }
 
-Result<int64_t> PgStore::insert_object(const ObjectMeta& m, const Sealer& seal) {
-  int64_t id = 0;
-  FH_TRY(grouped([&](PgConn& c) -> Result<LoggedChange> {
-    FH_ASSIGN_OR_RETURN(id, insert_one(c, m, seal));
-    return LoggedChange{m.token_id, id, ChangeKind::Insert};
+Result<std::vector<int64_t>> PgStore::insert_objects(std::span<const NewObject> objects) {
+  std::vector<int64_t> ids;
+  FH_TRY(grouped([&](PgConn& c, std::vector<LoggedChange>& changes) -> Status {
+    ids.clear();  // a batch that failed runs each write again alone
+    for (const NewObject& o : objects) {
+      FH_ASSIGN_OR_RETURN(int64_t id, insert_one(c, *o.meta, *o.seal));
+      ids.push_back(id);
+      changes.push_back(LoggedChange{o.meta->token_id, id, ChangeKind::Insert});
+    }
+    return {};
   }));
-  return id;
+  return ids;
 }
 
 Status PgStore::update_object(int64_t id, const ObjectMeta& m, const SealedObject& sealed) {
@@ -401,10 +403,11 @@ Status PgStore::update_object(int64_t id, const ObjectMeta& m, const SealedObjec
 }
 
 Status PgStore::delete_object(int64_t id) {
-  return grouped([&](PgConn& c) -> Result<LoggedChange> {
+  return grouped([&](PgConn& c, std::vector<LoggedChange>& changes) -> Status {
     FH_ASSIGN_OR_RETURN(PgResult r, c.run(pg::kDeleteObject, PgParams().add(id)));
     if (r.rows() != 1) return make_error(CKR_OBJECT_HANDLE_INVALID, "store: object was already deleted");
-    return LoggedChange{r.int64(0, 0), id, ChangeKind::Delete};
+    changes.push_back(LoggedChange{r.int64(0, 0), id, ChangeKind::Delete});
+    return {};
   });
 }
 

@@ -50,7 +50,7 @@ class PgStore final : public ObjectStore {
   Status replace_wrap(int64_t token_id, bool so, ByteView old_wrap, ByteView new_wrap) override;
   Status delete_token(int64_t token_id) override;
 
-  Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal) override;
+  Result<std::vector<int64_t>> insert_objects(std::span<const NewObject> objects) override;
   Status update_object(int64_t id, const ObjectMeta& meta, const SealedObject& sealed) override;
   Status delete_object(int64_t id) override;
   Result<ObjectRow> load_object(int64_t id) override;
@@ -100,14 +100,14 @@ class PgStore final : public ObjectStore {
 
   // Group commit of creations and destructions (pg_store.cc): a write waiting here is
   // committed by the leader, in one transaction with the others queued meanwhile. Its
-  // body does the write and names the change to log; it may run twice (alone, after a
-  // batch that failed), so it keeps no state across runs.
+  // body does the write and appends the changes to log; it may run twice (alone, after
+  // a batch that failed), so it keeps no state across runs.
   struct LoggedChange {
     int64_t token_id;
     int64_t object_id;
     ChangeKind kind;
   };
-  using WriteBody = std::function<Result<LoggedChange>(PgConn&)>;
+  using WriteBody = std::function<Status(PgConn&, std::vector<LoggedChange>&)>;
   struct GroupedWrite {
     const WriteBody* body;
     Status status;

@@ -323,23 +323,28 @@ Status SqliteStore::grouped(const std::function<Status()>& body) {
   return req.status;
 }
 
-Result<int64_t> SqliteStore::insert_object(const ObjectMeta& m, const Sealer& seal) {
-  int64_t id = 0;
+Result<std::vector<int64_t>> SqliteStore::insert_objects(std::span<const NewObject> objects) {
+  std::vector<int64_t> ids;
   FH_TRY(grouped([&]() -> Status {
-    Stmt ins = prepared("INSERT INTO objects(token_id, class, key_type, label, ckid, private) VALUES (?, ?, ?, ?, ?, ?)");
-    ins.bind(1, m.token_id).bind(2, static_cast<int64_t>(m.cls)).bind(3, static_cast<int64_t>(m.key_type));
-    ins.bind(4, ByteView(m.label)).bind(5, ByteView(m.ckid)).bind(6, m.is_private ? 1 : 0);
-    FH_TRY(ins.run());
-    id = sqlite3_last_insert_rowid(db_);
-    FH_ASSIGN_OR_RETURN(SealedObject sealed, seal(id));
-    FH_TRY(insert_attrs(id, sealed.attrs));
-    if (!sealed.mac.empty()) {
-      Stmt mac = prepared("UPDATE objects SET mac = ? WHERE id = ?");
-      FH_TRY(mac.bind(1, ByteView(sealed.mac)).bind(2, id).run());
+    for (const NewObject& o : objects) {
+      const ObjectMeta& m = *o.meta;
+      Stmt ins = prepared("INSERT INTO objects(token_id, class, key_type, label, ckid, private) VALUES (?, ?, ?, ?, ?, ?)");
+      ins.bind(1, m.token_id).bind(2, static_cast<int64_t>(m.cls)).bind(3, static_cast<int64_t>(m.key_type));
+      ins.bind(4, ByteView(m.label)).bind(5, ByteView(m.ckid)).bind(6, m.is_private ? 1 : 0);
+      FH_TRY(ins.run());
+      const int64_t id = sqlite3_last_insert_rowid(db_);
+      FH_ASSIGN_OR_RETURN(SealedObject sealed, (*o.seal)(id));
+      FH_TRY(insert_attrs(id, sealed.attrs));
+      if (!sealed.mac.empty()) {
+        Stmt mac = prepared("UPDATE objects SET mac = ? WHERE id = ?");
+        FH_TRY(mac.bind(1, ByteView(sealed.mac)).bind(2, id).run());
+      }
+      FH_TRY(record_change(m.token_id, id, ChangeKind::Insert));
+      ids.push_back(id);
     }
-    return record_change(m.token_id, id, ChangeKind::Insert);
+    return {};
   }));
-  return id;
+  return ids;
 }
 
 Status SqliteStore::update_object(int64_t id, const ObjectMeta& m, const SealedObject& sealed) {

@@ -78,7 +78,7 @@ class SqliteStore final : public ObjectStore {
   // Objects. `seal` is called inside the transaction with the new object's id so
   // that sealed values and the MAC can be bound to it. Concurrent inserts and deletes
   // share one commit (group commit); each returns only once its change is durable.
-  Result<int64_t> insert_object(const ObjectMeta& meta, const Sealer& seal) override;
+  Result<std::vector<int64_t>> insert_objects(std::span<const NewObject> objects) override;
   Status update_object(int64_t id, const ObjectMeta& meta, const SealedObject& sealed) override;
   Status delete_object(int64_t id) override;
   Result<ObjectRow> load_object(int64_t id) override;

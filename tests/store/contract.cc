@@ -214,6 +214,35 @@ TEST_P(ObjectStoreContract, AFailedSealerLeavesNoObject) {
   EXPECT_EQ(*store_->count_objects(t), 0);
 }
 
+// A generated key pair: both objects in one transaction, or neither.
+TEST_P(ObjectStoreContract, ObjectsInsertedTogetherAreAllThereOrNoneIs) {
+  const int64_t t = MakeToken("pair");
+  ObjectMeta pub, priv;
+  pub.token_id = priv.token_id = t;
+  pub.cls = CKO_PUBLIC_KEY;
+  priv.cls = CKO_PRIVATE_KEY;
+  priv.is_private = true;
+  const ObjectStore::Sealer ok = [](int64_t) { return Result<SealedObject>(SealedObject{{{CKA_LABEL, {'k'}, false}}, {}}); };
+  const ObjectStore::Sealer fails = [](int64_t) -> Result<SealedObject> { return make_error(CKR_USER_NOT_LOGGED_IN, "no"); };
+  const ObjectStore::NewObject bad[] = {{&pub, &ok}, {&priv, &fails}};
+  EXPECT_EQ(store_->insert_objects(bad).rv(), CKR_USER_NOT_LOGGED_IN);
+  EXPECT_EQ(*store_->count_objects(t), 0) << "the first half of a failed pair stayed";
+  const int64_t before = *store_->last_change_seq();
+  const ObjectStore::NewObject good[] = {{&pub, &ok}, {&priv, &ok}};
+  auto ids = store_->insert_objects(good);
+  ASSERT_TRUE(ids.ok()) << ids.error().message;
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_NE((*ids)[0], (*ids)[1]);
+  EXPECT_EQ(store_->load_object((*ids)[0])->meta.cls, CKO_PUBLIC_KEY);
+  EXPECT_EQ(store_->load_object((*ids)[1])->meta.cls, CKO_PRIVATE_KEY);
+  EXPECT_EQ(*store_->count_objects(t), 2);
+  auto changes = store_->changes_since(before);  // both are announced to other processes
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].object_id, (*ids)[0]);
+  EXPECT_EQ((*changes)[1].object_id, (*ids)[1]);
+}
+
 TEST_P(ObjectStoreContract, FindMatchesEverySetFieldAndHidesPrivateObjectsUnlessAsked) {
   const int64_t t = MakeToken("find");
   const int64_t other = MakeToken("other");
