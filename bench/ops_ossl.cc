@@ -8,8 +8,10 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace p11bench {
 namespace {
@@ -133,6 +135,31 @@ bool cipher_run(OsslState& st, bool gcm, bool enc, const uint8_t* in, size_t len
   return EVP_DecryptFinal_ex(st.cipher, out + n, &m) == 1;
 }
 
+// BENCH_OSSL_FRESH=1: AES and HMAC as a program would call OpenSSL per message, with a
+// context made, keyed and freed each time (the algorithm fetched once), instead of one
+// context re-initialised: the figure issue 18 compares FerroHSM's AES-GCM with.
+bool fresh_contexts() {
+  static const bool fresh = [] {
+    const char* e = std::getenv("BENCH_OSSL_FRESH");
+    return e != nullptr && std::string(e) == "1";
+  }();
+  return fresh;
+}
+
+bool fresh_cipher_run(OsslState& st, const EVP_CIPHER* c, size_t ivlen, bool enc, const uint8_t* in, size_t len,
+                      uint8_t* out) {
+  EVP_CIPHER_CTX* kept = st.cipher;
+  st.cipher = EVP_CIPHER_CTX_new();
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen), OSSL_PARAM_construct_end()};
+  const bool gcm = EVP_CIPHER_get_mode(c) == EVP_CIPH_GCM_MODE;
+  bool ok = st.cipher != nullptr &&
+            EVP_CipherInit_ex2(st.cipher, c, keys().aes, nullptr, enc ? 1 : 0, gcm ? params : nullptr) == 1 &&
+            EVP_CIPHER_CTX_set_padding(st.cipher, 0) == 1 && cipher_run(st, gcm, enc, in, len, out);
+  EVP_CIPHER_CTX_free(st.cipher);
+  st.cipher = kept;
+  return ok;
+}
+
 std::optional<OpFn> build(const std::shared_ptr<OsslState>& p, const OpSpec& op) {
   OsslState& st = *p;
   const Keys& k = keys();
@@ -203,8 +230,18 @@ std::optional<OpFn> build(const std::shared_ptr<OsslState>& p, const OpSpec& op)
         EVP_CIPHER_CTX_free(st.cipher);
         st.cipher = dec;
         if (!ok) return std::nullopt;
+        if (fresh_contexts())
+          return [p, gcm, ivlen] {
+            return fresh_cipher_run(*p, gcm ? c_gcm : c_cbc, ivlen, false, p->aux.data(), p->aux.size(), p->out.data());
+          };
         return [p, gcm] { return cipher_run(*p, gcm, false, p->aux.data(), p->aux.size(), p->out.data()); };
       }
+      if (fresh_contexts())
+        return [p, gcm, ivlen] {
+          ++p->counter;
+          std::memcpy(p->iv, &p->counter, sizeof p->counter);
+          return fresh_cipher_run(*p, gcm ? c_gcm : c_cbc, ivlen, true, p->in.data(), p->in.size(), p->out.data());
+        };
       return [p, gcm] {
         ++p->counter;
         std::memcpy(p->iv, &p->counter, sizeof p->counter);
@@ -225,6 +262,18 @@ std::optional<OpFn> build(const std::shared_ptr<OsslState>& p, const OpSpec& op)
       OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
                              OSSL_PARAM_construct_end()};
       if (st.mac == nullptr || EVP_MAC_init(st.mac, k.hmac, sizeof k.hmac, params) != 1) return std::nullopt;
+      if (fresh_contexts())
+        return [p] {
+          EVP_MAC_CTX* c = EVP_MAC_CTX_new(hmac);
+          OSSL_PARAM ps[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+                             OSSL_PARAM_construct_end()};
+          size_t n = 0;
+          bool ok = c != nullptr && EVP_MAC_init(c, keys().hmac, sizeof keys().hmac, ps) == 1 &&
+                    EVP_MAC_update(c, p->in.data(), p->in.size()) == 1 &&
+                    EVP_MAC_final(c, p->out.data(), &n, p->out.size()) == 1;
+          EVP_MAC_CTX_free(c);
+          return ok;
+        };
       return [p] {  // re-initialised with the key it already holds
         size_t n = 0;
         return EVP_MAC_init(p->mac, nullptr, 0, nullptr) == 1 &&

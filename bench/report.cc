@@ -157,6 +157,17 @@ int report(const std::string& path) {
                 lo, hi, cores());
   std::printf("\nCells: medians over the rounds. limit: OpenSSL EVP directly (crypto rows); one 4 KiB write +\n"
               "fdatasync on the same disk (durable creation). Ratios > 1: FerroHSM faster (ops/s) or smaller (ms, MiB).\n");
+  // OpenSSL with a context made, keyed and freed per message (BENCH_OSSL_FRESH): how a
+  // program that calls OpenSSL itself does AES-GCM, beside the re-initialising limit.
+  bool first_fresh = true;
+  for (const Row& r : rows) {
+    double fresh = 0, ferro = 0;
+    if (!r.value("openssl-fresh", fresh) || !r.value("ferrohsm", ferro) || fresh <= 0) continue;
+    std::printf("%s%s, %d thr: FerroHSM %s, OpenSSL with a fresh context per message %s: %.2f x\n",
+                first_fresh ? "\n" : "", r.op.c_str(), r.threads, fmt_value(ferro, "ops/s").c_str(),
+                fmt_value(fresh, "ops/s").c_str(), ferro / fresh);
+    first_fresh = false;
+  }
   print_sidecar(rows);
   print_bridge(rows);
   print_audit(rows);
