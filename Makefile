@@ -75,7 +75,7 @@ bench: deps
 bench-check: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release --target ferrohsm-pkcs11 p11bench
-	BENCH_PEERS=ferrohsm BENCH_OBJECTS=0 BENCH_AUDIT=0 BENCH_SECONDS=0.15 \
+	BENCH_PEERS=ferrohsm BENCH_OBJECTS=0 BENCH_AUDIT=0 BENCH_PG=0 BENCH_SECONDS=0.15 \
 	  BENCH_REPORT=build/release/bench-check.md bench/run.sh >/dev/null
 	python3 bench/check.py build/release/bench-check.md docs/PERFORMANCE.md
 
