@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 namespace p11bench {
@@ -175,6 +176,18 @@ int run_objects(const ObjectArgs& a) {
   return 0;
 }
 
+// A factory whose thread i makes objects on session i with `make`, which keeps their
+// handles in made[i] (destroyed after the measurement).
+using MakeFn = std::function<bool(CK_SESSION_HANDLE, std::vector<CK_OBJECT_HANDLE>&)>;
+Factory keeping(const std::vector<CK_SESSION_HANDLE>& sessions, std::vector<std::vector<CK_OBJECT_HANDLE>>& made,
+                MakeFn make) {
+  return [&sessions, &made, make](int i, std::string&) -> std::optional<OpFn> {
+    std::vector<CK_OBJECT_HANDLE>* mine = &made[static_cast<size_t>(i)];
+    const CK_SESSION_HANDLE s = sessions[static_cast<size_t>(i)];
+    return OpFn([make, mine, s] { return make(s, *mine); });
+  };
+}
+
 int run_create(const ObjectArgs& a, double seconds) {
   Logged l = open_logged(a);
   const Module& m = l.m;
@@ -182,16 +195,12 @@ int run_create(const ObjectArgs& a, double seconds) {
   for (int i = 1; i < 8; ++i) sessions.push_back(open_session(m, l.slot));
   for (int threads : {1, 2, 8}) {
     std::vector<std::vector<CK_OBJECT_HANDLE>> made(8);
-    Factory f = [&](int i, std::string&) -> std::optional<OpFn> {
-      auto* mine = &made[static_cast<size_t>(i)];
-      CK_SESSION_HANDLE s = sessions[static_cast<size_t>(i)];
-      return OpFn([&m, mine, s] {
-        CK_OBJECT_HANDLE h = 0;
-        if (mine->size() >= 20000 || create_data(m, s, "bench-tmp", &h) != CKR_OK) return false;
-        mine->push_back(h);
-        return true;
-      });
-    };
+    Factory f = keeping(sessions, made, [&m](CK_SESSION_HANDLE s, std::vector<CK_OBJECT_HANDLE>& mine) {
+      CK_OBJECT_HANDLE h = 0;
+      if (mine.size() >= 20000 || create_data(m, s, "bench-tmp", &h) != CKR_OK) return false;
+      mine.push_back(h);
+      return true;
+    });
     emit_rate(a.peer, "create token object (durable)", threads, measure(threads, f, seconds));
     // Destroy everything just created, split over the same threads; timed as a whole.
     std::atomic<long> destroyed{0};
@@ -214,17 +223,13 @@ int run_create(const ObjectArgs& a, double seconds) {
   // transaction can reach it; a pair in two cannot pass half of it).
   for (int threads : {1, 2, 8}) {
     std::vector<std::vector<CK_OBJECT_HANDLE>> made(8);
-    Factory f = [&](int i, std::string&) -> std::optional<OpFn> {
-      auto* mine = &made[static_cast<size_t>(i)];
-      CK_SESSION_HANDLE s = sessions[static_cast<size_t>(i)];
-      return OpFn([&m, mine, s] {
-        CK_OBJECT_HANDLE pub = 0, priv = 0;
-        if (mine->size() >= 10000 || generate_token_pair(m, s, &pub, &priv) != CKR_OK) return false;
-        mine->push_back(pub);
-        mine->push_back(priv);
-        return true;
-      });
-    };
+    Factory f = keeping(sessions, made, [&m](CK_SESSION_HANDLE s, std::vector<CK_OBJECT_HANDLE>& mine) {
+      CK_OBJECT_HANDLE pub = 0, priv = 0;
+      if (mine.size() >= 10000 || generate_token_pair(m, s, &pub, &priv) != CKR_OK) return false;
+      mine.push_back(pub);
+      mine.push_back(priv);
+      return true;
+    });
     emit_rate(a.peer, kTokenPairOp, threads, measure(threads, f, seconds));
     for (int i = 0; i < threads; ++i)
       for (CK_OBJECT_HANDLE h : made[static_cast<size_t>(i)]) (void)m.f->C_DestroyObject(sessions[static_cast<size_t>(i)], h);
