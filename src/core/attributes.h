@@ -29,6 +29,9 @@ class AttrMap {
   void erase(CK_ATTRIBUTE_TYPE t) { m_.erase(t); }
   // Adds every attribute of `other`, replacing those already present.
   void merge(const AttrMap& other);
+  // Takes every attribute of `other` this map lacks, without copying a value (the
+  // map's nodes move); those it already has stay as they are.
+  void absorb(AttrMap&& other) { m_.merge(other.m_); }
 
   size_t size() const { return m_.size(); }
   bool empty() const { return m_.empty(); }

@@ -73,8 +73,8 @@ Status check_strict(const AttrMap& a, KeyOrigin origin) {
 
 }  // namespace
 
-AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, const AttrMap& tmpl) {
-  AttrMap out = tmpl;
+AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, AttrMap tmpl) {
+  AttrMap out = std::move(tmpl);
   auto given_true = [&](CK_ATTRIBUTE_TYPE t) { return out.has(t) && out.get_bool_or(t, false); };
   auto default_false = [&](CK_ATTRIBUTE_TYPE t) {
     if (!out.has(t)) out.set_bool(t, false);

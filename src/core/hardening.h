@@ -47,7 +47,7 @@ enum class KeyOrigin { Created, Generated, Copied, Unwrapped, Derived };
 // none named: it signs, except a Montgomery key, which only derives), and one that
 // decrypts does not unwrap. Returns the template with those defaults made explicit, for the object layer
 // to complete. Only keys are touched; `cls` is the class the call makes.
-AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, const AttrMap& tmpl);
+AttrMap harden_defaults(const Hardening& h, CK_OBJECT_CLASS cls, AttrMap tmpl);
 
 // A new object's complete attributes (after the object layer filled them in), before it
 // is stored: the usage-combination rules (CKR_TEMPLATE_INCONSISTENT), CKA_TRUSTED on an

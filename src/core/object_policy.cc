@@ -150,21 +150,19 @@ Status check_generate_template(CK_OBJECT_CLASS cls, CK_KEY_TYPE key_type, const 
   return {};
 }
 
-Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, const AttrMap& tmpl, const AttrMap& material,
-                                   CK_MECHANISM_TYPE mechanism, bool so, bool derived_included) {
+Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, AttrMap tmpl, AttrMap material, CK_MECHANISM_TYPE mechanism,
+                                   bool so, bool derived_included) {
   CK_KEY_TYPE kt = material.get_ulong(CKA_KEY_TYPE).value_or(CK_UNAVAILABLE_INFORMATION);
   FH_TRY(check_generate_template(cls, kt, tmpl, so));
   const std::vector<AttrRule>* rules = rules_for(cls, kt);
-  AttrMap out = tmpl;
+  // The material wins over the template; a CKA_PUBLIC_KEY_INFO the template gave stays,
+  // as add_material_derived keeps it.
   if (derived_included) {
-    // A CKA_PUBLIC_KEY_INFO the template gave stays, as add_material_derived keeps it.
     const SecureBytes* given = tmpl.get(CKA_PUBLIC_KEY_INFO);
-    const bool keep_info = given != nullptr && !given->empty();
-    for (const auto& [t, v] : material)
-      if (!(keep_info && t == CKA_PUBLIC_KEY_INFO)) out.set(t, v);
-  } else {
-    out.merge(material);
+    if (given != nullptr && !given->empty()) material.erase(CKA_PUBLIC_KEY_INFO);
   }
+  AttrMap out = std::move(material);
+  out.absorb(std::move(tmpl));
   out.set_ulong(CKA_CLASS, cls);
   out.set_ulong(CKA_KEY_TYPE, kt);
   apply_defaults(out, *rules);

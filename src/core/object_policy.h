@@ -19,8 +19,9 @@ Result<AttrMap> complete_created(const AttrMap& tmpl, bool so);
 // mechanism produced (class and key type included). `derived_included`: the material
 // already holds what follows from it (CKA_PUBLIC_KEY_INFO, CKA_EC_POINT,
 // CKA_MODULUS_BITS: mech::GeneratedKeyPair), so the key is not rebuilt to derive it.
-Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, const AttrMap& tmpl, const AttrMap& material,
-                                   CK_MECHANISM_TYPE mechanism, bool so, bool derived_included = false);
+// Both maps are taken (their values move into the object's, none is copied).
+Result<AttrMap> complete_generated(CK_OBJECT_CLASS cls, AttrMap tmpl, AttrMap material, CK_MECHANISM_TYPE mechanism,
+                                   bool so, bool derived_included = false);
 
 // Checks a caller's generation template before any key is made: class/key type
 // consistent with the mechanism, no key material, no read-only attribute.
